@@ -1,0 +1,1 @@
+"""Training and evaluation: data loading, samplers, the training loop, metrics."""

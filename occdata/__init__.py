@@ -1,0 +1,1 @@
+"""Dataset side of occreid: source index, occlusion annotations, re-split, statistics, synth."""

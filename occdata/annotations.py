@@ -1,0 +1,107 @@
+"""Occlusion annotations: the CSV between tagging (by hand, synth or automatic) and the build.
+
+Columns: ``path`` (relative to the source root, ``/``-separated), ``occlusion`` (0-10: 0 = none,
+k = (k-1)*10 % to k*10 % of the body hidden; paper 5.2 and footnote 3) and ``persons`` (>= 1).
+A frame is occluded when ``occlusion >= 1`` or ``persons > 1`` (paper 5.1, step 1).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from occreid.occdata.errors import OccreidError
+
+COLUMNS: tuple[str, ...] = ("path", "occlusion", "persons")
+MAX_LABEL = 10
+
+
+class Missing(StrEnum):
+    """What a frame without an annotation row becomes."""
+
+    ERROR = "error"
+    UNOCCLUDED = "unoccluded"  # occlusion 0, persons 1, annotated False
+
+
+def is_occluded(occlusion: np.ndarray, persons: np.ndarray) -> np.ndarray:
+    """The paper's rule: occluded by an obstacle, or more than one person in the frame."""
+    return (np.asarray(occlusion) >= 1) | (np.asarray(persons) > 1)
+
+
+def read_annotations(csv_path: str | Path) -> pd.DataFrame:
+    """Read and check an annotation CSV: columns, integer values in range, no duplicate paths."""
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        raise OccreidError(f"{csv_path}: annotation CSV not found")
+    try:
+        table = pd.read_csv(csv_path, dtype={"path": "string"}, engine="pyarrow")
+    except (ValueError, pd.errors.ParserError) as err:
+        raise OccreidError(f"{csv_path}: not a readable CSV ({err})") from err
+    absent = [c for c in COLUMNS if c not in table.columns]
+    if absent:
+        raise OccreidError(
+            f"{csv_path}: missing column(s) {', '.join(absent)}; "
+            "the header must be path,occlusion,persons"
+        )
+    table = table[list(COLUMNS)]
+    table["path"] = table["path"].str.replace("\\", "/", regex=False).str.removeprefix("./")
+    for col, low, high in (("occlusion", 0, MAX_LABEL), ("persons", 1, None)):
+        values = pd.to_numeric(table[col], errors="coerce")
+        bad = values.isna() | (values != values.round()) | (values < low)
+        if high is not None:
+            bad |= values > high
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            allowed = f"{low}-{high}" if high is not None else f">= {low}"
+            raise OccreidError(
+                f"{csv_path}:{row + 2}: {col} = {table[col].iloc[row]!r} is not an integer in "
+                f"{allowed} ({int(bad.sum())} such rows); fix the value"
+            )
+        table[col] = values.astype(np.int16)
+    dup = table["path"].duplicated()
+    if dup.any():
+        row = int(np.flatnonzero(dup.to_numpy())[0])
+        raise OccreidError(
+            f"{csv_path}:{row + 2}: {table['path'].iloc[row]} is annotated twice "
+            f"({int(dup.sum())} duplicate rows); keep one row per frame"
+        )
+    return table
+
+
+def attach_annotations(
+    frames: pd.DataFrame, table: pd.DataFrame, csv_path: str | Path, missing: Missing
+) -> pd.DataFrame:
+    """Add ``occlusion``, ``persons``, ``occluded`` and ``annotated`` to the frame index.
+
+    Every CSV row must name an indexed frame; a frame without a row is an error unless
+    ``missing`` is ``UNOCCLUDED``.
+    """
+    pos = pd.Index(frames["path"]).get_indexer(table["path"])
+    unknown = pos < 0
+    if unknown.any():
+        first = table["path"][unknown].iloc[0]
+        raise OccreidError(
+            f"{csv_path}: {int(unknown.sum())} row(s) name frames that are not in the source, "
+            f"e.g. {first}; paths are relative to the source root"
+        )
+    occlusion = np.zeros(len(frames), dtype=np.int16)
+    persons = np.ones(len(frames), dtype=np.int16)
+    annotated = np.zeros(len(frames), dtype=bool)
+    occlusion[pos] = table["occlusion"].to_numpy()
+    persons[pos] = table["persons"].to_numpy()
+    annotated[pos] = True
+    n_missing = int((~annotated).sum())
+    if n_missing and missing is Missing.ERROR:
+        first = frames["path"].iloc[int(np.flatnonzero(~annotated)[0])]
+        raise OccreidError(
+            f"{csv_path}: {n_missing} frame(s) have no annotation, e.g. {first}; annotate them "
+            "or pass --missing-as-unoccluded to treat them as occlusion 0, persons 1"
+        )
+    out = frames.copy()
+    out["occlusion"] = occlusion
+    out["persons"] = persons
+    out["occluded"] = is_occluded(occlusion, persons)
+    out["annotated"] = annotated
+    return out

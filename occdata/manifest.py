@@ -1,0 +1,60 @@
+"""Manifest files: one parquet per split, one row per frame, metadata in the file (DESIGN.md).
+
+Writes are byte-identical for the same rows and metadata: no index, no timestamps, fixed column
+order and dtypes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from occreid.occdata.errors import OccreidError
+
+COLUMNS: dict[str, str] = {
+    "path": "string",
+    "pid": "int32",
+    "camid": "int16",
+    "tracklet": "string",
+    "frame": "int32",
+    "occlusion": "int16",
+    "persons": "int16",
+    "occluded": "bool",
+    "src_split": "string",
+    "src_tracklet": "string",
+    "findex": "int32",
+    "video_frame": "int64",
+    "distractor": "bool",
+    "annotated": "bool",
+}
+METADATA_KEY = b"occreid"
+SCHEMA_VERSION = 1
+
+
+def write_manifest(table: pd.DataFrame, path: Path, metadata: dict[str, Any]) -> None:
+    """Write the manifest columns of ``table`` to ``path`` with ``metadata`` as JSON."""
+    frame = pd.DataFrame({c: table[c].astype(t) for c, t in COLUMNS.items()})
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    meta = {"schema_version": SCHEMA_VERSION, **metadata}
+    arrow = arrow.replace_schema_metadata(
+        {**arrow.schema.metadata, METADATA_KEY: json.dumps(meta, sort_keys=True).encode()}
+    )
+    pq.write_table(arrow, path, compression="zstd")
+
+
+def read_manifest(path: str | Path) -> pd.DataFrame:
+    """Read one split's manifest; the occreid metadata is in ``DataFrame.attrs['occreid']``."""
+    path = Path(path)
+    if not path.is_file():
+        raise OccreidError(f"{path}: manifest not found; run `occreid build-dataset` first")
+    arrow = pq.read_table(path)
+    meta = (arrow.schema.metadata or {}).get(METADATA_KEY)
+    if meta is None:
+        raise OccreidError(f"{path}: not an occreid manifest (no occreid metadata)")
+    frame = arrow.to_pandas()
+    frame.attrs["occreid"] = json.loads(meta)
+    return frame

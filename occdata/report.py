@@ -1,0 +1,148 @@
+"""The dataset report that a user reviews: stats.md, a self-contained stats.html and bar charts.
+
+Each table is printed next to the paper's values (Tables 1-3) so that a build of the real data can
+be compared with the published dataset at a glance.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from occreid.occdata.stats import PAPER
+
+
+@dataclass(frozen=True)
+class Table:
+    """One titled table of the report, rendered to Markdown or HTML."""
+
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+
+    def markdown(self) -> str:
+        lines = [
+            f"## {self.title}",
+            "",
+            "| " + " | ".join(self.header) + " |",
+            "|" + "---|" * len(self.header),
+        ]
+        lines += ["| " + " | ".join(r) + " |" for r in self.rows]
+        return "\n".join(lines)
+
+    def html(self) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.header)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in self.rows
+        )
+        return f"<h2>{html.escape(self.title)}</h2><table><tr>{head}</tr>{body}</table>"
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _ratio_table(stats: dict[str, Any], table: str, title: str) -> Table:
+    rows = []
+    for split in ("query", "gallery"):
+        rows.append([f"{split} (ours)", *map(_pct, stats[table][split])])
+        rows.append([f"{split} (paper)", *map(_pct, PAPER[table][split])])
+    return Table(title, ["split", *stats[table]["bins"]], rows)
+
+
+def report_tables(stats: dict[str, Any]) -> list[Table]:
+    """Tables 1-3 with the paper's values beside ours."""
+    t3_rows = []
+    for split in ("train", "query", "gallery"):
+        ours, paper = stats["table3"][split], PAPER["table3"][split]
+        t3_rows.append(
+            [split, *(f"{ours[k]:,} ({paper[k]:,})" for k in ("ids", "tracklets", "images"))]
+        )
+    return [
+        _ratio_table(stats, "table1", "Table 1 — tracklets by fraction of occluded frames (%)"),
+        _ratio_table(stats, "table2", "Table 2 — occluded frames by occlusion fraction (%)"),
+        Table(
+            "Table 3 — identities / tracklets / images (paper in brackets)",
+            ["split", "ids", "tracklets", "images"],
+            t3_rows,
+        ),
+    ]
+
+
+def render_markdown(stats: dict[str, Any], info: dict[str, Any]) -> str:
+    """The report as Markdown: a header, Tables 1-3 beside the paper's, then build notes."""
+    head = (
+        f"# Occluded-DukeMTMC-VideoReID build report\n\nSource: `{info['source']}`  \n"
+        f"Annotations: `{info['annotations']}`  \nSeed: {info['seed']}"
+    )
+    notes = "## Build notes\n\n" + "\n".join(f"- {line}" for line in info["notes"])
+    return "\n\n".join([head, *(t.markdown() for t in report_tables(stats)), notes]) + "\n"
+
+
+def render_html(stats: dict[str, Any], info: dict[str, Any], images: list[Path]) -> str:
+    """A self-contained HTML page: the tables, the charts inline (base64), the build notes."""
+    figures = "".join(
+        f'<figure><img alt="{p.stem}" src="data:image/png;base64,'
+        f'{base64.b64encode(p.read_bytes()).decode()}"/></figure>'
+        for p in images
+    )
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in info["notes"])
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>occreid dataset report</title>"
+        "<style>body{font-family:sans-serif;max-width:64em;margin:2em auto}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;"
+        "text-align:right}</style></head><body>"
+        "<h1>Occluded-DukeMTMC-VideoReID build report</h1>"
+        f"<p>Source: <code>{html.escape(str(info['source']))}</code><br>"
+        f"Annotations: <code>{html.escape(str(info['annotations']))}</code><br>"
+        f"Seed: {info['seed']}</p>"
+        + "".join(t.html() for t in report_tables(stats))
+        + figures
+        + f"<h2>Build notes</h2><ul>{notes}</ul></body></html>\n"
+    )
+
+
+def plot_ratio_table(stats: dict[str, Any], table: str, title: str, path: Path) -> None:
+    """Grouped bar chart of one ratio table: query vs gallery, the paper's values as outlines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    bins = stats[table]["bins"]
+    x = np.arange(len(bins))
+    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=100)
+    for offset, split, colour in ((-0.2, "query", "#d95f02"), (0.2, "gallery", "#1b9e77")):
+        ax.bar(x + offset, np.array(stats[table][split]) * 100, 0.4, color=colour, label=split)
+        ax.bar(
+            x + offset,
+            np.array(PAPER[table][split]) * 100,
+            0.4,
+            fill=False,
+            edgecolor="black",
+            linewidth=0.8,
+            linestyle="--",
+            label="paper" if split == "query" else None,
+        )
+    ax.set_xticks(x, bins)
+    ax.set_ylabel("% of " + ("tracklets" if table == "table1" else "occluded frames"))
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+
+
+def write_report(stats: dict[str, Any], info: dict[str, Any], reports: Path) -> None:
+    """Write stats.md, table1.png, table2.png and stats.html into ``reports``."""
+    (reports / "stats.md").write_text(render_markdown(stats, info))
+    images = [reports / "table1.png", reports / "table2.png"]
+    plot_ratio_table(
+        stats, "table1", "Table 1: tracklets by fraction of occluded frames", images[0]
+    )
+    plot_ratio_table(stats, "table2", "Table 2: occluded frames by occlusion fraction", images[1])
+    (reports / "stats.html").write_text(render_html(stats, info, images))
