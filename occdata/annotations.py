@@ -36,7 +36,7 @@ def read_annotations(csv_path: str | Path) -> pd.DataFrame:
     if not csv_path.is_file():
         raise OccreidError(f"{csv_path}: annotation CSV not found")
     try:
-        table = pd.read_csv(csv_path, dtype={"path": "string"}, engine="pyarrow")
+        table = pd.read_csv(csv_path, dtype="string", engine="pyarrow")
     except (ValueError, pd.errors.ParserError) as err:
         raise OccreidError(f"{csv_path}: not a readable CSV ({err})") from err
     absent = [c for c in COLUMNS if c not in table.columns]
@@ -56,7 +56,7 @@ def read_annotations(csv_path: str | Path) -> pd.DataFrame:
             row = int(np.flatnonzero(bad.to_numpy())[0])
             allowed = f"{low}-{high}" if high is not None else f">= {low}"
             raise OccreidError(
-                f"{csv_path}:{row + 2}: {col} = {table[col].iloc[row]!r} is not an integer in "
+                f"{csv_path}:{row + 2}: {col} = {table[col].iloc[row]} is not an integer in "
                 f"{allowed} ({int(bad.sum())} such rows); fix the value"
             )
         table[col] = values.astype(np.int16)

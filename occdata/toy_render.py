@@ -245,17 +245,17 @@ def background(cam: Camera, height: int, width: int, pan: int) -> np.ndarray:
 def apply_camera(img: np.ndarray, cam: Camera, rng: np.random.Generator) -> np.ndarray:
     """Brightness gain, colour cast and sensor noise of the camera."""
     out = img.astype(np.float32) * (cam.gain * np.array(cam.cast, dtype=np.float32))
-    out += rng.normal(0.0, cam.noise, out.shape).astype(np.float32)
+    out += np.asarray(rng.normal(0.0, cam.noise, size=out.shape), dtype=np.float32)
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
 def occlusion_label(body: np.ndarray, visible: np.ndarray) -> int:
-    """0 = none, k = (k-1)*10 % < hidden share <= k*10 % of the body inside the frame."""
+    """0 = none (at most 1 % hidden), k = (k-1)*10 % < hidden share <= k*10 % of the body."""
     total = int(body.sum())
     if total == 0:
         return 10
-    hidden = 1.0 - int(visible.sum()) / total
-    return 0 if hidden <= 0.01 else min(10, math.ceil(hidden * 10 - 1e-9))
+    hidden = total - int(visible.sum())  # integer arithmetic keeps the bin edges exact
+    return 0 if 100 * hidden <= total else min(10, -(-10 * hidden // total))
 
 
 def keypoint_visibility(kp: np.ndarray, occluders: np.ndarray, front: bool) -> np.ndarray:

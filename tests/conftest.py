@@ -1,0 +1,101 @@
+"""Session fixtures: a small toy dataset made once, and a builder for hand-made source trees."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars off in tests
+
+from occreid.occdata.synth import SynthConfig, synthesize  # noqa: E402
+
+TOY = SynthConfig(ids=16, distractors=4, min_frames=8, max_frames=20, seed=3)
+
+
+@pytest.fixture(scope="session")
+def toy_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A toy DukeMTMC-VideoReID (about 900 frames) with annotations.csv and ground truth."""
+    dest = tmp_path_factory.mktemp("toy") / "source"
+    synthesize(dest, TOY)
+    return dest
+
+
+Tracklet = tuple[str, int, str, int, int]  # split, pid, tracklet folder, camera, frames
+
+
+def write_tree(root: Path, tracklets: Iterable[Tracklet], names: Callable | None = None) -> Path:
+    """Write empty frame files for each tracklet (indexing reads names only)."""
+    for split in ("train", "query", "gallery"):
+        (root / split).mkdir(parents=True, exist_ok=True)
+    for split, pid, tid, cam, n in tracklets:
+        folder = root / split / f"{pid:04d}" / tid
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(1, n + 1):
+            name = names(pid, cam, i) if names else f"{pid:04d}_C{cam}_F{i:04d}_X{1000 + i}.jpg"
+            (folder / name).touch()
+    return root
+
+
+def write_csv(path: Path, rows: Iterable[tuple[str, int, int]]) -> Path:
+    """Write an annotation CSV (path, occlusion, persons)."""
+    lines = ["path,occlusion,persons", *(f"{p},{o},{n}" for p, o, n in rows)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def csv_writer() -> Callable[..., Path]:
+    return write_csv
+
+
+@pytest.fixture
+def tree_factory(tmp_path: Path) -> Callable[..., Path]:
+    def make(tracklets: Iterable[Tracklet], names: Callable | None = None) -> Path:
+        return write_tree(tmp_path / "src", tracklets, names)
+
+    return make
+
+
+@pytest.fixture
+def annotated_frames(tree_factory: Callable[..., Path], tmp_path: Path) -> Callable[..., object]:
+    """Frames from (split, pid, tracklet, camera, pattern): pattern letter per frame, in F order:
+    '0' clear, '1'-'9' occlusion label, 'p' a second person (label 0)."""
+    from occreid.occdata.annotations import Missing, attach_annotations, read_annotations
+    from occreid.occdata.source_index import index_source
+
+    def make(spec: list[tuple[str, int, str, int, str]]):
+        root = tree_factory([(s, pid, tid, cam, len(pat)) for s, pid, tid, cam, pat in spec])
+        rows = []
+        for split, pid, tid, cam, pat in spec:
+            for i, ch in enumerate(pat, start=1):
+                path = f"{split}/{pid:04d}/{tid}/{pid:04d}_C{cam}_F{i:04d}_X{1000 + i}.jpg"
+                rows.append((path, 0 if ch == "p" else int(ch), 2 if ch == "p" else 1))
+        csv = write_csv(tmp_path / "ann.csv", rows)
+        frames = index_source(root).frames
+        return attach_annotations(frames, read_annotations(csv), csv, Missing.ERROR)
+
+    return make
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip `gpu` tests without CUDA and `mm` tests without the OpenMMLab extra."""
+    gpu = None
+    for item in items:
+        if "mm" in item.keywords and not _has_module("mmcv"):
+            item.add_marker(pytest.mark.skip(reason="OpenMMLab extra not installed"))
+        if "gpu" in item.keywords:
+            if gpu is None:
+                import torch
+
+                gpu = torch.cuda.is_available()
+            if not gpu:
+                item.add_marker(pytest.mark.skip(reason="no CUDA device"))

@@ -1,0 +1,131 @@
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from occreid.occdata.annotations import Missing
+from occreid.occdata.build import BuildOptions, build_dataset
+from occreid.occdata.errors import OccreidError
+from occreid.occdata.manifest import COLUMNS, read_manifest
+from occreid.occdata.resplit import QueryPolicy
+
+SPLITS = ("train", "query", "gallery")
+
+
+@pytest.fixture(scope="session")
+def built(toy_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("built") / "dataset"
+    build_dataset(BuildOptions(toy_source, out, toy_source / "annotations.csv", seed=7))
+    return out
+
+
+def test_outputs_and_schema(built: Path) -> None:
+    for split in SPLITS:
+        m = read_manifest(built / "manifests" / f"{split}.parquet")
+        assert list(m.columns) == list(COLUMNS)
+        assert m.attrs["occreid"]["seed"] == 7 and m.attrs["occreid"]["split"] == split
+    stats = json.loads((built / "reports" / "stats.json").read_text())
+    assert set(stats) == {"table1", "table2", "table3"}
+    assert set(stats["table1"]) == {"bins", "query", "gallery"}
+    assert set(stats["table3"]) == set(SPLITS)
+    assert sum(stats["table1"]["query"]) == pytest.approx(1.0)
+    assert stats["table1"]["query"][0] == 0  # every query tracklet is occluded
+    for name in ("stats.md", "stats.html", "table1.png", "table2.png", "build.json"):
+        assert (built / "reports" / name).stat().st_size > 0
+    html = (built / "reports" / "stats.html").read_text()
+    assert "data:image/png;base64," in html and 'src="http' not in html  # self-contained
+
+
+def test_query_protocol_on_toy_data(built: Path) -> None:
+    q = read_manifest(built / "manifests" / "query.parquet")
+    g = read_manifest(built / "manifests" / "gallery.parquet")
+    assert q.groupby("pid")["tracklet"].nunique().eq(1).all()
+    per = q.groupby("tracklet").agg(
+        pid=("pid", "first"), cam=("camid", "first"), occ=("occluded", "sum"), n=("path", "size")
+    )
+    assert (3 * per["occ"] > per["n"]).all()
+    g_cams = g.groupby("pid")["camid"].agg(set)
+    assert all(set(g_cams[r.pid]) - {r.cam} for r in per.itertuples())
+    info = json.loads((built / "reports" / "build.json").read_text())
+    test_ids = set(g["pid"]) | set(q["pid"])
+    assert set(q["pid"]) | {int(k) for k in info["no_query"]} <= test_ids
+
+
+def test_byte_identical_rebuild_and_seed(toy_source: Path, built: Path, tmp_path: Path) -> None:
+    ann = toy_source / "annotations.csv"
+    build_dataset(BuildOptions(toy_source, tmp_path / "again", ann, seed=7))
+    for split in SPLITS:
+        a = (built / "manifests" / f"{split}.parquet").read_bytes()
+        b = (tmp_path / "again" / "manifests" / f"{split}.parquet").read_bytes()
+        assert a == b
+    build_dataset(BuildOptions(toy_source, tmp_path / "other", ann, seed=8))
+    q7 = read_manifest(built / "manifests" / "query.parquet")["tracklet"].unique()
+    q8 = read_manifest(tmp_path / "other" / "manifests" / "query.parquet")["tracklet"].unique()
+    assert set(q7) != set(q8)
+
+
+def test_error_leaves_nothing(toy_source: Path, tmp_path: Path) -> None:
+    ann = pd.read_csv(toy_source / "annotations.csv")
+    ann.loc[len(ann)] = ["train/0999/0001/0999_C1_F0001_X1.jpg", 0, 1]
+    bad = tmp_path / "bad.csv"
+    ann.to_csv(bad, index=False)
+    out = tmp_path / "out"
+    with pytest.raises(OccreidError, match="not in the source"):
+        build_dataset(BuildOptions(toy_source, out, bad))
+    assert not out.exists() and not (tmp_path / "out.incomplete").exists()
+
+
+def test_refuses_existing_output_and_output_in_source(toy_source: Path, tmp_path: Path) -> None:
+    ann = toy_source / "annotations.csv"
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(OccreidError, match="already exists; pass --overwrite"):
+        build_dataset(BuildOptions(toy_source, out, ann))
+    assert (out / "keep.txt").read_text() == "mine"
+    build_dataset(BuildOptions(toy_source, out, ann, overwrite=True))
+    assert not (out / "keep.txt").exists() and (out / "manifests" / "train.parquet").exists()
+    with pytest.raises(OccreidError, match="inside the source"):
+        build_dataset(BuildOptions(toy_source, toy_source / "derived", ann))
+    assert not (toy_source / "derived").exists()
+
+
+def test_unreadable_frames_listed_not_dropped(toy_source: Path, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(toy_source, src)
+    paths = pd.read_csv(src / "annotations.csv")["path"]
+    victim = paths[paths.str.startswith("train/")].iloc[5]
+    (src / victim).write_bytes(b"not a jpeg")
+    out = tmp_path / "out"
+    build_dataset(BuildOptions(src, out, src / "annotations.csv", check_images=True))
+    info = json.loads((out / "reports" / "build.json").read_text())
+    assert info["unreadable_frames"] == [victim]
+    assert victim in set(read_manifest(out / "manifests" / "train.parquet")["path"])
+
+
+def test_exclude_and_missing_annotations(toy_source: Path, tmp_path: Path) -> None:
+    ann = pd.read_csv(toy_source / "annotations.csv")
+    train_keys = sorted({"/".join(p.split("/")[:3]) for p in ann["path"] if p.startswith("train/")})
+    ex = tmp_path / "ex.txt"
+    ex.write_text(f"# two tracklets\n{train_keys[0]}\n{train_keys[1]}\n")
+    partial = tmp_path / "partial.csv"
+    ann[~ann["path"].str.startswith("train/")].to_csv(partial, index=False)
+    with pytest.raises(OccreidError, match="have no annotation"):
+        build_dataset(BuildOptions(toy_source, tmp_path / "o1", partial))
+    build_dataset(
+        BuildOptions(
+            toy_source,
+            tmp_path / "o2",
+            partial,
+            exclude=ex,
+            missing=Missing.UNOCCLUDED,
+            policy=QueryPolicy(4, 10),
+        )
+    )
+    train = read_manifest(tmp_path / "o2" / "manifests" / "train.parquet")
+    assert train["tracklet"].nunique() == len(train_keys) - 2
+    assert not train["annotated"].any() and not train["occluded"].any()
+    q = read_manifest(tmp_path / "o2" / "manifests" / "query.parquet")
+    assert q.groupby("tracklet").size().between(1, 10).all()

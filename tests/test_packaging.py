@@ -1,0 +1,44 @@
+"""Guards of the layout: every code folder installed under `occreid.`, the core never imports mmcv."""
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_every_package_folder_is_listed_in_pyproject() -> None:
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    mapped = {v: k for k, v in config["package-dir"].items()}
+    folders = {
+        str(p.parent.relative_to(REPO))
+        for p in REPO.glob("**/__init__.py")
+        if not {".venv", "tests", "build"} & set(p.relative_to(REPO).parts)
+    }
+    expected = {
+        mapped.get(f.split("/")[0], "?") + "".join("." + x for x in f.split("/")[1:])
+        for f in folders
+    }
+    assert "?" not in {e.split(".")[0] for e in expected}, folders
+    assert expected == set(config["packages"])
+
+
+def test_core_imports_leave_mmcv_and_bare_names_out(tmp_path: Path) -> None:
+    code = (
+        "import sys, importlib.util\n"
+        "import occreid.cli.main, occreid.occdata.build, occreid.occdata.synth\n"
+        "assert 'mmcv' not in sys.modules and 'mmpose' not in sys.modules, 'mm imported'\n"
+        "assert 'torch' not in sys.modules, 'torch imported by the dataset side'\n"
+        "for bare in ('model', 'cli', 'occdata', 'engine', 'pseudolabel', 'manifests'):\n"
+        "    assert importlib.util.find_spec(bare) is None, bare\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
+
+
+def test_manifests_ship_the_exclusion_template() -> None:
+    from importlib.resources import files
+
+    text = files("occreid.manifests").joinpath("exclude_template.txt").read_text()
+    assert "494" in text
+    assert all(not line.strip() or line.startswith("#") for line in text.splitlines())
