@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from occreid.occdata.errors import OccreidError
 
 

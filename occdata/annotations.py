@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from occreid.occdata.errors import OccreidError
 
 COLUMNS: tuple[str, ...] = ("path", "occlusion", "persons")

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tqdm import tqdm
+
 from occreid.occdata.annotations import Missing, attach_annotations, read_annotations
 from occreid.occdata.manifest import write_manifest
 from occreid.occdata.report import write_report
@@ -26,7 +28,6 @@ from occreid.occdata.resplit import QueryPolicy, Resplit, read_exclude_file, res
 from occreid.occdata.source_index import SourceIndex, index_source
 from occreid.occdata.staging import check_output, staged_output
 from occreid.occdata.stats import compute_stats
-from tqdm import tqdm
 
 SPLIT_NAMES = ("train", "query", "gallery")
 

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from occreid.occdata.errors import OccreidError
 
 COLUMNS: dict[str, str] = {

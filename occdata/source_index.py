@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
+
 from occreid.occdata.errors import OccreidError
 
 SPLITS: tuple[str, ...] = ("train", "query", "gallery")
@@ -127,12 +129,12 @@ def index_source(root: str | Path) -> SourceIndex:
             "distractor",
         )
     }
-    for split in SPLITS:
-        for pid_entry in _subdirs(root / split, skipped):
-            pid = _numeric_folder(pid_entry, "person id")
-            for trk_entry in _subdirs(Path(pid_entry.path), skipped):
-                key = f"{split}/{pid_entry.name}/{trk_entry.name}"
-                _index_tracklet(Path(trk_entry.path), key, pid, split, cols, skipped)
+    folders = [(split, e) for split in SPLITS for e in _subdirs(root / split, skipped)]
+    for split, pid_entry in tqdm(folders, desc=f"indexing {root}", unit="id"):
+        pid = _numeric_folder(pid_entry, "person id")
+        for trk_entry in _subdirs(Path(pid_entry.path), skipped):
+            key = f"{split}/{pid_entry.name}/{trk_entry.name}"
+            _index_tracklet(Path(trk_entry.path), key, pid, split, cols, skipped)
     frames = pd.DataFrame(
         {
             "path": pd.array(cols["path"], dtype="string"),

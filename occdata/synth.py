@@ -27,6 +27,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
+
 from occreid.occdata.errors import OccreidError
 from occreid.occdata.staging import staged_output
 from occreid.occdata.toy_render import (
@@ -41,7 +43,6 @@ from occreid.occdata.toy_render import (
     keypoint_visibility,
     occlusion_label,
 )
-from tqdm import tqdm
 
 PALETTE: list[tuple[int, int, int]] = [  # BGR, far apart in hue and lightness
     (40, 40, 200),

@@ -10,7 +10,7 @@ import pytest
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars off in tests
 
-from occreid.occdata.synth import SynthConfig, synthesize  # noqa: E402
+from occreid.occdata.synth import SynthConfig, synthesize
 
 TOY = SynthConfig(ids=16, distractors=4, min_frames=8, max_frames=20, seed=3)
 

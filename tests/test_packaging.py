@@ -1,4 +1,4 @@
-"""Guards of the layout: every code folder installed under `occreid.`, the core never imports mmcv."""
+"""Layout guards: every code folder installed under `occreid.`; the core never imports mmcv."""
 
 import subprocess
 import sys

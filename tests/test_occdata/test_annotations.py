@@ -58,14 +58,14 @@ def test_out_of_range_values(tmp_path: Path, frames, csv_writer, row, message) -
 def test_duplicate_rows(tmp_path: Path, frames, csv_writer) -> None:
     p = _paths(frames)
     csv = csv_writer(tmp_path / "a.csv", [(p[0], 0, 1), (p[1], 0, 1), (p[0], 3, 1)])
-    with pytest.raises(OccreidError, match="a.csv:4: .* annotated twice"):
+    with pytest.raises(OccreidError, match=r"a.csv:4: .* annotated twice"):
         read_annotations(csv)
 
 
 def test_unknown_path(tmp_path: Path, frames, csv_writer) -> None:
     p = _paths(frames)
     csv = csv_writer(tmp_path / "a.csv", [*((x, 0, 1) for x in p), ("train/0009/0001/x.jpg", 0, 1)])
-    with pytest.raises(OccreidError, match="not in the source, e.g. train/0009/0001/x.jpg"):
+    with pytest.raises(OccreidError, match=r"not in the source, e.g. train/0009/0001/x.jpg"):
         attach_annotations(frames, read_annotations(csv), csv, Missing.ERROR)
 
 
@@ -73,7 +73,7 @@ def test_missing_frames_error_or_unoccluded(tmp_path: Path, frames, csv_writer) 
     p = _paths(frames)
     csv = csv_writer(tmp_path / "a.csv", [(p[1], 5, 1)])
     with pytest.raises(
-        OccreidError, match="2 frame\\(s\\) have no annotation.*--missing-as-unoccluded"
+        OccreidError, match=r"2 frame\(s\) have no annotation.*--missing-as-unoccluded"
     ):
         attach_annotations(frames, read_annotations(csv), csv, Missing.ERROR)
     out = attach_annotations(frames, read_annotations(csv), csv, Missing.UNOCCLUDED)
@@ -85,5 +85,5 @@ def test_missing_frames_error_or_unoccluded(tmp_path: Path, frames, csv_writer) 
 def test_missing_column(tmp_path: Path) -> None:
     csv = tmp_path / "a.csv"
     csv.write_text("path,occlusion\nx.jpg,1\n")
-    with pytest.raises(OccreidError, match="missing column\\(s\\) persons"):
+    with pytest.raises(OccreidError, match=r"missing column\(s\) persons"):
         read_annotations(csv)

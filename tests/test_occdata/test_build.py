@@ -72,7 +72,7 @@ def test_error_leaves_nothing(toy_source: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     ann.to_csv(bad, index=False)
     out = tmp_path / "out"
-    with pytest.raises(OccreidError, match="not in the source"):
+    with pytest.raises(OccreidError, match=r"not in the source"):
         build_dataset(BuildOptions(toy_source, out, bad))
     assert not out.exists() and not (tmp_path / "out.incomplete").exists()
 
@@ -82,12 +82,12 @@ def test_refuses_existing_output_and_output_in_source(toy_source: Path, tmp_path
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    with pytest.raises(OccreidError, match="already exists; pass --overwrite"):
+    with pytest.raises(OccreidError, match=r"already exists; pass --overwrite"):
         build_dataset(BuildOptions(toy_source, out, ann))
     assert (out / "keep.txt").read_text() == "mine"
     build_dataset(BuildOptions(toy_source, out, ann, overwrite=True))
     assert not (out / "keep.txt").exists() and (out / "manifests" / "train.parquet").exists()
-    with pytest.raises(OccreidError, match="inside the source"):
+    with pytest.raises(OccreidError, match=r"inside the source"):
         build_dataset(BuildOptions(toy_source, toy_source / "derived", ann))
     assert not (toy_source / "derived").exists()
 
@@ -112,7 +112,7 @@ def test_exclude_and_missing_annotations(toy_source: Path, tmp_path: Path) -> No
     ex.write_text(f"# two tracklets\n{train_keys[0]}\n{train_keys[1]}\n")
     partial = tmp_path / "partial.csv"
     ann[~ann["path"].str.startswith("train/")].to_csv(partial, index=False)
-    with pytest.raises(OccreidError, match="have no annotation"):
+    with pytest.raises(OccreidError, match=r"have no annotation"):
         build_dataset(BuildOptions(toy_source, tmp_path / "o1", partial))
     build_dataset(
         BuildOptions(

@@ -85,7 +85,7 @@ def test_gallery_whole_and_train_exclusion(annotated_frames) -> None:
     assert (
         split.gallery["path"].tolist() == frames.loc[frames["split"] == "gallery", "path"].tolist()
     )
-    with pytest.raises(OccreidError, match="not in the source train split, e.g. train/0001/0009"):
+    with pytest.raises(OccreidError, match=r"not in the source train split, e.g. train/0001/0009"):
         resplit(frames, ["train/0001/0009"], seed=0, policy=POLICY)
 
 
@@ -111,10 +111,10 @@ def test_exclude_file(tmp_path: Path) -> None:
     f.write_text("# removed\n\ntrain/0001/0002  # same wall as the test set\n/train/0003/0001/\n")
     assert read_exclude_file(f) == ["train/0001/0002", "train/0003/0001"]
     f.write_text("gallery/0001/0002\n")
-    with pytest.raises(OccreidError, match="ex.txt:1"):
+    with pytest.raises(OccreidError, match=r"ex.txt:1"):
         read_exclude_file(f)
 
 
 def test_policy_bounds() -> None:
-    with pytest.raises(OccreidError, match="min-query-frames"):
+    with pytest.raises(OccreidError, match=r"min-query-frames"):
         QueryPolicy(10, 5)

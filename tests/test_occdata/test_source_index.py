@@ -60,44 +60,44 @@ def test_unparsable_jpg_names_the_file(tree_factory) -> None:
     root = tree_factory([("train", 1, "0001", 1, 2)])
     bad = root / "train" / "0001" / "0001" / "holiday.jpg"
     bad.touch()
-    with pytest.raises(OccreidError, match="holiday.jpg"):
+    with pytest.raises(OccreidError, match=r"holiday.jpg"):
         index_source(root)
 
 
 def test_pid_folder_mismatch_names_the_file(tree_factory) -> None:
     root = tree_factory([("train", 1, "0001", 1, 2)])
     (root / "train" / "0001" / "0001" / "0002_C1_F0009_X5.jpg").touch()
-    with pytest.raises(OccreidError, match="0002_C1_F0009_X5.jpg.*disagrees"):
+    with pytest.raises(OccreidError, match=r"0002_C1_F0009_X5.jpg.*disagrees"):
         index_source(root)
 
 
 def test_duplicate_f_and_mixed_cameras(tree_factory) -> None:
     root = tree_factory([("train", 1, "0001", 1, 2)])
     (root / "train" / "0001" / "0001" / "0001C1F0002X77.jpg").touch()
-    with pytest.raises(OccreidError, match="appears twice"):
+    with pytest.raises(OccreidError, match=r"appears twice"):
         index_source(root)
 
 
 def test_mixed_cameras_rejected(tree_factory) -> None:
     root = tree_factory([("train", 1, "0001", 1, 2)])
     (root / "train" / "0001" / "0001" / "0001_C4_F0003_X7.jpg").touch()
-    with pytest.raises(OccreidError, match="mixes cameras"):
+    with pytest.raises(OccreidError, match=r"mixes cameras"):
         index_source(root)
 
 
 def test_missing_root_and_split(tmp_path: Path, tree_factory) -> None:
-    with pytest.raises(OccreidError, match="not found"):
+    with pytest.raises(OccreidError, match=r"not found"):
         index_source(tmp_path / "nowhere")
     root = tree_factory([("train", 1, "0001", 1, 2)])
     (root / "query").rmdir()
-    with pytest.raises(OccreidError, match="missing split folder.*query"):
+    with pytest.raises(OccreidError, match=r"missing split folder.*query"):
         index_source(root)
 
 
 def test_non_numeric_pid_folder(tree_factory) -> None:
     root = tree_factory([("train", 1, "0001", 1, 2)])
     (root / "train" / "misc").mkdir()
-    with pytest.raises(OccreidError, match="misc"):
+    with pytest.raises(OccreidError, match=r"misc"):
         index_source(root)
 
 
