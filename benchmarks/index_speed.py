@@ -92,7 +92,6 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/index_speed.json"))
     parser.add_argument("--keep", action="store_true", help="Keep the tree for another run.")
     args = parser.parse_args()
-    os.environ.setdefault("TQDM_DISABLE", "1")
     src, csv = args.work / "DukeMTMC-VideoReID", args.work / "annotations.csv"
     if not csv.is_file():
         t = time.perf_counter()

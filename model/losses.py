@@ -1,0 +1,147 @@
+"""The objective of eq. 13: CE + batch-hard triplet + l1 Lk + l2 Lf + l3 (La + Lp).
+
+Defaults follow the paper's weights (0.1, 0.5, 0.05) and the authors' code where the paper is
+silent: label smoothing 0.1 for CE, triplet margin 0.5 on cosine distance, Lf against the mask
+resized bilinearly to the map (soft targets), Lk targets as round(f * size) - 1. Each auxiliary
+loss is averaged over the RFC blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from occreid.model.rfcnet import RFCOutput
+from occreid.model.srfc import position_similarity
+
+
+@dataclass
+class LossConfig:
+    """Weights and settings of each term (the `loss:` section of a config)."""
+
+    ce: float = 1.0
+    triplet: float = 1.0
+    keypoint: float = 0.1
+    foreground: float = 0.5
+    appearance: float = 0.05
+    position: float = 0.05
+    label_smoothing: float = 0.1
+    margin: float = 0.5
+    distance: str = "cosine"
+
+
+def pairwise_distance(x: torch.Tensor, kind: str) -> torch.Tensor:
+    """(N, D) -> (N, N): cosine distance 1 - cos, or Euclidean."""
+    if kind == "cosine":
+        x = F.normalize(x, dim=1)
+        return 1 - x @ x.t()
+    return torch.cdist(x, x)
+
+
+def batch_hard_triplet(
+    x: torch.Tensor, pids: torch.Tensor, margin: float, kind: str
+) -> torch.Tensor:
+    """For each anchor, its hardest positive and hardest negative in the batch (Hermans et al.)."""
+    dist = pairwise_distance(x, kind)
+    same = pids[:, None] == pids[None, :]
+    hardest_pos = dist.masked_fill(~same, float("-inf")).amax(dim=1)
+    hardest_neg = dist.masked_fill(same, float("inf")).amin(dim=1)
+    valid = torch.isfinite(hardest_neg) & (same.sum(1) > 1)
+    if not valid.any():
+        return x.sum() * 0
+    return F.relu(hardest_pos - hardest_neg + margin)[valid].mean()
+
+
+def keypoint_targets(fractions: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """(N, 4) image fractions (a1-a3 of the height, a4 of the width) -> grid indices.
+
+    round(f * size) - 1 clamped to the map, as the authors' code; NaN (key point not found) ->
+    -100, ignored by the cross entropy.
+    """
+    sizes = fractions.new_tensor([height, height, height, width])
+    idx = (fractions * sizes).round() - 1
+    idx = torch.minimum(idx.clamp_min(0), sizes - 1)
+    return torch.where(torch.isnan(fractions), torch.full_like(idx, -100), idx).long()
+
+
+def keypoint_loss(logits: list[torch.Tensor], fractions: torch.Tensor) -> torch.Tensor:
+    """Eq. 14: mean over the 4 key points (and frames) of the CE against the target index."""
+    h, w = logits[0].shape[1], logits[3].shape[1]
+    target = keypoint_targets(fractions, h, w)
+    terms = [
+        F.cross_entropy(p.float(), target[:, i], ignore_index=-100) for i, p in enumerate(logits)
+    ]
+    return torch.stack(terms).nanmean()
+
+
+def foreground_loss(fg: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Eq. 15: BCE of the map (N, 1, h, w) against the person mask (N, H, W) resized to (h, w)."""
+    target = F.interpolate(
+        masks[:, None].float(), size=fg.shape[2:], mode="bilinear", align_corners=False
+    )
+    return F.binary_cross_entropy(fg.float().clamp(1e-6, 1 - 1e-6), target)
+
+
+def cosine_matrix(x: torch.Tensor) -> torch.Tensor:
+    """(N, R, D) -> (N, R, R) cosine similarities between rows."""
+    x = F.normalize(x.float(), dim=-1, eps=1e-12)
+    return x @ x.transpose(1, 2)
+
+
+def appearance_regularizer(s_a: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """Eq. 4: sum_j |sim(S^A_i, S^A_j) - sim(f_i, f_j)|, averaged over regions i and the batch.
+
+    The feature similarity is the target (detached): the term shapes the assignment, not f.
+    """
+    diff = (cosine_matrix(s_a) - cosine_matrix(f).detach()).abs()
+    return diff.sum(dim=2).mean()
+
+
+def position_regularizer(s_p: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """Eq. 7: sum_j |sim(S^P_i, S^P_j) - ps(R_i, R_j)|, averaged over regions i and the batch."""
+    diff = (cosine_matrix(s_p) - position_similarity(positions.float())).abs()
+    return diff.sum(dim=2).mean()
+
+
+def _mean(terms: list[torch.Tensor]) -> torch.Tensor | None:
+    return torch.stack(terms).mean() if terms else None
+
+
+def rfc_losses(
+    out: RFCOutput,
+    pids: torch.Tensor,
+    cfg: LossConfig,
+    keypoints: torch.Tensor | None = None,
+    masks: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """Every term of eq. 13 (unweighted) and ``total`` (weighted). ``keypoints`` (B, T, 4) and
+    ``masks`` (B, T, H, W) are the cached labels; terms whose inputs are absent are left out."""
+    assert out.logits is not None, "losses need the model in training mode"
+    terms: dict[str, torch.Tensor] = {
+        "ce": F.cross_entropy(out.logits.float(), pids, label_smoothing=cfg.label_smoothing),
+        "triplet": batch_hard_triplet(out.embedding.float(), pids, cfg.margin, cfg.distance),
+    }
+    kp, fg, la, lp = [], [], [], []
+    for aux in out.aux:
+        part = aux.partition
+        if keypoints is not None and part is not None and part.keypoint_logits is not None:
+            kp.append(keypoint_loss(part.keypoint_logits, keypoints.flatten(0, 1)))
+        if masks is not None and aux.foreground is not None:
+            fg.append(foreground_loss(aux.foreground, masks.flatten(0, 1)))
+        if aux.srfc is not None and aux.srfc.s_appearance is not None:
+            la.append(appearance_regularizer(aux.srfc.s_appearance, aux.region_features))
+        if aux.srfc is not None and aux.srfc.s_position is not None and part is not None:
+            lp.append(position_regularizer(aux.srfc.s_position, part.positions))
+    for name, values in (
+        ("keypoint", kp),
+        ("foreground", fg),
+        ("appearance", la),
+        ("position", lp),
+    ):
+        value = _mean(values)
+        if value is not None:
+            terms[name] = value
+    terms["total"] = sum(getattr(cfg, name) * value for name, value in terms.items())
+    return terms
