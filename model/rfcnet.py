@@ -9,7 +9,6 @@ triplet loss and retrieval use the post-BN ``embedding``, as in the authors' cod
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,7 +98,5 @@ def build_model(cfg: dict[str, Any], num_classes: int) -> RFCNet:
     """Any variant from the ``model:`` section of a config (unknown keys are an error)."""
     config = ModelConfig.from_dict(cfg)
     model = RFCNet(config, num_classes)
-    with warnings.catch_warnings():
-        warnings.simplefilter("always")
-        load_pretrained(model.backbone, config.pretrained, config.arch)
+    load_pretrained(model.backbone, config.pretrained, config.arch)
     return model

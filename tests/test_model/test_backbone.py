@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+import torch
+
+from occreid.model.backbone import ResNet, load_pretrained
+from occreid.occdata.errors import OccreidError
+
+
+def test_resnet50_matches_torchvision_layout() -> None:
+    net = ResNet("resnet50", last_stride=2, num_classes=1000)
+    state = net.state_dict()
+    # torchvision's resnet50: 320 state_dict entries, 25,557,032 parameters (23,508,032 without fc)
+    assert len(state) == 320
+    assert sum(p.numel() for p in net.parameters()) == 25_557_032
+    for key in (
+        "conv1.weight",
+        "bn1.running_var",
+        "layer1.0.downsample.0.weight",
+        "layer1.0.downsample.1.num_batches_tracked",
+        "layer4.2.conv3.weight",
+        "layer4.2.bn3.bias",
+        "fc.weight",
+        "fc.bias",
+    ):
+        assert key in state
+
+
+def test_last_stride_one_keeps_resolution() -> None:
+    x = torch.randn(1, 3, 256, 128)
+    assert ResNet("resnet50", last_stride=1).eval()(x).shape == (1, 2048, 16, 8)
+    assert ResNet("resnet50", last_stride=2).eval()(x).shape == (1, 2048, 8, 4)
+
+
+def test_checkpoint_round_trip(tmp_path: Path) -> None:
+    src = ResNet("resnet18", num_classes=1000)
+    path = tmp_path / "resnet18.pth"
+    torch.save(src.state_dict(), path)
+    dst = ResNet("resnet18", last_stride=1)
+    load_pretrained(dst, str(path), "resnet18")
+    for key, value in dst.state_dict().items():
+        assert torch.equal(value, src.state_dict()[key]), key
+
+
+def test_wrong_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "r50.pth"
+    torch.save(ResNet("resnet50").state_dict(), path)
+    with pytest.raises(OccreidError, match=r"not a resnet18 checkpoint"):
+        load_pretrained(ResNet("resnet18"), str(path), "resnet18")
+    with pytest.raises(OccreidError, match=r"not found"):
+        load_pretrained(ResNet("resnet18"), str(tmp_path / "nope.pth"), "resnet18")
+
+
+def test_none_warns() -> None:
+    with pytest.warns(UserWarning, match="from scratch"):
+        load_pretrained(ResNet("resnet18"), "none", "resnet18")

@@ -1,0 +1,82 @@
+import torch
+from torch import nn
+
+from occreid.model.srfc import SRFC, Assignment, encode_decode, position_similarity
+from occreid.model.trfc import TRFC
+
+
+def test_fully_occluded_region_is_completed_from_its_neighbours_cluster() -> None:
+    # Regions own disjoint channels: R1-R2 channels 0-3, R3-R4 4-7, R5 8-11; R6 fully occluded.
+    f = torch.zeros(1, 6, 12)
+    f[0, 0:2, 0:4], f[0, 2:4, 4:8], f[0, 4, 8:12] = 1.0, 1.0, 1.0
+    # hand-set assignment (eqs. 8-9): R5 and R6 are position neighbours in cluster 3
+    s = torch.tensor(
+        [
+            [
+                [0.9, 0.05, 0.05],
+                [0.9, 0.05, 0.05],
+                [0.05, 0.9, 0.05],
+                [0.05, 0.9, 0.05],
+                [0.05, 0.05, 0.9],
+                [0.05, 0.05, 0.9],
+            ]
+        ]
+    )
+    z = encode_decode(f, s, nn.Identity(), nn.Identity())
+    o6 = f[0, 5] + z[0, 5]
+    assert o6.norm() > 0.3
+    assert o6[8:12].pow(2).sum() > 0.8 * o6.pow(2).sum()  # dominated by the neighbour R5
+    # eq. 8 then eq. 9 by hand: c = A^T f with A column-normalised, z_6 = sum_k S_6k c_k
+    a = s[0] / s[0].sum(0)
+    assert torch.allclose(z[0, 5], s[0, 5] @ (a.t() @ f[0]))
+
+
+def test_assignment_rows_and_encoding_columns_sum_to_one() -> None:
+    torch.manual_seed(0)
+    srfc = SRFC(8, clusters=3)
+    f, pos = torch.rand(4, 6, 8), torch.rand(4, 6, 4)
+    s, s_a, s_p = srfc.assign(f, pos)
+    for m in (s, s_a, s_p):
+        assert torch.allclose(m.sum(-1), torch.ones(4, 6))
+    assert torch.allclose(s, (s_a + s_p) / 2)
+    a = s / s.sum(dim=1, keepdim=True)
+    assert torch.allclose(a.sum(1), torch.ones(4, 3))
+
+
+def test_ablation_assignments() -> None:
+    f, pos = torch.rand(2, 6, 8), torch.rand(2, 6, 4)
+    s, s_a, s_p = SRFC(8, assignment=Assignment.APPEARANCE).assign(f, pos)
+    assert s_p is None and torch.equal(s, s_a)
+    s, s_a, s_p = SRFC(8, assignment=Assignment.POSITION).assign(f, pos)
+    assert s_a is None and torch.equal(s, s_p)
+    s, *_ = SRFC(8, assignment=Assignment.KEYPOINT).assign(f, pos)
+    assert s[0].argmax(1).tolist() == [0, 1, 2, 2, 2, 2]  # head / upper body / lower body
+
+
+def test_position_similarity_eq6() -> None:
+    pos = torch.tensor([[[0.5, 0.5, 0, 0], [0.8, 0.9, 0, 0], [0.5, 0.25, 0, 0]]])
+    ps = position_similarity(pos)[0]
+    # distances: (0.3, 0.4) -> 0.5 -> 1 - 1 = 0; (0, 0.25) -> 1 - 0.5 = 0.5
+    far = 1 - 2 * (0.3**2 + 0.65**2) ** 0.5  # (0.8, 0.9) vs (0.5, 0.25): -0.4318
+    expected = torch.tensor([[1.0, 0.0, 0.5], [0.0, 1.0, far], [0.5, far, 1.0]])
+    assert torch.allclose(ps, expected, atol=1e-6)
+
+
+def test_trfc_gate_is_lower_for_a_small_valued_region() -> None:
+    torch.manual_seed(0)
+    trfc = TRFC(16)
+    nn.init.normal_(trfc.gate.weight)  # mixed signs: relu keeps W >= 0
+    u = torch.rand(16)
+    g_small, g_large = trfc.gate_values(0.05 * u), trfc.gate_values(3.0 * u)
+    assert (g_small <= g_large).all() and g_small.mean() < g_large.mean() - 0.1
+
+
+def test_trfc_attends_to_the_other_frames_only() -> None:
+    trfc = TRFC(4)
+    o = torch.rand(1, 2, 6, 4)
+    e = trfc(o)
+    g = trfc.gate_values(o)
+    # with two frames, the context of frame 0 is exactly frame 1 (eq. 10 excludes t itself)
+    assert torch.allclose(e[0, 0], g[0, 0] * o[0, 0] + (1 - g[0, 0]) * o[0, 1])
+    assert torch.equal(trfc(o[:, :1]), o[:, :1])  # a single frame passes through
+    assert trfc(torch.rand(2, 64, 6, 4)).shape == (2, 64, 6, 4)

@@ -1,0 +1,138 @@
+import warnings
+
+import pytest
+import torch
+
+from occreid.model import LossConfig, build_model, rfc_losses
+from occreid.occdata.errors import OccreidError
+
+SMALL = {"arch": "resnet18", "pretrained": "none", "input_size": [128, 64]}
+
+
+def _model(**overrides):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return build_model({**SMALL, **overrides}, num_classes=3)
+
+
+def _batch(b: int = 4, t: int = 2):
+    torch.manual_seed(0)
+    clips = torch.randn(b, t, 3, 128, 64)
+    pids = torch.arange(b) // 2
+    kps = torch.tensor([0.23, 0.5, 0.7, 0.5]).expand(b, t, 4).clone()
+    masks = torch.zeros(b, t, 32, 16)
+    masks[..., 4:30, 4:12] = 1
+    return clips, pids, kps, masks
+
+
+def test_gradient_reaches_every_learnable_parameter() -> None:
+    model = _model().train()
+    clips, pids, kps, masks = _batch()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(2):  # the first step moves the zero-initialised projection BN off zero
+        opt.zero_grad()
+        rfc_losses(model(clips), pids, LossConfig(), kps, masks)["total"].backward()
+        dead = [
+            n
+            for n, p in model.named_parameters()
+            if p.requires_grad and (p.grad is None or p.grad.abs().sum() == 0)
+        ]
+        opt.step()
+    assert dead == []
+    assert not model.bottleneck.bias.requires_grad  # BNNeck bias is frozen
+
+
+def test_fresh_rfc_blocks_start_as_the_identity() -> None:
+    base, rfc = _model(rfc_stages=[]).eval(), _model().eval()
+    rfc.backbone.load_state_dict(base.backbone.state_dict())
+    clips = _batch()[0]
+    with torch.no_grad():
+        assert torch.allclose(base(clips).features, rfc(clips).features, atol=1e-5)
+
+
+def test_clip_feature_ignores_frame_order_without_trfc() -> None:
+    model = _model(temporal=False).eval()
+    clips = torch.randn(2, 5, 3, 128, 64)
+    with torch.no_grad():
+        a = model(clips).embedding
+        b = model(clips[:, torch.tensor([3, 0, 4, 2, 1])]).embedding
+    assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_trfc_mixes_frames() -> None:
+    model = _model().eval()
+    with torch.no_grad():  # make the block's output count, so TRFC's effect reaches the feature
+        for block in model.blocks.values():
+            block.expand[1].weight.fill_(1.0)
+    clips = torch.randn(1, 3, 3, 128, 64)
+    with torch.no_grad():
+        alone = torch.cat([model(clips[:, i : i + 1]).features for i in range(3)]).mean(0)
+        together = model(clips).features[0]
+    assert not torch.allclose(alone, together, atol=1e-4)
+
+
+ABLATIONS = {
+    "baseline": {"rfc_stages": []},
+    "foreground": {"block": "foreground", "rfc_stages": [2]},
+    "keypoint-select": {"spatial": "keypoint", "temporal": False, "rfc_stages": [2]},
+    "srfc": {"temporal": False, "rfc_stages": [2]},
+    "srfc-a": {"spatial": "appearance", "temporal": False, "rfc_stages": [2]},
+    "srfc-p": {"spatial": "position", "temporal": False, "rfc_stages": [2]},
+    "trfc": {"spatial": "off", "rfc_stages": [2]},
+    "s-t": {"rfc_stages": [2]},
+    "t-s": {"arrangement": "t-s", "rfc_stages": [2]},
+    "s+t": {"arrangement": "s+t", "rfc_stages": [2]},
+    "fixed-4": {"partition": "fixed", "regions": 4},
+    "no-foreground": {"foreground": False},
+    "stage4": {"rfc_stages": [4]},
+}
+
+
+@pytest.mark.parametrize("name", list(ABLATIONS))
+def test_every_ablation_builds_and_trains(name: str) -> None:
+    model = _model(**ABLATIONS[name]).train()
+    clips, pids, kps, masks = _batch()
+    out = model(clips)
+    terms = rfc_losses(out, pids, LossConfig(), kps, masks)
+    terms["total"].backward()
+    assert torch.isfinite(terms["total"])
+    expected = {"ce", "triplet", "total"}
+    cfg = model.cfg
+    if cfg.rfc_stages and (cfg.foreground or cfg.block == "foreground"):
+        expected.add("foreground")
+    if cfg.rfc_stages and cfg.block == "rfc":
+        if cfg.partition == "apu":
+            expected.add("keypoint")
+        if cfg.spatial in ("appearance+position", "appearance"):
+            expected.add("appearance")
+        if cfg.spatial in ("appearance+position", "position"):
+            expected.add("position")
+    assert set(terms) == expected
+
+
+def test_parameter_counts_follow_table8_order() -> None:
+    def n(**kw) -> int:
+        m = _model(**kw)
+        return sum(p.numel() for p in m.parameters()) - m.classifier.weight.numel()
+
+    base = n(rfc_stages=[])
+    fg = n(**ABLATIONS["foreground"])
+    kp = n(**ABLATIONS["keypoint-select"])
+    srfc = n(**ABLATIONS["srfc"])
+    assert base < fg < kp < srfc < n(rfc_stages=[2])  # + TRFC
+
+
+def test_config_errors_are_one_line() -> None:
+    with pytest.raises(OccreidError, match=r"unknown key 'sptial'"):
+        build_model({"sptial": "off"}, 3)
+    with pytest.raises(OccreidError, match=r"arrangement = 'ts'"):
+        build_model({**SMALL, "arrangement": "ts"}, 3)
+
+
+def test_images_are_one_frame_clips() -> None:
+    model = _model(temporal=False).eval()
+    with torch.no_grad():
+        out = model(torch.randn(3, 1, 3, 128, 64))
+    assert out.embedding.shape == (3, 512) and out.logits is None
+    with pytest.raises(ValueError, match=r"\(B, T, 3, H, W\)"):
+        model(torch.randn(3, 3, 128, 64))
