@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from occreid.occdata.errors import OccreidError
+
+T = TypeVar("T")
+
+
+def strict_dataclass(cls: type[T], values: dict[str, Any], section: str) -> T:
+    """``cls(**values)``, but an unknown key is a one-line error naming it and the known ones."""
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise OccreidError(
+            f"{section} config: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(known))}"
+        )
+    return cls(**values)
 
 
 @dataclass
@@ -45,13 +58,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ModelConfig:
         """Build from a plain dict; an unknown key or a bad choice is a one-line error."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise OccreidError(
-                f"model config: unknown key {unknown[0]!r}; known keys: {sorted(known)}"
-            )
-        cfg = cls(**values)
+        cfg = strict_dataclass(cls, values, "model")
         cfg.validate()
         return cfg
 

@@ -9,10 +9,12 @@ loss is averaged over the RFC blocks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
+from occreid.model.config import strict_dataclass
 from occreid.model.rfcnet import RFCOutput
 from occreid.model.srfc import position_similarity
 
@@ -30,6 +32,11 @@ class LossConfig:
     label_smoothing: float = 0.1
     margin: float = 0.5
     distance: str = "cosine"
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> LossConfig:
+        """Build from the `loss:` section; an unknown key is a one-line error."""
+        return strict_dataclass(cls, values, "loss")
 
 
 def pairwise_distance(x: torch.Tensor, kind: str) -> torch.Tensor:
