@@ -36,11 +36,23 @@ METADATA_KEY = b"occreid"
 SCHEMA_VERSION = 1
 
 
+def _versions() -> dict[str, str]:
+    """Versions that decide the bytes and meaning of a manifest."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"pandas": pd.__version__, "pyarrow": pa.__version__}
+    try:
+        out["occreid"] = version("occreid")
+    except PackageNotFoundError:
+        out["occreid"] = "unknown"
+    return out
+
+
 def write_manifest(table: pd.DataFrame, path: Path, metadata: dict[str, Any]) -> None:
     """Write the manifest columns of ``table`` to ``path`` with ``metadata`` as JSON."""
     frame = pd.DataFrame({c: table[c].astype(t) for c, t in COLUMNS.items()})
     arrow = pa.Table.from_pandas(frame, preserve_index=False)
-    meta = {"schema_version": SCHEMA_VERSION, **metadata}
+    meta = {"schema_version": SCHEMA_VERSION, "versions": _versions(), **metadata}
     arrow = arrow.replace_schema_metadata(
         {**arrow.schema.metadata, METADATA_KEY: json.dumps(meta, sort_keys=True).encode()}
     )

@@ -25,7 +25,8 @@ def test_outputs_and_schema(built: Path) -> None:
     for split in SPLITS:
         m = read_manifest(built / "manifests" / f"{split}.parquet")
         assert list(m.columns) == list(COLUMNS)
-        assert m.attrs["occreid"]["seed"] == 7 and m.attrs["occreid"]["split"] == split
+        meta = m.attrs["occreid"]
+        assert meta["seed"] == 7 and meta["split"] == split and "pyarrow" in meta["versions"]
     stats = json.loads((built / "reports" / "stats.json").read_text())
     assert set(stats) == {"table1", "table2", "table3"}
     assert set(stats["table1"]) == {"bins", "query", "gallery"}
