@@ -9,6 +9,7 @@ from occreid.model import LossConfig, build_model
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
 
 
+@pytest.mark.filterwarnings("ignore:backbone trains from scratch")
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_config_model_and_loss_sections_build(path: Path) -> None:
     cfg = yaml.safe_load(path.read_text())
