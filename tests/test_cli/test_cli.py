@@ -45,17 +45,15 @@ def test_synth_build_stats_chain(tmp_path: Path) -> None:
         ],
     )
     assert r.exit_code == 0, r.output
-    r = runner.invoke(
-        main,
-        [
-            "build-dataset",
-            str(src),
-            "--out",
-            str(out),
-            "--annotations",
-            str(src / "annotations.csv"),
-        ],
-    )
+    build = [
+        "build-dataset",
+        str(src),
+        "--out",
+        str(out),
+        "--annotations",
+        str(src / "annotations.csv"),
+    ]
+    r = runner.invoke(main, build)
     assert r.exit_code == 0, r.output
     assert "report:" in r.output
     r = runner.invoke(main, ["stats", str(out)])
@@ -64,19 +62,7 @@ def test_synth_build_stats_chain(tmp_path: Path) -> None:
     assert set(json.loads(r.output)) == {"table1", "table2", "table3"}
     # an existing output is refused with a one-line error and nothing changes
     before = (out / "manifests" / "query.parquet").read_bytes()
-    r = runner.invoke(
-        main,
-        [
-            "build-dataset",
-            str(src),
-            "--out",
-            str(out),
-            "--seed",
-            "5",
-            "--annotations",
-            str(src / "annotations.csv"),
-        ],
-    )
+    r = runner.invoke(main, [*build, "--seed", "5"])
     assert r.exit_code != 0
     assert r.output.strip().count("\n") == 0 and "--overwrite" in r.output
     assert (out / "manifests" / "query.parquet").read_bytes() == before
