@@ -34,6 +34,8 @@ def main() -> None:
     Stages:
       synth          make a toy dataset in the DukeMTMC-VideoReID layout (with ground truth)
       build-dataset  re-split a DukeMTMC-VideoReID root into Occluded-DukeMTMC-VideoReID
+      pseudolabel    cache pose keypoints and person masks for every frame
+      tag-occlusion  occlusion labels from the cache, as an annotation CSV
       stats          print the statistics report of a built dataset
       demo           run the whole chain on toy data
     """
@@ -178,6 +180,151 @@ def build_dataset(
         )
     )
     click.echo(f"report: {out / 'reports' / 'stats.html'}")
+
+
+@main.command()
+@click.argument("root", type=_EXISTING_DIR)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Label cache folder.")
+@click.option(
+    "--pose",
+    default="oracle",
+    show_default=True,
+    type=click.Choice(["oracle", "mediapipe", "mmpose"]),
+    help="Keypoint backend.",
+)
+@click.option(
+    "--parsing",
+    default="oracle",
+    show_default=True,
+    type=click.Choice(["oracle", "mediapipe", "mmseg"]),
+    help="Person-mask backend.",
+)
+@click.option(
+    "--pose-config", help="mmpose: config file (default: RTMPose-m COCO 256x192 from the package)."
+)
+@click.option(
+    "--pose-checkpoint", help="mmpose: checkpoint path or URL (none: random weights, a warning)."
+)
+@click.option(
+    "--parsing-config", help="mmseg: config file (default: SegFormer-B0 ADE20K from the package)."
+)
+@click.option("--parsing-checkpoint", help="mmseg: checkpoint path or URL.")
+@click.option(
+    "--person-classes",
+    default="12",
+    show_default=True,
+    help="mmseg: comma-separated class ids that count as person (ADE20K person = 12).",
+)
+@click.option(
+    "--device", default=None, help="cuda / cpu for the mm backends (default: cuda if found)."
+)
+@click.option("--batch-size", default=64, show_default=True, help="Frames per backend call.")
+@click.option("--workers", default=4, show_default=True, help="Decoding threads.")
+@click.option(
+    "--shard-frames",
+    default=4096,
+    show_default=True,
+    help="Frames per shard (whole tracklets); the unit of resume and of torchrun's split.",
+)
+@click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
+def pseudolabel(
+    root: Path,
+    out: Path,
+    pose: str,
+    parsing: str,
+    pose_config: str | None,
+    pose_checkpoint: str | None,
+    parsing_config: str | None,
+    parsing_checkpoint: str | None,
+    person_classes: str,
+    device: str | None,
+    batch_size: int,
+    workers: int,
+    shard_frames: int,
+    resume: bool,
+    overwrite: bool,
+) -> None:
+    """Cache pose keypoints and a person mask for every frame of ROOT.
+
+    ROOT is a DukeMTMC-VideoReID root, or a built dataset (then only its frames are labelled).
+    The cache (OUT) holds per frame 17 COCO keypoints, the APU targets (shoulder / hip / knee
+    heights, knee x) and a 64x32 person mask, in shards written atomically: a killed run
+    continues with --resume. Under `torchrun --nproc-per-node N -m occreid.cli pseudolabel ...`
+    each rank labels its share of shards. At the end OUT/occlusion.csv holds automatic
+    occlusion tags (see `occreid tag-occlusion`).
+
+    \b
+    Backends and their weights:
+      oracle     the ground truth `occreid synth` writes (toy data only)
+      mediapipe  offline CPU; models ship in the mediapipe 0.10.x wheel
+                 (pip install ".[mediapipe]" && pip install --no-deps mediapipe==0.10.14)
+      mmpose     OpenMMLab top-down pose (scripts/install_mm.sh); weights from the mmpose model
+                 zoo, e.g. the RTMPose-m COCO checkpoint URL, via --pose-checkpoint
+      mmseg      OpenMMLab segmentation; a human-parsing model (e.g. trained on LIP) or the person
+                 class of an ADE20K / Cityscapes model, via --parsing-checkpoint
+    """
+    from occreid.pseudolabel.runner import RunOptions, run
+
+    mm = {"device": device}
+    opts = RunOptions(
+        root=root,
+        out=out,
+        pose=pose,
+        parsing=parsing,
+        pose_options={**mm, "config": pose_config, "checkpoint": pose_checkpoint}
+        if pose == "mmpose"
+        else {},
+        parsing_options={
+            **mm,
+            "config": parsing_config,
+            "checkpoint": parsing_checkpoint,
+            "person_classes": [int(c) for c in person_classes.split(",")],
+        }
+        if parsing == "mmseg"
+        else {},
+        batch_size=batch_size,
+        workers=workers,
+        shard_frames=shard_frames,
+        resume=resume,
+        overwrite=overwrite,
+    )
+    report = run(opts)
+    if report:
+        click.echo(
+            f"labelled {report['frames']:,} frames into {out} "
+            f"({report['unreadable']} unreadable, listed in report.json)"
+        )
+
+
+@main.command("tag-occlusion")
+@click.argument("labels", type=_EXISTING_DIR)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Annotation CSV to write (path,occlusion,persons).",
+)
+@click.option(
+    "--min-share",
+    default=0.05,
+    show_default=True,
+    help="Hidden share of the body below which a frame counts as unoccluded.",
+)
+def tag_occlusion(labels: Path, out: Path, min_share: float) -> None:
+    """Estimate each frame's occlusion label (0-10) and person count from a label cache.
+
+    The expected body is the tracklet's (the 90th percentile of its frames' person-mask areas);
+    the hidden share is what a frame's mask lacks of it. Person counts come from the
+    parsing backend where it can tell, else 1. The CSV goes straight into build-dataset.
+    """
+    from occreid.pseudolabel.cache import LabelCache
+    from occreid.pseudolabel.tagging import tag_occlusion as tag
+
+    table = tag(LabelCache(labels), min_share)
+    table.to_csv(out, index=False)
+    occluded = ((table["occlusion"] > 0) | (table["persons"] > 1)).mean()
+    click.echo(f"wrote {out}: {len(table):,} frames, {occluded:.1%} occluded")
 
 
 @main.command()

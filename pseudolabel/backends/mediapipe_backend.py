@@ -1,0 +1,90 @@
+"""`mediapipe`: offline CPU inference with the models inside the mediapipe 0.10.x wheel
+(pose landmarker "full" for keypoints, selfie segmentation for the person mask); no download.
+
+Install: ``pip install ".[mediapipe]"`` then ``pip install --no-deps mediapipe==0.10.14`` (its
+declared dependencies pull jax and a clashing OpenCV). Input policy: each crop is padded to a
+square and scaled to 256x256 (letterbox.py); the 33 landmarks are mapped to COCO-17 order and back
+to frame pixels, the visibility is the score. One person per frame: persons is unknown (None).
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Any
+
+import cv2
+import numpy as np
+
+from occreid.occdata.errors import OccreidError
+from occreid.pseudolabel.backends.base import FrameBatch, ParsingBackend, PoseBackend
+from occreid.pseudolabel.letterbox import letterbox
+
+INPUT = (256, 256)
+# mediapipe pose landmark index of each COCO-17 keypoint
+COCO_FROM_MEDIAPIPE = [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]
+
+
+def _solutions() -> Any:
+    try:
+        import mediapipe as mp
+    except ImportError as err:
+        raise OccreidError(
+            "the mediapipe backend needs mediapipe 0.10.x: "
+            'pip install ".[mediapipe]" && pip install --no-deps mediapipe==0.10.14'
+        ) from err
+    if not hasattr(mp, "solutions"):
+        raise OccreidError("mediapipe >= 1.0 ships no models; install mediapipe==0.10.14")
+    return mp.solutions
+
+
+class MediaPipePose(PoseBackend):
+    name = "mediapipe"
+
+    def __init__(self, complexity: int = 1, **_: Any) -> None:
+        self.complexity = complexity
+        self.pose = _solutions().pose.Pose(static_image_mode=True, model_complexity=complexity)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": version("mediapipe"),
+            "model": "pose_landmark",
+            "complexity": self.complexity,
+            "input": list(INPUT),
+        }
+
+    def predict(self, batch: FrameBatch) -> np.ndarray:
+        out = np.zeros((len(batch.images), 17, 3), dtype=np.float32)
+        for i, image in enumerate(batch.images):
+            canvas, box = letterbox(image, INPUT)
+            result = self.pose.process(cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB))
+            if result.pose_landmarks is None:
+                continue
+            lm = result.pose_landmarks.landmark
+            xy = np.array([[lm[j].x * INPUT[1], lm[j].y * INPUT[0]] for j in COCO_FROM_MEDIAPIPE])
+            out[i, :, :2] = box.points_to_frame(xy)
+            out[i, :, 2] = [lm[j].visibility for j in COCO_FROM_MEDIAPIPE]
+        return out
+
+
+class MediaPipeParsing(ParsingBackend):
+    name = "mediapipe"
+
+    def __init__(self, **_: Any) -> None:
+        self.segmenter = _solutions().selfie_segmentation.SelfieSegmentation(model_selection=0)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": version("mediapipe"),
+            "model": "selfie_segmentation",
+            "input": list(INPUT),
+        }
+
+    def predict(self, batch: FrameBatch, size: tuple[int, int]) -> tuple[np.ndarray, None]:
+        masks = np.zeros((len(batch.images), *size), dtype=bool)
+        for i, image in enumerate(batch.images):
+            canvas, box = letterbox(image, INPUT)
+            result = self.segmenter.process(cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB))
+            masks[i] = box.mask_to(result.segmentation_mask, size)
+        return masks, None

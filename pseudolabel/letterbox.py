@@ -1,0 +1,58 @@
+"""The input policy every image backend applies: pad the crop to the model's aspect ratio, scale
+it to the model's input size (small DukeMTMC crops, often under 100 px wide, are upscaled; a pose
+model finds nothing on them otherwise), and map the outputs back to the original frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+PAD_VALUE = (114, 114, 114)  # grey, as detection / pose pipelines pad
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """How a frame of size ``orig`` (h, w) sits in the model input of size ``size`` (H, W)."""
+
+    scale: float
+    pad_x: float
+    pad_y: float
+    size: tuple[int, int]
+    orig: tuple[int, int]
+
+    def points_to_frame(self, xy: np.ndarray) -> np.ndarray:
+        """Model-input (x, y) -> frame pixels; (..., 2)."""
+        return (xy - np.array([self.pad_x, self.pad_y])) / self.scale
+
+    def mask_to(self, mask: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:
+        """A model-input mask (H, W) float / bool -> the frame's area resized to ``out_size``."""
+        h, w = self.orig
+        y0, x0 = round(self.pad_y), round(self.pad_x)
+        y1, x1 = y0 + max(1, round(h * self.scale)), x0 + max(1, round(w * self.scale))
+        crop = mask[y0:y1, x0:x1].astype(np.float32)
+        return cv2.resize(crop, (out_size[1], out_size[0]), interpolation=cv2.INTER_AREA) >= 0.5
+
+
+def letterbox(image: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, Letterbox]:
+    """Scale ``image`` to fit ``size`` (H, W) keeping its aspect ratio, pad the rest, centred."""
+    h, w = image.shape[:2]
+    scale = min(size[0] / h, size[1] / w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    resized = cv2.resize(
+        image, (nw, nh), interpolation=cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA
+    )
+    pad_y, pad_x = (size[0] - nh) / 2, (size[1] - nw) / 2
+    top, left = round(pad_y), round(pad_x)
+    canvas = cv2.copyMakeBorder(
+        resized,
+        top,
+        size[0] - nh - top,
+        left,
+        size[1] - nw - left,
+        cv2.BORDER_CONSTANT,
+        value=PAD_VALUE,
+    )
+    return canvas, Letterbox(scale, float(left), float(top), size, (h, w))

@@ -1,0 +1,247 @@
+"""`occreid pseudolabel`: label every frame with a pose and a parsing backend into the cache.
+
+Frames are grouped into fixed shards of whole tracklets (cache.plan_shards); each shard is decoded
+with a thread pool (the next batch decodes while the backends run on this one), labelled in
+batches, and written atomically. A resumed run skips finished shards, so a killed run ends with
+exactly the labels an uninterrupted one gives. Under torchrun, rank r takes shards r, r + world,
+...; rank 0 writes the plan first and the report and occlusion tags last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from occreid.occdata.errors import OccreidError
+from occreid.occdata.manifest import read_manifest
+from occreid.occdata.source_index import index_source
+from occreid.pseudolabel.apu_targets import apu_targets
+from occreid.pseudolabel.backends import make_parsing, make_pose
+from occreid.pseudolabel.backends.base import FrameBatch, ParsingBackend, PoseBackend
+from occreid.pseudolabel.cache import (
+    FORMAT_VERSION,
+    MASK_SIZE,
+    ShardData,
+    clean_partial,
+    finished_shards,
+    pack_masks,
+    plan_shards,
+    write_shard,
+)
+
+
+@dataclass
+class RunOptions:
+    """What `occreid pseudolabel` takes (see its --help)."""
+
+    root: Path
+    out: Path
+    pose: str = "oracle"
+    parsing: str = "oracle"
+    pose_options: dict[str, Any] = field(default_factory=dict)
+    parsing_options: dict[str, Any] = field(default_factory=dict)
+    batch_size: int = 64
+    workers: int = 4
+    shard_frames: int = 4096
+    resume: bool = False
+    overwrite: bool = False
+    threshold: float = 0.3
+
+
+def frames_to_label(root: Path) -> tuple[Path, pd.DataFrame]:
+    """(source root, frames with path and tracklet): a DukeMTMC-VideoReID root, or a built
+    dataset (its manifests' frames, from the source recorded in them)."""
+    if (root / "manifests").is_dir():
+        parts = [
+            read_manifest(root / "manifests" / f"{s}.parquet")
+            for s in ("train", "query", "gallery")
+        ]
+        source = Path(parts[0].attrs["occreid"]["source"])
+        frames = pd.concat(parts)[["path", "src_tracklet"]].rename(
+            columns={"src_tracklet": "tracklet"}
+        )
+        return source, frames.drop_duplicates("path").reset_index(drop=True)
+    return root, index_source(root).frames[["path", "tracklet"]].astype(
+        {"path": str, "tracklet": str}
+    )
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size); initialises torch.distributed under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("gloo")
+    return dist.get_rank(), world
+
+
+def _barrier(world: int) -> None:
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
+def _read(path: Path) -> np.ndarray | None:
+    return cv2.imread(str(path), cv2.IMREAD_COLOR)
+
+
+def _batches(
+    source: Path, paths: list[str], size: int, pool: ThreadPoolExecutor
+) -> Iterator[tuple[list[str], list[np.ndarray | None]]]:
+    """Decoded batches; the next batch decodes in the pool while the caller works on this one."""
+    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
+    pending = [pool.submit(lambda c=c: [_read(source / p) for p in c]) for c in chunks[:2]]
+    for i, chunk in enumerate(chunks):
+        images = pending[i].result()
+        if i + 2 < len(chunks):
+            pending.append(pool.submit(lambda c=chunks[i + 2]: [_read(source / p) for p in c]))
+        yield chunk, images
+
+
+def label_shard(
+    source: Path,
+    paths: list[str],
+    pose: PoseBackend,
+    parsing: ParsingBackend,
+    opts: RunOptions,
+    pool: ThreadPoolExecutor,
+    bar: tqdm,
+) -> ShardData:
+    """Decode and label one shard's frames; unreadable frames get empty labels and ok = False."""
+    n = len(paths)
+    kp = np.zeros((n, 17, 3), dtype=np.float32)
+    masks = np.zeros((n, *MASK_SIZE), dtype=bool)
+    persons = np.ones(n, dtype=np.int8)
+    sizes = np.zeros((n, 2), dtype=np.int32)
+    ok = np.zeros(n, dtype=bool)
+    start = 0
+    for chunk, images in _batches(source, paths, opts.batch_size, pool):
+        good = [i for i, im in enumerate(images) if im is not None]
+        rows = np.array(good, dtype=np.int64) + start
+        if good:
+            batch = FrameBatch([chunk[i] for i in good], [images[i] for i in good])  # type: ignore[misc]
+            kp[rows] = pose.predict(batch)
+            m, p = parsing.predict(batch, MASK_SIZE)
+            masks[rows] = m
+            if p is not None:
+                persons[rows] = p
+            sizes[rows] = [images[i].shape[:2] for i in good]  # type: ignore[union-attr]
+            ok[rows] = True
+        start += len(chunk)
+        bar.update(len(chunk))
+    apu = apu_targets(kp, np.maximum(sizes[:, 0], 1), np.maximum(sizes[:, 1], 1), opts.threshold)
+    index = pd.DataFrame({"path": paths, "ok": ok, "height": sizes[:, 0], "width": sizes[:, 1]})
+    return ShardData(index, kp, apu, pack_masks(masks), persons)
+
+
+def _prepare(opts: RunOptions, plan: pd.DataFrame, meta: dict[str, Any]) -> None:
+    """Rank 0: create the cache folder or check that a resumed one has the same plan."""
+    out = opts.out
+    if out.exists() and not (opts.resume or opts.overwrite):
+        raise OccreidError(f"{out}: already exists; pass --resume to continue it or --overwrite")
+    if out.exists() and opts.overwrite and not opts.resume:
+        import shutil
+
+        shutil.rmtree(out)
+    if (out / "plan.parquet").is_file():
+        old = pd.read_parquet(out / "plan.parquet")
+        old_meta = json.loads((out / "meta.json").read_text())
+        if not old.equals(plan) or old_meta["backends"] != meta["backends"]:
+            raise OccreidError(
+                f"{out}: was started on other frames or with other backends; "
+                "use a new --out or --overwrite"
+            )
+        clean_partial(out)
+        return
+    (out / "shards").mkdir(parents=True, exist_ok=True)
+    plan.to_parquet(out / "plan.parquet", index=False)
+    (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def run(opts: RunOptions) -> dict[str, Any]:
+    """Label every frame of ``opts.root`` into ``opts.out``; returns the report (rank 0)."""
+    rank, world = _distributed()
+    source, frames = frames_to_label(opts.root)
+    if opts.out.resolve().is_relative_to(source.resolve()):
+        raise OccreidError(
+            f"{opts.out}: lies inside the source {source}; choose a folder outside it"
+        )
+    plan = plan_shards(frames, opts.shard_frames)
+    pose = make_pose(opts.pose, root=source, **opts.pose_options)
+    parsing = make_parsing(opts.parsing, root=source, **opts.parsing_options)
+    n_shards = int(plan["shard"].max()) + 1
+    meta = {
+        "format": FORMAT_VERSION,
+        "complete": False,
+        "source": str(source.resolve()),
+        "mask_size": list(MASK_SIZE),
+        "shards": n_shards,
+        "frames": len(plan),
+        "threshold": opts.threshold,
+        "backends": {"pose": pose.describe(), "parsing": parsing.describe()},
+    }
+    if rank == 0:
+        _prepare(opts, plan, meta)
+    _barrier(world)
+    done = finished_shards(opts.out)
+    mine = [s for s in range(n_shards) if s % world == rank and s not in done]
+    groups = plan.groupby("shard")["path"].agg(list)
+    todo_frames = sum(len(groups[s]) for s in mine)
+    t0 = time.perf_counter()
+    with (
+        ThreadPoolExecutor(opts.workers) as pool,
+        tqdm(
+            total=todo_frames,
+            desc=f"labelling (rank {rank})" if world > 1 else "labelling",
+            unit="frame",
+            smoothing=0.05,
+        ) as bar,
+    ):
+        for shard in mine:
+            write_shard(
+                opts.out, shard, label_shard(source, groups[shard], pose, parsing, opts, pool, bar)
+            )
+    elapsed = time.perf_counter() - t0
+    _barrier(world)
+    if rank != 0:
+        return {}
+    return finish(opts.out, meta, todo_frames, elapsed)
+
+
+def finish(out: Path, meta: dict[str, Any], labelled: int, elapsed: float) -> dict[str, Any]:
+    """Mark the cache complete, write report.json and the automatic occlusion tags."""
+    from occreid.pseudolabel.cache import LabelCache
+    from occreid.pseudolabel.tagging import tag_occlusion
+
+    missing = set(range(meta["shards"])) - finished_shards(out)
+    if missing:
+        raise OccreidError(f"{out}: shards {sorted(missing)[:5]} are missing; rerun with --resume")
+    (out / "meta.json").write_text(json.dumps({**meta, "complete": True}, indent=2) + "\n")
+    cache = LabelCache(out)
+    bad = cache.index.loc[~cache.index["ok"], "path"].tolist()
+    report = {
+        "frames": len(cache.index),
+        "labelled_this_run": labelled,
+        "seconds_this_run": round(elapsed, 2),
+        "frames_per_s": round(labelled / elapsed, 1) if elapsed > 0 else None,
+        "unreadable": len(bad),
+        "unreadable_frames": bad,
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    tag_occlusion(cache).to_csv(out / "occlusion.csv", index=False)
+    return report
