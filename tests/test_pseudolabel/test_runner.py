@@ -1,0 +1,166 @@
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from occreid.occdata.errors import OccreidError
+from occreid.pseudolabel.cache import LabelCache, finished_shards
+from occreid.pseudolabel.runner import RunOptions, run
+
+
+@pytest.fixture(scope="session")
+def labels(toy_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("labels") / "cache"
+    run(RunOptions(toy_source, out, shard_frames=128, batch_size=16, workers=2))
+    return out
+
+
+def test_oracle_labels_match_the_ground_truth(toy_source: Path, labels: Path) -> None:
+    cache = LabelCache(labels)
+    gt = pd.read_parquet(toy_source / "groundtruth" / "index.parquet")
+    kp = np.load(toy_source / "groundtruth" / "keypoints.npy")
+    assert len(cache.index) == len(gt) and cache.index["ok"].all()
+    row = 37
+    frame = cache.frame(gt["path"].iloc[row])
+    assert np.allclose(frame["keypoints"][:, :2], kp[row, :, :2], atol=0.1)  # float16 pixels
+    assert np.array_equal(frame["keypoints"][:, 2] > 0, kp[row, :, 2] > 0)
+    # the cached 64x32 mask is the ground-truth visible mask at half resolution
+    full = np.unpackbits(np.load(toy_source / "groundtruth" / "masks.npy")[row], axis=1)
+    assert abs(frame["mask"].mean() - full.mean()) < 0.02
+    assert frame["persons"] == gt["persons"].iloc[row]
+    meta = json.loads((labels / "meta.json").read_text())
+    assert meta["backends"]["pose"]["name"] == "oracle" and meta["complete"]
+
+
+def test_tracklet_and_gather_agree_with_frame(labels: Path) -> None:
+    cache = LabelCache(labels)
+    key = cache.index["tracklet"].iloc[200]
+    t = cache.tracklet(key)
+    paths = cache.index.loc[cache.index["tracklet"] == key, "path"].tolist()
+    assert len(t["apu"]) == len(paths)
+    one = cache.frame(paths[-1])
+    assert np.allclose(t["apu"][-1], one["apu"]) and np.allclose(
+        t["keypoints"][-1], one["keypoints"]
+    )
+    with pytest.raises(OccreidError, match="no labels for"):
+        cache.frame("train/9999/0001/x.jpg")
+
+
+def test_tags_agree_with_the_ground_truth(toy_source: Path, labels: Path) -> None:
+    gt = pd.read_csv(toy_source / "annotations.csv").set_index("path")
+    tags = pd.read_csv(labels / "occlusion.csv").set_index("path").loc[gt.index]
+    occ_gt = (gt["occlusion"] > 0) | (gt["persons"] > 1)
+    occ_tag = (tags["occlusion"] > 0) | (tags["persons"] > 1)
+    assert (occ_gt == occ_tag).mean() > 0.85
+    assert (gt["occlusion"] - tags["occlusion"]).abs().mean() < 0.5
+
+
+def test_unreadable_frames_are_reported(toy_source: Path, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(toy_source, src)
+    victim = pd.read_csv(src / "annotations.csv")["path"].iloc[3]
+    (src / victim).write_bytes(b"")
+    run(RunOptions(src, tmp_path / "labels", shard_frames=256))
+    report = json.loads((tmp_path / "labels" / "report.json").read_text())
+    assert report["unreadable_frames"] == [victim]
+    assert not LabelCache(tmp_path / "labels").frame(victim)["ok"]
+    with pytest.raises(OccreidError, match="already exists; pass --resume"):
+        run(RunOptions(src, tmp_path / "labels"))
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "occreid.cli", *args]
+
+
+def test_killed_run_resumes_to_identical_labels(
+    toy_source: Path, labels: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "killed"
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    args = _cli(
+        "pseudolabel",
+        str(toy_source),
+        "--out",
+        str(out),
+        "--shard-frames",
+        "16",
+        "--batch-size",
+        "4",
+    )
+    proc = subprocess.Popen(args, env=env)
+    deadline = time.time() + 60
+    while len(finished_shards(out)) < 3 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    n_plan = int(pd.read_parquet(out / "plan.parquet")["shard"].max()) + 1
+    assert 0 < len(finished_shards(out)) < n_plan, "the kill should land mid-run"
+    with pytest.raises(OccreidError, match="did not finish"):
+        LabelCache(out)
+    subprocess.run([*args, "--resume"], env=env, check=True)
+    resumed, whole = LabelCache(out), LabelCache(labels)
+    paths = whole.index["path"].tolist()
+    a, b = resumed.gather(paths), whole.gather(paths)
+    for key in ("keypoints", "apu", "mask", "persons", "ok"):
+        assert np.array_equal(a[key], b[key]), key
+    assert not list((out / "shards").glob(".*"))  # no temporary shard left
+
+
+@pytest.mark.dist
+def test_torchrun_two_ranks_split_and_merge(toy_source: Path, labels: Path, tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    env = {**os.environ, "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1"}
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc-per-node",
+            "2",
+            "--master-port",
+            "29517",
+            "-m",
+            "occreid.cli",
+            "pseudolabel",
+            str(toy_source),
+            "--out",
+            str(out),
+            "--shard-frames",
+            "64",
+        ],
+        env=env,
+        check=True,
+    )
+    dist, whole = LabelCache(out), LabelCache(labels)
+    paths = whole.index["path"].tolist()
+    assert np.array_equal(dist.gather(paths)["apu"], whole.gather(paths)["apu"])
+    assert (out / "occlusion.csv").is_file()
+
+
+def test_labels_only_the_frames_of_a_built_dataset(toy_source: Path, tmp_path: Path) -> None:
+    from occreid.occdata.build import BuildOptions, build_dataset
+
+    ds = tmp_path / "ds"
+    ex = tmp_path / "ex.txt"
+    first_train = sorted(p.parent for p in (toy_source / "train").glob("*/*/*.jpg"))[0]
+    ex.write_text("/".join(first_train.parts[-3:]) + "\n")
+    build_dataset(BuildOptions(toy_source, ds, toy_source / "annotations.csv", exclude=ex))
+    run(RunOptions(ds, tmp_path / "labels"))
+    from occreid.occdata.manifest import read_manifest
+
+    cache = LabelCache(tmp_path / "labels")
+    manifests = [
+        read_manifest(ds / "manifests" / f"{s}.parquet") for s in ("train", "query", "gallery")
+    ]
+    expected = set(pd.concat(manifests)["path"])
+    assert set(cache.index["path"]) == expected
+    excluded = {"/".join(p.parts[-4:]) for p in first_train.glob("*.jpg")}
+    assert excluded and not excluded & set(cache.index["path"])
