@@ -42,6 +42,21 @@ from occreid.pseudolabel.cache import (
 
 
 @dataclass
+class Timings:
+    """Seconds spent in each part of the pipeline (this rank, this run)."""
+
+    decode_wait: float = 0.0
+    pose: float = 0.0
+    parsing: float = 0.0
+    targets: float = 0.0
+    write: float = 0.0
+
+    def shares(self) -> dict[str, float]:
+        total = sum(vars(self).values()) or 1.0
+        return {k: round(v / total, 3) for k, v in vars(self).items()}
+
+
+@dataclass
 class RunOptions:
     """What `occreid pseudolabel` takes (see its --help)."""
 
@@ -121,6 +136,7 @@ def label_shard(
     opts: RunOptions,
     pool: ThreadPoolExecutor,
     bar: tqdm,
+    timings: Timings,
 ) -> ShardData:
     """Decode and label one shard's frames; unreadable frames get empty labels and ok = False."""
     n = len(paths)
@@ -130,13 +146,23 @@ def label_shard(
     sizes = np.zeros((n, 2), dtype=np.int32)
     ok = np.zeros(n, dtype=bool)
     start = 0
-    for chunk, images in _batches(source, paths, opts.batch_size, pool):
+    batches = _batches(source, paths, opts.batch_size, pool)
+    while True:
+        t = time.perf_counter()
+        chunk, images = next(batches, (None, None))
+        timings.decode_wait += time.perf_counter() - t
+        if chunk is None or images is None:
+            break
         good = [i for i, im in enumerate(images) if im is not None]
         rows = np.array(good, dtype=np.int64) + start
         if good:
             batch = FrameBatch([chunk[i] for i in good], [images[i] for i in good])  # type: ignore[misc]
+            t = time.perf_counter()
             kp[rows] = pose.predict(batch)
+            timings.pose += time.perf_counter() - t
+            t = time.perf_counter()
             m, p = parsing.predict(batch, MASK_SIZE)
+            timings.parsing += time.perf_counter() - t
             masks[rows] = m
             if p is not None:
                 persons[rows] = p
@@ -144,9 +170,12 @@ def label_shard(
             ok[rows] = True
         start += len(chunk)
         bar.update(len(chunk))
+    t = time.perf_counter()
     apu = apu_targets(kp, np.maximum(sizes[:, 0], 1), np.maximum(sizes[:, 1], 1), opts.threshold)
     index = pd.DataFrame({"path": paths, "ok": ok, "height": sizes[:, 0], "width": sizes[:, 1]})
-    return ShardData(index, kp, apu, pack_masks(masks), persons)
+    data = ShardData(index, kp, apu, pack_masks(masks), persons)
+    timings.targets += time.perf_counter() - t
+    return data
 
 
 def _prepare(opts: RunOptions, plan: pd.DataFrame, meta: dict[str, Any]) -> None:
@@ -202,6 +231,7 @@ def run(opts: RunOptions) -> dict[str, Any]:
     mine = [s for s in range(n_shards) if s % world == rank and s not in done]
     groups = plan.groupby("shard")["path"].agg(list)
     todo_frames = sum(len(groups[s]) for s in mine)
+    timings = Timings()
     t0 = time.perf_counter()
     with (
         ThreadPoolExecutor(opts.workers) as pool,
@@ -213,17 +243,20 @@ def run(opts: RunOptions) -> dict[str, Any]:
         ) as bar,
     ):
         for shard in mine:
-            write_shard(
-                opts.out, shard, label_shard(source, groups[shard], pose, parsing, opts, pool, bar)
-            )
+            data = label_shard(source, groups[shard], pose, parsing, opts, pool, bar, timings)
+            t = time.perf_counter()
+            write_shard(opts.out, shard, data)
+            timings.write += time.perf_counter() - t
     elapsed = time.perf_counter() - t0
     _barrier(world)
     if rank != 0:
         return {}
-    return finish(opts.out, meta, todo_frames, elapsed)
+    return finish(opts.out, meta, todo_frames, elapsed, timings)
 
 
-def finish(out: Path, meta: dict[str, Any], labelled: int, elapsed: float) -> dict[str, Any]:
+def finish(
+    out: Path, meta: dict[str, Any], labelled: int, elapsed: float, timings: Timings
+) -> dict[str, Any]:
     """Mark the cache complete, write report.json and the automatic occlusion tags."""
     from occreid.pseudolabel.cache import LabelCache
     from occreid.pseudolabel.tagging import tag_occlusion
@@ -239,6 +272,7 @@ def finish(out: Path, meta: dict[str, Any], labelled: int, elapsed: float) -> di
         "labelled_this_run": labelled,
         "seconds_this_run": round(elapsed, 2),
         "frames_per_s": round(labelled / elapsed, 1) if elapsed > 0 else None,
+        "time_share_rank0": timings.shares(),
         "unreadable": len(bad),
         "unreadable_frames": bad,
     }

@@ -1,0 +1,204 @@
+"""`mmpose` and `mmseg`: OpenMMLab models built from their registries (``mmpose.apis`` imports
+torchvision, which this project never installs), any config + checkpoint (path or URL).
+
+Install: ``scripts/install_mm.sh`` (builds mmcv for the installed torch). Without a checkpoint the
+model keeps random weights and a warning says so (tests do this). On CUDA, inference runs under
+fp16 autocast.
+
+Input policy. mmpose: the frame is the person box; the config's top-down pipeline pads the box to
+the model's aspect ratio (bbox padding 1.25), scales it to the input size (e.g. 256x192) and maps
+the keypoints back to frame pixels. mmseg: the frame is letterboxed (letterbox.py) to
+``input_size`` (default 512x256, so small crops are upscaled), and the mask of the person classes
+is cut back out of the padding and resized to the cache's mask size.
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import nullcontext
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from occreid.occdata.errors import OccreidError
+from occreid.pseudolabel.backends.base import FrameBatch, ParsingBackend, PoseBackend
+from occreid.pseudolabel.letterbox import letterbox
+
+POSE_CONFIG = "body_2d_keypoint/rtmpose/coco/rtmpose-m_8xb256-420e_coco-256x192.py"
+SEG_CONFIG = "segformer/segformer_mit-b0_8xb2-160k_ade20k-512x512.py"
+
+
+def _require(module: str) -> Any:
+    from importlib import import_module
+
+    try:
+        return import_module(module)
+    except ImportError as err:
+        raise OccreidError(
+            f"the {module.split('.')[0]} backend needs the OpenMMLab extra: "
+            "run scripts/install_mm.sh"
+        ) from err
+
+
+def packaged_config(package: Any, relative: str) -> str:
+    """A config shipped inside an installed mm package (its .mim/configs folder)."""
+    path = Path(package.__file__).parent / ".mim" / "configs" / relative
+    if not path.is_file():
+        raise OccreidError(f"{path}: config not found in the installed {package.__name__}")
+    return str(path)
+
+
+def _device(device: str | None) -> str:
+    import torch
+
+    return device or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _load_weights(model: Any, checkpoint: str | None, what: str) -> None:
+    if not checkpoint:
+        warnings.warn(f"{what}: no checkpoint given, the model has random weights", stacklevel=3)
+        return
+    from mmengine.runner import load_checkpoint
+
+    load_checkpoint(model, checkpoint, map_location="cpu")
+
+
+class MMPose(PoseBackend):
+    """Top-down mmpose model on the whole crop (COCO-17)."""
+
+    name = "mmpose"
+
+    def __init__(
+        self,
+        config: str | None = None,
+        checkpoint: str | None = None,
+        device: str | None = None,
+        **_: Any,
+    ) -> None:
+        mmpose = _require("mmpose")
+        _require("mmpose.models")
+        _require("mmpose.datasets.transforms")
+        from mmengine.config import Config
+        from mmengine.dataset import Compose
+        from mmengine.registry import init_default_scope
+        from mmpose.datasets.datasets.utils import parse_pose_metainfo
+        from mmpose.registry import MODELS
+
+        init_default_scope("mmpose")
+        self.config = config or packaged_config(mmpose, POSE_CONFIG)
+        self.checkpoint = checkpoint
+        self.device = _device(device)
+        cfg = Config.fromfile(self.config)
+        self.model = MODELS.build(cfg.model)
+        _load_weights(self.model, checkpoint, "mmpose")
+        coco = packaged_config(mmpose, "_base_/datasets/coco.py")
+        self.model.dataset_meta = parse_pose_metainfo({"from_file": coco})
+        self.model.to(self.device).eval()
+        self.pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": version("mmpose"),
+            "config": Path(self.config).name,
+            "checkpoint": self.checkpoint,
+        }
+
+    def predict(self, batch: FrameBatch) -> np.ndarray:
+        import torch
+        from mmengine.dataset import pseudo_collate
+
+        items = []
+        for image in batch.images:
+            h, w = image.shape[:2]
+            item = {
+                "img": image,
+                "bbox": np.array([[0, 0, w, h]], dtype=np.float32),
+                "bbox_score": np.ones(1, dtype=np.float32),
+                **self.model.dataset_meta,
+            }
+            items.append(self.pipeline(item))
+        fp16 = (
+            torch.autocast("cuda", torch.float16)
+            if self.device.startswith("cuda")
+            else nullcontext()
+        )
+        with torch.no_grad(), fp16:
+            results = self.model.test_step(pseudo_collate(items))
+        out = np.zeros((len(results), 17, 3), dtype=np.float32)
+        for i, r in enumerate(results):
+            out[i, :, :2] = r.pred_instances.keypoints[0]
+            out[i, :, 2] = r.pred_instances.keypoint_scores[0]
+        return out
+
+
+class MMSeg(ParsingBackend):
+    """Semantic segmentation whose ``person_classes`` make the person mask."""
+
+    name = "mmseg"
+
+    def __init__(
+        self,
+        config: str | None = None,
+        checkpoint: str | None = None,
+        device: str | None = None,
+        person_classes: list[int] | None = None,
+        input_size: tuple[int, int] = (512, 256),
+        **_: Any,
+    ) -> None:
+        mmseg = _require("mmseg")
+        _require("mmseg.models")
+        from mmengine.config import Config
+        from mmengine.registry import init_default_scope
+        from mmseg.registry import MODELS
+
+        init_default_scope("mmseg")
+        self.config = config or packaged_config(mmseg, SEG_CONFIG)
+        self.checkpoint = checkpoint
+        self.device = _device(device)
+        self.person_classes = person_classes or [12]
+        self.input_size = input_size
+        self.model = MODELS.build(Config.fromfile(self.config).model)
+        _load_weights(self.model, checkpoint, "mmseg")
+        self.model.to(self.device).eval()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": version("mmsegmentation"),
+            "config": Path(self.config).name,
+            "checkpoint": self.checkpoint,
+            "person_classes": self.person_classes,
+            "input": list(self.input_size),
+        }
+
+    def predict(self, batch: FrameBatch, size: tuple[int, int]) -> tuple[np.ndarray, None]:
+        import torch
+        from mmseg.structures import SegDataSample
+
+        boxes, inputs, samples = [], [], []
+        for image in batch.images:
+            canvas, box = letterbox(image, self.input_size)
+            boxes.append(box)
+            inputs.append(torch.from_numpy(np.ascontiguousarray(canvas.transpose(2, 0, 1))))
+            shape = tuple(self.input_size)
+            samples.append(
+                SegDataSample(metainfo={"img_shape": shape, "ori_shape": shape, "pad_shape": shape})
+            )
+        fp16 = (
+            torch.autocast("cuda", torch.float16)
+            if self.device.startswith("cuda")
+            else nullcontext()
+        )
+        with torch.no_grad(), fp16:
+            results = self.model.test_step({"inputs": inputs, "data_samples": samples})
+        classes = np.array(self.person_classes)
+        masks = np.stack(
+            [
+                box.mask_to(np.isin(r.pred_sem_seg.data[0].cpu().numpy(), classes), size)
+                for box, r in zip(boxes, results, strict=True)
+            ]
+        )
+        return masks, None
