@@ -1,0 +1,26 @@
+"""Shared by the pseudolabel benchmarks: a toy dataset and the backend pairs installed here."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from occreid.occdata.synth import SynthConfig, synthesize
+
+
+def toy(work: Path, ids: int) -> Path:
+    """A toy source under ``work`` (made once per size)."""
+    dest = work / f"toy-{ids}"
+    if not dest.is_dir():
+        synthesize(dest, SynthConfig(ids=ids, distractors=max(2, ids // 6), seed=0))
+    return dest
+
+
+def available_pairs() -> list[tuple[str, str]]:
+    """(pose, parsing) backend pairs whose packages are installed."""
+    pairs = [("oracle", "oracle")]
+    if importlib.util.find_spec("mediapipe"):
+        pairs.append(("mediapipe", "mediapipe"))
+    if importlib.util.find_spec("mmcv") and importlib.util.find_spec("mmpose"):
+        pairs.append(("mmpose", "mmseg"))
+    return pairs
