@@ -344,26 +344,40 @@ def stats(dataset: Path, as_json: bool) -> None:
 @click.option("--ids", default=60, show_default=True, help="Toy identities.")
 @click.option("--seed", default=0, show_default=True, help="Seed of every stage.")
 @click.option(
+    "--backend",
+    type=click.Choice(["auto", "oracle", "mediapipe"]),
+    default="auto",
+    show_default=True,
+    help="Pseudo-label backend (auto: mediapipe if installed).",
+)
+@click.option(
     "--overwrite/--no-overwrite",
     default=True,
     show_default=True,
     help="Replace an earlier demo in DIRECTORY.",
 )
-def demo(directory: Path, ids: int, seed: int, overwrite: bool) -> None:
-    """Run the chain on toy data in DIRECTORY: synth -> build-dataset -> report.
+def demo(directory: Path, ids: int, seed: int, backend: str, overwrite: bool) -> None:
+    """Run the chain on toy data in DIRECTORY: synth -> pseudolabel -> build-dataset -> report.
 
-    Later stages (pseudolabel, train, evaluate) join the chain as they land.
+    Training and evaluation join the chain as they land.
     """
+    import importlib.util
+
     from occreid.occdata.annotations import Missing
     from occreid.occdata.build import BuildOptions
     from occreid.occdata.build import build_dataset as build
     from occreid.occdata.synth import SynthConfig, synthesize
+    from occreid.pseudolabel.runner import RunOptions, run
 
-    source, dataset = directory / "toy-source", directory / "dataset"
+    if backend == "auto":
+        backend = "mediapipe" if importlib.util.find_spec("mediapipe") else "oracle"
+    source, labels, dataset = directory / "toy-source", directory / "labels", directory / "dataset"
     directory.mkdir(parents=True, exist_ok=True)
-    click.echo(f"[1/2] synth -> {source}")
+    click.echo(f"[1/3] synth -> {source}")
     synthesize(source, SynthConfig(ids=ids, seed=seed), overwrite=overwrite)
-    click.echo(f"[2/2] build-dataset -> {dataset}")
+    click.echo(f"[2/3] pseudolabel ({backend}) -> {labels}")
+    run(RunOptions(source, labels, backend, backend, overwrite=overwrite))
+    click.echo(f"[3/3] build-dataset -> {dataset}")
     stats = build(
         BuildOptions(
             source=source,

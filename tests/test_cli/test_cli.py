@@ -91,6 +91,8 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
 
 
 def test_demo(tmp_path: Path) -> None:
-    r = CliRunner().invoke(main, ["demo", str(tmp_path / "demo"), "--ids", "8"])
+    r = CliRunner().invoke(
+        main, ["demo", str(tmp_path / "demo"), "--ids", "8", "--backend", "oracle"]
+    )
     assert r.exit_code == 0, r.output
     assert (tmp_path / "demo" / "dataset" / "reports" / "stats.html").is_file()
