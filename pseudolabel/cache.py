@@ -188,7 +188,7 @@ class LabelCache:
         """Labels of many frames as arrays in the order of ``paths`` (masks stay packed)."""
         pos = self._locate(paths)
         rows = self.index.iloc[pos]
-        out = {a: [] for a in ARRAYS}
+        out: dict[str, list[np.ndarray]] = {a: [] for a in ARRAYS}
         order = np.argsort(rows["shard"].to_numpy(), kind="stable")
         shards = rows["shard"].to_numpy()[order]
         local = rows["row"].to_numpy()[order]

@@ -120,11 +120,15 @@ def _batches(
 ) -> Iterator[tuple[list[str], list[np.ndarray | None]]]:
     """Decoded batches; the next batch decodes in the pool while the caller works on this one."""
     chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
-    pending = [pool.submit(lambda c=c: [_read(source / p) for p in c]) for c in chunks[:2]]
+
+    def decode(chunk: list[str]) -> list[np.ndarray | None]:
+        return [_read(source / p) for p in chunk]
+
+    pending = [pool.submit(decode, c) for c in chunks[:2]]
     for i, chunk in enumerate(chunks):
         images = pending[i].result()
         if i + 2 < len(chunks):
-            pending.append(pool.submit(lambda c=chunks[i + 2]: [_read(source / p) for p in c]))
+            pending.append(pool.submit(decode, chunks[i + 2]))
         yield chunk, images
 
 
