@@ -74,7 +74,10 @@ def main() -> None:
         "--json", type=Path, default=Path("benchmarks/results/pseudolabel_quality.json")
     )
     parser.add_argument("--ids", type=int, default=12)
+    parser.add_argument("--pose-checkpoint", help="mmpose checkpoint (mm is scored only with both)")
+    parser.add_argument("--parsing-checkpoint", help="mmseg checkpoint")
     args = parser.parse_args()
+    with_mm = bool(args.pose_checkpoint and args.parsing_checkpoint)
     warnings.simplefilter("ignore")
     source = toy(args.work, args.ids)
     results = {}
@@ -83,9 +86,21 @@ def main() -> None:
         f"{'tag acc':>8}{'MAE':>7}"
     )
     for pose, parsing in available_pairs():
+        if pose == "mmpose" and not with_mm:
+            continue  # random weights say nothing about quality
         out = args.work / f"quality-{pose}"
         shutil.rmtree(out, ignore_errors=True)
-        run(RunOptions(source, out, pose, parsing))
+        mm = pose == "mmpose"
+        run(
+            RunOptions(
+                source,
+                out,
+                pose,
+                parsing,
+                pose_options={"checkpoint": args.pose_checkpoint} if mm else {},
+                parsing_options={"checkpoint": args.parsing_checkpoint} if mm else {},
+            )
+        )
         r = results[f"{pose}+{parsing}"] = score(source, out)
         apu = " ".join(f"{e:.1f}" for e in r["apu_error_px"])
         print(
