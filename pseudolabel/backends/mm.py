@@ -14,6 +14,7 @@ is cut back out of the padding and resized to the cache's mask size.
 
 from __future__ import annotations
 
+import os
 import warnings
 from contextlib import nullcontext
 from importlib.metadata import version
@@ -51,9 +52,13 @@ def packaged_config(package: Any, relative: str) -> str:
 
 
 def _device(device: str | None) -> str:
+    """cuda if found (under torchrun: this rank's GPU, cuda:LOCAL_RANK), else cpu."""
     import torch
 
-    return device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and "LOCAL_RANK" in os.environ:
+        device = f"cuda:{os.environ['LOCAL_RANK']}"
+    return device
 
 
 def _load_weights(model: Any, checkpoint: str | None, what: str) -> None:
