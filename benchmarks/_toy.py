@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
+import tempfile
 from pathlib import Path
 
 from occreid.occdata.synth import SynthConfig, synthesize
@@ -24,3 +26,11 @@ def available_pairs() -> list[tuple[str, str]]:
     if importlib.util.find_spec("mmcv") and importlib.util.find_spec("mmpose"):
         pairs.append(("mmpose", "mmseg"))
     return pairs
+
+
+def parser(doc: str, name: str) -> argparse.ArgumentParser:
+    """The arguments both pseudolabel benchmarks take: a work folder and the JSON to write."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "occreid-plbench")
+    p.add_argument("--json", type=Path, default=Path(f"benchmarks/results/{name}.json"))
+    return p

@@ -12,11 +12,9 @@ people they are expected to do worse than on real frames; this says how much wor
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -65,14 +63,9 @@ def score(source: Path, labels: Path) -> dict[str, float]:
 def main() -> None:
     sys.path.insert(0, str(Path(__file__).parent))
     from _toy import available_pairs, toy
+    from _toy import parser as toy_parser
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--work", type=Path, default=Path(tempfile.gettempdir()) / "occreid-plbench"
-    )
-    parser.add_argument(
-        "--json", type=Path, default=Path("benchmarks/results/pseudolabel_quality.json")
-    )
+    parser = toy_parser(__doc__, "pseudolabel_quality")
     parser.add_argument("--ids", type=int, default=12)
     parser.add_argument("--pose-checkpoint", help="mmpose checkpoint (mm is scored only with both)")
     parser.add_argument("--parsing-checkpoint", help="mmseg checkpoint")

@@ -8,10 +8,8 @@ Targets: oracle >= 2,000 frames/s on a 2-core CPU; mmpose + mmseg on one H100 >=
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -27,14 +25,9 @@ def main() -> None:
 
     sys.path.insert(0, str(Path(__file__).parent))
     from _toy import available_pairs, toy
+    from _toy import parser as toy_parser
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--work", type=Path, default=Path(tempfile.gettempdir()) / "occreid-plbench"
-    )
-    parser.add_argument(
-        "--json", type=Path, default=Path("benchmarks/results/pseudolabel_speed.json")
-    )
+    parser = toy_parser(__doc__, "pseudolabel_speed")
     parser.add_argument("--ids", type=int, default=60, help="Toy identities for the oracle run.")
     parser.add_argument(
         "--slow-ids", type=int, default=6, help="Toy identities for model backends."

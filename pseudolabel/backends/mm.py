@@ -61,6 +61,13 @@ def _device(device: str | None) -> str:
     return device
 
 
+def _fp16(device: str) -> Any:
+    """fp16 autocast on CUDA, nothing elsewhere."""
+    import torch
+
+    return torch.autocast("cuda", torch.float16) if device.startswith("cuda") else nullcontext()
+
+
 def _load_weights(model: Any, checkpoint: str | None, what: str) -> None:
     if not checkpoint:
         warnings.warn(f"{what}: no checkpoint given, the model has random weights", stacklevel=3)
@@ -125,12 +132,7 @@ class MMPose(PoseBackend):
                 **self.model.dataset_meta,
             }
             items.append(self.pipeline(item))
-        fp16 = (
-            torch.autocast("cuda", torch.float16)
-            if self.device.startswith("cuda")
-            else nullcontext()
-        )
-        with torch.no_grad(), fp16:
+        with torch.no_grad(), _fp16(self.device):
             results = self.model.test_step(pseudo_collate(items))
         out = np.zeros((len(results), 17, 3), dtype=np.float32)
         for i, r in enumerate(results):
@@ -192,12 +194,7 @@ class MMSeg(ParsingBackend):
             samples.append(
                 SegDataSample(metainfo={"img_shape": shape, "ori_shape": shape, "pad_shape": shape})
             )
-        fp16 = (
-            torch.autocast("cuda", torch.float16)
-            if self.device.startswith("cuda")
-            else nullcontext()
-        )
-        with torch.no_grad(), fp16:
+        with torch.no_grad(), _fp16(self.device):
             results = self.model.test_step({"inputs": inputs, "data_samples": samples})
         classes = np.array(self.person_classes)
         masks = np.stack(
