@@ -1,0 +1,127 @@
+"""Single-query ReID metrics: CMC and mAP (the protocol of torchreid's rank.py, vectorised).
+
+For each query, gallery items of the same identity AND the same camera are ignored; a query with
+no remaining match is skipped and counted. Ties in distance keep gallery order (as a stable sort).
+
+Only the rank of each true match matters for CMC and AP, so no row is sorted: each gallery item
+gets an exact, unique, order-preserving int64 key (the float32 distance's bits, then its gallery
+index), the few match keys of a query are picked with topk, and ``searchsorted`` tells for every
+kept non-match how many matches lie after it. The rank of the k-th match is then k + 1 plus the
+non-matches before it. Work is O(ng log m) per query, in chunks of queries, on CPU or GPU: a
+12k x 80k distance matrix (MSMT17 size) evaluates in seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+INT64_MAX = torch.iinfo(torch.int64).max
+
+
+@dataclass
+class RankResult:
+    """CMC curve (rank 1..max_rank), mAP, and how many queries counted / were skipped."""
+
+    cmc: np.ndarray
+    mAP: float
+    num_valid: int
+    num_skipped: int
+
+
+def order_keys(dist: torch.Tensor) -> torch.Tensor:
+    """(Q, G) float32 distances -> unique int64 keys in the order of (distance, gallery index)."""
+    bits = dist.contiguous().view(torch.int32)
+    ordered = bits ^ ((bits >> 31) & 0x7FFFFFFF)  # negative floats: magnitude order reversed
+    index = torch.arange(dist.shape[1], device=dist.device)
+    return torch.add(index, ordered.long(), alpha=dist.shape[1])
+
+
+def _chunk_ranks(
+    keys: torch.Tensor, match: torch.Tensor, keep: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rank (1-based, among kept items) of each match in key order; (Q, M) padded, and counts."""
+    n_match = match.sum(dim=1)
+    m = max(int(n_match.max()), 1)
+    match_keys = torch.where(match, keys, INT64_MAX).topk(m, dim=1, largest=False).values
+    before = torch.searchsorted(match_keys, keys)  # matches ahead of each item: its bucket
+    others = (keep & ~match).long()
+    counts = torch.zeros(keys.shape[0], m + 1, dtype=torch.long, device=keys.device)
+    counts.scatter_add_(1, before, others)
+    non_match_before = torch.cumsum(counts, dim=1)[:, :m]
+    ranks = non_match_before + torch.arange(1, m + 1, device=keys.device)
+    return ranks, n_match
+
+
+def rank_metrics(
+    distmat: np.ndarray | torch.Tensor,
+    q_pids: np.ndarray | torch.Tensor,
+    g_pids: np.ndarray | torch.Tensor,
+    q_camids: np.ndarray | torch.Tensor,
+    g_camids: np.ndarray | torch.Tensor,
+    max_rank: int = 50,
+    chunk: int = 512,
+) -> RankResult:
+    """CMC and mAP of a (num_query, num_gallery) distance matrix (smaller = more similar)."""
+    dist = torch.as_tensor(distmat).float()
+    device = dist.device
+    qp, gp = torch.as_tensor(q_pids).to(device), torch.as_tensor(g_pids).to(device)
+    qc, gc = torch.as_tensor(q_camids).to(device), torch.as_tensor(g_camids).to(device)
+    max_rank = min(max_rank, dist.shape[1])
+    thresholds = torch.arange(1, max_rank + 1, device=device)
+    hits = torch.zeros(max_rank, dtype=torch.float64, device=device)
+    ap_sum, valid = 0.0, 0
+    for start in range(0, dist.shape[0], chunk):
+        sl = slice(start, start + chunk)
+        same_id = gp[None] == qp[sl, None]
+        keep = ~(same_id & (gc[None] == qc[sl, None]))
+        ranks, n_match = _chunk_ranks(order_keys(dist[sl]), same_id & keep, keep)
+        has = n_match > 0
+        ranks, n_match = ranks[has], n_match[has]
+        hits += (ranks[:, :1] <= thresholds[None]).sum(dim=0)
+        k = torch.arange(1, ranks.shape[1] + 1, device=device)
+        real = k[None] <= n_match[:, None]
+        precision = torch.where(real, k[None].double() / ranks, 0.0)
+        ap_sum += float((precision.sum(dim=1) / n_match).sum())
+        valid += int(has.sum())
+    if valid == 0:
+        raise ValueError("no query has a match in the gallery (after removing same camera and id)")
+    return RankResult((hits / valid).cpu().numpy(), ap_sum / valid, valid, dist.shape[0] - valid)
+
+
+def evaluate_rank(
+    distmat: np.ndarray | torch.Tensor,
+    q_pids: np.ndarray | torch.Tensor,
+    g_pids: np.ndarray | torch.Tensor,
+    q_camids: np.ndarray | torch.Tensor,
+    g_camids: np.ndarray | torch.Tensor,
+    max_rank: int = 50,
+) -> tuple[np.ndarray, float]:
+    """(cmc, mAP): cmc[k] is the share of valid queries matched within the top k + 1."""
+    result = rank_metrics(distmat, q_pids, g_pids, q_camids, g_camids, max_rank)
+    return result.cmc, result.mAP
+
+
+def evaluate_rank_reference(
+    distmat: np.ndarray,
+    q_pids: np.ndarray,
+    g_pids: np.ndarray,
+    q_camids: np.ndarray,
+    g_camids: np.ndarray,
+    max_rank: int = 50,
+) -> tuple[np.ndarray, float]:
+    """The protocol written plainly, one query at a time (torchreid's eval loop): the yardstick
+    that ``evaluate_rank`` must agree with, and what to read to understand it."""
+    all_cmc, all_ap = [], []
+    for i in range(len(q_pids)):
+        order = np.argsort(distmat[i], kind="stable")
+        keep = ~((g_pids[order] == q_pids[i]) & (g_camids[order] == q_camids[i]))
+        matches = (g_pids[order] == q_pids[i])[keep].astype(np.int64)
+        if not matches.any():
+            continue  # no valid match: skipped
+        all_cmc.append(np.minimum(matches.cumsum(), 1)[:max_rank])
+        precision = matches.cumsum() / (np.arange(len(matches)) + 1)
+        all_ap.append(float((precision * matches).sum() / matches.sum()))
+    return np.mean(all_cmc, axis=0), float(np.mean(all_ap))

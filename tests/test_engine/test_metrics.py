@@ -1,0 +1,39 @@
+import numpy as np
+import pytest
+import torch
+
+from occreid.engine.metrics import evaluate_rank, evaluate_rank_reference, rank_metrics
+
+
+def test_worked_example() -> None:
+    # query pid 1 cam 1; gallery by distance: same id same cam (ignored), pid 2, pid 1, pid 3, pid 1
+    dist = np.array([[0.1, 0.2, 0.3, 0.4, 0.5]])
+    g_pids, g_cams = np.array([1, 2, 1, 3, 1]), np.array([1, 2, 2, 2, 3])
+    cmc, m_ap = evaluate_rank(dist, np.array([1]), g_pids, np.array([1]), g_cams, max_rank=4)
+    assert cmc.tolist() == [0.0, 1.0, 1.0, 1.0]
+    assert m_ap == pytest.approx((1 / 2 + 2 / 4) / 2)  # matches at kept ranks 2 and 4
+
+
+def test_queries_without_a_valid_match_are_skipped_and_counted() -> None:
+    dist = np.array([[0.1, 0.2], [0.2, 0.1]])
+    r = rank_metrics(dist, np.array([1, 2]), np.array([1, 2]), np.array([1, 1]), np.array([1, 2]))
+    assert r.num_skipped == 1 and r.num_valid == 1  # query 1's only match shares its camera
+    assert r.cmc[0] == 1.0 and r.mAP == 1.0
+
+
+def test_matches_the_loop_on_random_data_with_ties() -> None:
+    rng = np.random.default_rng(0)
+    nq, ng = 300, 700
+    dist = rng.integers(0, 20, (nq, ng)).astype(np.float32)  # many ties: order must be stable
+    q_pids, g_pids = rng.integers(0, 40, nq), rng.integers(0, 40, ng)
+    q_cams, g_cams = rng.integers(0, 6, nq), rng.integers(0, 6, ng)
+    cmc, m_ap = evaluate_rank(torch.from_numpy(dist), q_pids, g_pids, q_cams, g_cams, max_rank=20)
+    ref_cmc, ref_ap = evaluate_rank_reference(dist, q_pids, g_pids, q_cams, g_cams, max_rank=20)
+    assert np.allclose(cmc, ref_cmc) and m_ap == pytest.approx(ref_ap, abs=1e-9)
+
+
+def test_negative_and_zero_distances_keep_their_order() -> None:
+    from occreid.engine.metrics import order_keys
+
+    d = torch.tensor([[0.5, -1e-7, -2.0, 0.0, 3.0, -1e-7, 1e-30]])
+    assert torch.equal(torch.argsort(order_keys(d)[0]), torch.argsort(d[0], stable=True))
