@@ -363,7 +363,6 @@ def demo(directory: Path, ids: int, seed: int, backend: str, overwrite: bool) ->
     """
     import importlib.util
 
-    from occreid.occdata.annotations import Missing
     from occreid.occdata.build import BuildOptions
     from occreid.occdata.build import build_dataset as build
     from occreid.occdata.synth import SynthConfig, synthesize
@@ -384,7 +383,6 @@ def demo(directory: Path, ids: int, seed: int, backend: str, overwrite: bool) ->
             out=dataset,
             annotations=source / "annotations.csv",
             seed=seed,
-            missing=Missing.ERROR,
             overwrite=overwrite,
         )
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -188,8 +189,6 @@ def _prepare(opts: RunOptions, plan: pd.DataFrame, meta: dict[str, Any]) -> None
     if out.exists() and not (opts.resume or opts.overwrite):
         raise OccreidError(f"{out}: already exists; pass --resume to continue it or --overwrite")
     if out.exists() and opts.overwrite and not opts.resume:
-        import shutil
-
         shutil.rmtree(out)
     if (out / "plan.parquet").is_file():
         old = pd.read_parquet(out / "plan.parquet")

@@ -16,7 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from occreid.pseudolabel.cache import LabelCache, unpack_masks
+from occreid.pseudolabel.cache import LabelCache
+
+_POPCOUNT = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(axis=1)
 
 
 def hidden_share(areas: np.ndarray, percentile: float = 90.0) -> np.ndarray:
@@ -33,18 +35,20 @@ def occlusion_labels(share: np.ndarray, min_share: float = 0.08) -> np.ndarray:
     return np.where(share <= min_share, 0, np.clip(labels, 1, 10))
 
 
+def mask_areas(packed: np.ndarray) -> np.ndarray:
+    """Person pixels per frame, counted on the packed masks (N, H * W / 8) without unpacking."""
+    return _POPCOUNT[packed].sum(axis=1, dtype=np.int64).astype(np.float64)
+
+
 def tag_occlusion(cache: LabelCache, min_share: float = 0.08) -> pd.DataFrame:
     """The annotation CSV (path, occlusion, persons) for every frame of the cache."""
     index = cache.index
-    labels = np.zeros(len(index), dtype=np.int16)
-    persons = np.ones(len(index), dtype=np.int16)
+    data = cache.gather(index["path"].tolist())
+    areas, ok = mask_areas(data["mask"]), data["ok"]
+    labels = np.full(len(index), 10, dtype=np.int16)  # unreadable frames: nothing seen
     for rows in index.groupby("tracklet", sort=False).indices.values():
-        data = cache.gather(index["path"].iloc[rows].tolist())
-        areas = unpack_masks(data["mask"], cache.mask_size).sum(axis=(1, 2)).astype(np.float64)
-        ok = data["ok"]
-        share = np.ones(len(rows))
-        if ok.any():
-            share[ok] = hidden_share(areas[ok])
-        labels[rows] = np.where(ok, occlusion_labels(share, min_share), 10)
-        persons[rows] = np.maximum(data["persons"], 1)
+        good = rows[ok[rows]]
+        if len(good):
+            labels[good] = occlusion_labels(hidden_share(areas[good]), min_share)
+    persons = np.maximum(data["persons"], 1).astype(np.int16)
     return pd.DataFrame({"path": index["path"], "occlusion": labels, "persons": persons})
