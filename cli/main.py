@@ -37,6 +37,8 @@ def main() -> None:
       pseudolabel    cache pose keypoints and person masks for every frame
       tag-occlusion  occlusion labels from the cache, as an annotation CSV
       stats          print the statistics report of a built dataset
+      train          train RFCnet (or a baseline / ablation) from a config
+      evaluate       mAP / CMC of a checkpoint, with pictures on request
       demo           run the whole chain on toy data
     """
 
@@ -337,6 +339,137 @@ def stats(dataset: Path, as_json: bool) -> None:
     if not path.is_file():
         raise OccreidError(f"{path}: not found; is {dataset} the --out of `occreid build-dataset`?")
     click.echo(path.read_text(), nl=False)
+
+
+_CONFIGS = "configs/ (rfcnet_video.yaml, rfcnet_image.yaml, baseline_*.yaml, ablations/)"
+
+
+@main.command()
+@click.option(
+    "--dataset",
+    required=True,
+    type=_EXISTING_DIR,
+    help="A built dataset (`occreid build-dataset --out`) or a Market-1501-style image folder.",
+)
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path), help="Run folder (RUN/) to write."
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=f"Training config (YAML); see {_CONFIGS}. Default: the paper's video RFCnet.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override one config value, e.g. --set optim.epochs=10 --set model.rfc_stages=[3].",
+)
+@click.option(
+    "--labels", type=_EXISTING_DIR, help="Label cache (`occreid pseudolabel`) for Lk and Lf."
+)
+@click.option(
+    "--source", type=_EXISTING_DIR, help="Frames' root, where it moved since build-dataset."
+)
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
+def train(
+    dataset: Path,
+    out: Path,
+    config_file: Path | None,
+    overrides: tuple[str, ...],
+    labels: Path | None,
+    source: Path | None,
+    resume: bool,
+    overwrite: bool,
+) -> None:
+    """Train a model on DATASET's train split into RUN (--out).
+
+    \b
+    RUN/config.yaml        the resolved config
+    RUN/log.csv, RUN/tb/   every loss term (TensorBoard: tensorboard --logdir RUN/tb)
+    RUN/checkpoints/last.pt  every run.checkpoint_every epochs (for --resume)
+    RUN/model.pt           the final model, for `occreid evaluate`
+
+    On several GPUs or nodes: torchrun --nproc-per-node N -m occreid.cli train ...
+    (data.ids_per_batch is the global P and must split over the processes).
+    """
+    from occreid.engine.config import load_config
+    from occreid.engine.train import TrainOptions
+    from occreid.engine.train import train as run_training
+
+    if resume and config_file is None and (out / "config.yaml").is_file():
+        config_file = out / "config.yaml"
+    cfg = load_config(config_file, overrides)
+    summary = run_training(cfg, TrainOptions(dataset, out, labels, source, resume, overwrite))
+    if summary:
+        click.echo(
+            f"trained {summary['epochs']} epochs ({summary['steps']} steps): {out / 'model.pt'}"
+        )
+
+
+@main.command()
+@click.option(
+    "--checkpoint",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="RUN/model.pt or RUN/checkpoints/last.pt from `occreid train`.",
+)
+@click.option("--dataset", required=True, type=_EXISTING_DIR, help="Dataset with query + gallery.")
+@click.option(
+    "--labels", type=_EXISTING_DIR, help="Label cache: draws key-point targets in the pictures."
+)
+@click.option(
+    "--source", type=_EXISTING_DIR, help="Frames' root, where it moved since build-dataset."
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where metrics.json and pictures go (default: eval/ beside the checkpoint).",
+)
+@click.option(
+    "--visualize", is_flag=True, help="Also draw ranked lists, APU regions, SRFC assignments."
+)
+@click.option("--queries", default=6, show_default=True, help="Queries drawn in the pictures.")
+@click.option(
+    "--device",
+    default="auto",
+    show_default=True,
+    help="auto, cpu or cuda (torchrun: one per rank).",
+)
+def evaluate(
+    checkpoint: Path,
+    dataset: Path,
+    labels: Path | None,
+    source: Path | None,
+    out: Path | None,
+    visualize: bool,
+    queries: int,
+    device: str,
+) -> None:
+    """Single-query mAP and CMC of CHECKPOINT on DATASET (the paper's test protocol).
+
+    Each query / gallery tracklet is cut into clips of data.test_clip_len frames (64 in the
+    paper's video configs); clip features are averaged and L2-normalised; cosine distance; the
+    gallery items of the query's identity in the query's camera are ignored.
+    """
+    from occreid.engine.evaluate import evaluate_checkpoint
+
+    out = out or checkpoint.parent / "eval"
+    if out.name == "eval" and checkpoint.parent.name == "checkpoints":
+        out = checkpoint.parent.parent / "eval"
+    metrics = evaluate_checkpoint(
+        checkpoint, dataset, out, labels, source, visualize, queries, device
+    )
+    if "mAP" in metrics:
+        click.echo(
+            f"mAP {metrics['mAP']:.1%}  rank-1 {metrics['rank1']:.1%}  "
+            f"rank-5 {metrics['rank5']:.1%}"
+            f"  rank-10 {metrics['rank10']:.1%}  ({metrics['queries']} queries, "
+            f"{metrics['queries_skipped']} without a match)  -> {out / 'metrics.json'}"
+        )
 
 
 @main.command()

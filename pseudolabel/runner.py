@@ -10,7 +10,6 @@ exactly the labels an uninterrupted one gives. Under torchrun, rank r takes shar
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from occreid.engine.distributed import barrier, init_distributed
 from occreid.occdata.errors import OccreidError
 from occreid.occdata.manifest import read_manifest
 from occreid.occdata.source_index import index_source
@@ -91,25 +91,6 @@ def frames_to_label(root: Path) -> tuple[Path, pd.DataFrame]:
     return root, index_source(root).frames[["path", "tracklet"]].astype(
         {"path": str, "tracklet": str}
     )
-
-
-def _distributed() -> tuple[int, int]:
-    """(rank, world size); initialises torch.distributed under torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world == 1:
-        return 0, 1
-    import torch.distributed as dist
-
-    if not dist.is_initialized():
-        dist.init_process_group("gloo")
-    return dist.get_rank(), world
-
-
-def _barrier(world: int) -> None:
-    if world > 1:
-        import torch.distributed as dist
-
-        dist.barrier()
 
 
 def _read(path: Path) -> np.ndarray | None:
@@ -207,7 +188,8 @@ def _prepare(opts: RunOptions, plan: pd.DataFrame, meta: dict[str, Any]) -> None
 
 def run(opts: RunOptions) -> dict[str, Any]:
     """Label every frame of ``opts.root`` into ``opts.out``; returns the report (rank 0)."""
-    rank, world = _distributed()
+    info = init_distributed()
+    rank, world = info.rank, info.world
     source, frames = frames_to_label(opts.root)
     if opts.out.resolve().is_relative_to(source.resolve()):
         raise OccreidError(
@@ -229,7 +211,7 @@ def run(opts: RunOptions) -> dict[str, Any]:
     }
     if rank == 0:
         _prepare(opts, plan, meta)
-    _barrier(world)
+    barrier(info)
     done = finished_shards(opts.out)
     mine = [s for s in range(n_shards) if s % world == rank and s not in done]
     groups = plan.groupby("shard")["path"].agg(list)
@@ -251,7 +233,7 @@ def run(opts: RunOptions) -> dict[str, Any]:
             write_shard(opts.out, shard, data)
             timings.write += time.perf_counter() - t
     elapsed = time.perf_counter() - t0
-    _barrier(world)
+    barrier(info)
     if rank != 0:
         return {}
     return finish(opts.out, meta, todo_frames, elapsed, timings)

@@ -1,0 +1,155 @@
+"""A training run's config: dataclasses -> YAML -> ``--set a.b=c``, merged with OmegaConf.
+
+Sections: ``model`` (ModelConfig: every ablation of Tables 8-9), ``loss`` (LossConfig, eq. 13),
+``data``, ``optim``, ``run``. A YAML file may name a ``base:`` file (relative to itself) whose
+values it overrides: the ablation configs are a few lines over the paper's settings. An unknown
+key or a value of the wrong type is a one-line error naming the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from occreid.model.config import ModelConfig
+from occreid.model.losses import LossConfig
+from occreid.occdata.errors import OccreidError
+
+
+@dataclass
+class DataConfig:
+    """Sampling and augmentation (paper 6.1; authors-code-facts for what the paper omits).
+
+    mode: ``video`` (clips of ``clip_len`` frames, ``stride`` apart) or ``image`` (one frame per
+      sample; TRFC is off). chunk: long training tracklets are cut into chunks of this many
+      frames, each a sampling unit (0: whole tracklets). ids_per_batch x instances: the P x K
+      batch (global, split over ranks). flip / erase: probabilities of a horizontal flip and a
+      random-erasing box, applied to frames, key-point targets and masks together.
+    test_clip_len: test tracklets are cut into clips of this many frames, features averaged.
+    test_flip: add the feature of the mirrored clip at test time (authors' image protocol).
+    iters_per_epoch: cap on iterations per epoch (0: the whole sampler), for smoke runs.
+    """
+
+    mode: str = "video"
+    clip_len: int = 4
+    stride: int = 8
+    chunk: int = 32
+    ids_per_batch: int = 8
+    instances: int = 4
+    flip: float = 0.5
+    erase: float = 0.5
+    test_clip_len: int = 64
+    test_batch: int = 4
+    test_flip: bool = False
+    workers: int = 4
+    iters_per_epoch: int = 0
+
+
+@dataclass
+class OptimConfig:
+    """Adam with step decay (paper 6.1: video 3e-4, x0.1 every 40 of 150 epochs)."""
+
+    lr: float = 3e-4
+    weight_decay: float = 5e-4
+    epochs: int = 150
+    step: int = 40
+    gamma: float = 0.1
+
+
+@dataclass
+class RunConfig:
+    """Where and how: device (auto = cuda if found), bf16 autocast and channels_last on GPU,
+    torch.compile, seed, checkpoint / evaluation / log intervals (epochs, epochs, iterations)."""
+
+    seed: int = 0
+    device: str = "auto"
+    bf16: bool = True
+    channels_last: bool = True
+    compile: bool = False
+    checkpoint_every: int = 10
+    eval_every: int = 0
+    log_every: int = 10
+
+
+@dataclass
+class TrainConfig:
+    """Everything `occreid train` reads; saved resolved beside the run (config.yaml)."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict (what checkpoints and config.yaml hold)."""
+        return OmegaConf.to_container(OmegaConf.structured(self))  # type: ignore[return-value]
+
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> list[dict[str, Any]]:
+    """The YAML layers of ``path``: its ``base:`` chain first, then the file itself."""
+    path = path.resolve()
+    if path in seen:
+        raise OccreidError(f"{path}: `base:` loops back to itself")
+    if not path.is_file():
+        raise OccreidError(f"{path}: config file not found")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise OccreidError(f"{path}: not valid YAML ({err})".replace("\n", " ")) from None
+    if not isinstance(values, dict):
+        raise OccreidError(f"{path}: a config is a mapping of sections (model:, loss:, ...)")
+    base = values.pop("base", None)
+    layers = _read_yaml(path.parent / base, (*seen, path)) if base else []
+    return [*layers, values]
+
+
+def _merge(layers: list[Any], where: str) -> DictConfig:
+    merged = OmegaConf.structured(TrainConfig)
+    for layer in layers:
+        try:
+            merged = OmegaConf.merge(merged, layer)
+        except OmegaConfBaseException as err:
+            key = getattr(err, "full_key", None) or "?"
+            reason = str(err).splitlines()[0]
+            raise OccreidError(f"{where}: config key {key!r}: {reason}") from None
+    return merged  # type: ignore[return-value]
+
+
+def load_config(
+    path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> TrainConfig:
+    """The defaults, then the YAML file (and its bases), then ``key=value`` overrides."""
+    layers: list[Any] = _read_yaml(Path(path)) if path else []
+    merged = _merge(layers, str(path) if path else "config")
+    for item in overrides:
+        if "=" not in item:
+            raise OccreidError(f"--set {item!r}: expected key=value, e.g. optim.lr=0.001")
+        merged = _merge([merged, OmegaConf.from_dotlist([item])], f"--set {item}")
+    cfg: TrainConfig = OmegaConf.to_object(merged)  # type: ignore[assignment]
+    cfg.model.validate()
+    _validate(cfg)
+    return cfg
+
+
+def config_from_dict(values: dict[str, Any]) -> TrainConfig:
+    """A TrainConfig from a plain dict (a checkpoint's), with the same checks."""
+    cfg: TrainConfig = OmegaConf.to_object(_merge([values], "checkpoint"))  # type: ignore[assignment]
+    cfg.model.validate()
+    return cfg
+
+
+def _validate(cfg: TrainConfig) -> None:
+    if cfg.data.mode not in ("video", "image"):
+        raise OccreidError(f"data.mode = {cfg.data.mode!r}; choose video or image")
+    if cfg.data.mode == "image" and cfg.model.temporal:
+        raise OccreidError("data.mode = image needs model.temporal = false (TRFC is video only)")
+    if cfg.data.ids_per_batch < 1 or cfg.data.instances < 1 or cfg.data.clip_len < 1:
+        raise OccreidError("data: ids_per_batch, instances and clip_len must be at least 1")
+    if cfg.run.device not in ("auto", "cpu") and not cfg.run.device.startswith("cuda"):
+        raise OccreidError(f"run.device = {cfg.run.device!r}; choose auto, cpu or cuda[:N]")

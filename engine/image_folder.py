@@ -1,0 +1,45 @@
+"""Image ReID folders (Market-1501, DukeMTMC-reID, Occluded-DukeMTMC) as split tables.
+
+Layout: ``bounding_box_train/`` (train), ``query/``, ``bounding_box_test/`` (gallery), files named
+``<pid>_c<cam>...jpg`` (Market ``0002_c1s1_000451_03.jpg``, Duke ``0001_c2_f0046182.jpg``).
+pid -1 marks junk detections (Market's gallery): left out, as in every benchmark protocol; pid 0
+(distractors) stays. Each image is a tracklet of one frame, so the video code paths serve it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from occreid.occdata.errors import OccreidError
+
+SPLIT_FOLDERS = {"train": "bounding_box_train", "query": "query", "gallery": "bounding_box_test"}
+NAME = re.compile(r"^(-?\d+)_c(\d+)")
+SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def is_image_folder(root: Path) -> bool:
+    return all((root / folder).is_dir() for folder in SPLIT_FOLDERS.values())
+
+
+def index_image_split(root: Path, split: str) -> pd.DataFrame:
+    """One split's images: path (relative to root), pid, camid (0-based), tracklet, frame."""
+    folder = root / SPLIT_FOLDERS[split]
+    rows = []
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES):
+        match = NAME.match(path.name)
+        if match is None:
+            raise OccreidError(
+                f"{path}: file name does not parse as <pid>_c<camera>...; "
+                "is this a Market-1501 / DukeMTMC-reID folder?"
+            )
+        pid, cam = int(match[1]), int(match[2])
+        if pid == -1:
+            continue
+        rel = f"{SPLIT_FOLDERS[split]}/{path.name}"
+        rows.append((rel, pid, cam - 1, rel, 0))
+    if not rows:
+        raise OccreidError(f"{folder}: no images")
+    return pd.DataFrame(rows, columns=["path", "pid", "camid", "tracklet", "frame"])

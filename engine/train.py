@@ -1,0 +1,359 @@
+"""`occreid train`: the paper's training protocol (6.1), read top to bottom.
+
+``train`` sets up (process group, data, model, Adam + step decay, logs), then runs
+``train_one_epoch`` for each epoch, checkpoints every ``run.checkpoint_every`` epochs and at the
+end, and evaluates every ``run.eval_every`` epochs. The schedule depends only on (seed, epoch):
+the P x K draw and every augmentation come from seeds the sampler hands out, so ``--resume`` from
+a checkpoint continues the same run bit for bit (tested on CPU).
+
+RUN/ holds config.yaml (resolved), log.csv and tb/ (every loss term), checkpoints/last.pt (for
+--resume), model.pt (the final weights + config, for `occreid evaluate`) and train.json.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from occreid.engine.checkpoint import load_checkpoint, load_weights, save_checkpoint
+from occreid.engine.config import TrainConfig, config_from_dict
+from occreid.engine.data import (
+    LabelArrays,
+    load_split,
+    split_labels,
+    to_input,
+    train_loader,
+)
+from occreid.engine.distributed import Dist, barrier, init_distributed, quiet
+from occreid.engine.evaluate import autocast, evaluate
+from occreid.model.losses import rfc_losses
+from occreid.model.rfcnet import RFCNet, build_model
+from occreid.occdata.errors import OccreidError
+
+LOSS_TERMS = ("ce", "triplet", "keypoint", "foreground", "appearance", "position", "total")
+
+
+@dataclass
+class TrainOptions:
+    """What `occreid train` takes besides the config (see its --help)."""
+
+    dataset: Path
+    out: Path
+    labels: Path | None = None
+    source: Path | None = None
+    resume: bool = False
+    overwrite: bool = False
+
+
+@dataclass
+class RunState:
+    """Where the run stands: epochs finished and optimizer steps taken."""
+
+    epoch: int = 0
+    step: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def pick_device(name: str, dist: Dist) -> torch.device:
+    """``auto``: this rank's GPU if CUDA is there, else the CPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise OccreidError("run.device = cuda, but no CUDA device is visible")
+        return torch.device("cuda", dist.local_rank if dist.world > 1 else 0)
+    return torch.device(name)
+
+
+class RunLog:
+    """log.csv (one row per ``run.log_every`` iterations) and TensorBoard scalars, rank 0 only."""
+
+    def __init__(self, out: Path, resume_step: int, enabled: bool) -> None:
+        self.enabled = enabled
+        if not enabled:
+            return
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.path = out / "log.csv"
+        self.columns = ["epoch", "iteration", "step", "lr", *LOSS_TERMS, "clips_per_s"]
+        rows = []
+        if resume_step and self.path.is_file():  # drop what a killed run logged past its checkpoint
+            with self.path.open() as fh:
+                rows = [r for r in csv.DictReader(fh) if int(r["step"]) <= resume_step]
+        with self.path.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, self.columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        self.tb = SummaryWriter(str(out / "tb"), purge_step=resume_step or None)
+
+    def row(self, values: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        with self.path.open("a", newline="") as fh:
+            csv.DictWriter(fh, self.columns).writerow({c: values.get(c, "") for c in self.columns})
+        for key in (*LOSS_TERMS, "lr", "clips_per_s"):
+            if key in values:
+                self.tb.add_scalar(f"train/{key}", values[key], values["step"])
+
+    def scalars(self, prefix: str, values: dict[str, float], step: int) -> None:
+        if self.enabled:
+            for key, value in values.items():
+                self.tb.add_scalar(f"{prefix}/{key}", value, step)
+
+    def close(self) -> None:
+        if self.enabled:
+            self.tb.close()
+
+
+def train_one_epoch(
+    model: nn.Module,
+    loader: Any,
+    opt: torch.optim.Optimizer,
+    cfg: TrainConfig,
+    device: torch.device,
+    state: RunState,
+    log: RunLog,
+    dist: Dist,
+) -> dict[str, float]:
+    """One pass over the epoch's P x K batches; returns the epoch's mean of each loss term."""
+    model.train()
+    iters = len(loader.batch_sampler)
+    if cfg.data.iters_per_epoch:
+        iters = min(iters, cfg.data.iters_per_epoch)
+    sums: dict[str, float] = {}
+    window: dict[str, float] = {}
+    seen, done, t0 = 0, 0, time.perf_counter()
+    bar = tqdm(
+        total=iters,
+        desc=f"epoch {state.epoch + 1}/{cfg.optim.epochs}",
+        unit="it",
+        **quiet(dist),
+        leave=False,
+    )
+    for i, batch in enumerate(loader):
+        if i >= iters:
+            break
+        x = to_input(batch["frames"], device, cfg.run.channels_last)
+        pids = batch["pid"].to(device, non_blocking=True)
+        keypoints = batch.get("keypoints")
+        masks = batch.get("masks")
+        with autocast(device, cfg.run.bf16):
+            out = model(x)
+        losses = rfc_losses(
+            out,
+            pids,
+            cfg.loss,
+            None if keypoints is None else keypoints.to(device, non_blocking=True),
+            None if masks is None else masks.to(device, non_blocking=True).float(),
+        )
+        opt.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        opt.step()
+        state.step += 1
+        done += 1
+        seen += len(pids)
+        values = {k: float(v.detach()) for k, v in losses.items()}
+        for k, v in values.items():
+            sums[k] = sums.get(k, 0.0) + v
+            window[k] = window.get(k, 0.0) + v
+        if (i + 1) % cfg.run.log_every == 0 or i + 1 == iters:
+            n = (i % cfg.run.log_every) + 1
+            speed = seen * dist.world / (time.perf_counter() - t0)
+            row = {k: v / n for k, v in window.items()}
+            log.row(
+                {
+                    **row,
+                    "epoch": state.epoch + 1,
+                    "iteration": i + 1,
+                    "step": state.step,
+                    "lr": opt.param_groups[0]["lr"],
+                    "clips_per_s": round(speed, 2),
+                }
+            )
+            bar.set_postfix(loss=f"{row['total']:.3f}", clips_s=f"{speed:.1f}")
+            window = {}
+        bar.update()
+    bar.close()
+    return {k: v / max(done, 1) for k, v in sums.items()}
+
+
+def _prepare_out(opts: TrainOptions, cfg: TrainConfig, dist: Dist) -> None:
+    """Refuse to overwrite a run; on --resume the saved config must match the one given."""
+    if opts.resume:
+        saved = opts.out / "config.yaml"
+        if not (opts.out / "checkpoints" / "last.pt").is_file():
+            raise OccreidError(f"{opts.out}: nothing to resume (no checkpoints/last.pt)")
+        if saved.is_file():
+            before = config_from_dict(yaml.safe_load(saved.read_text())).to_dict()
+            changed = _diff(before, cfg.to_dict())
+            if changed:
+                raise OccreidError(
+                    f"{opts.out}: --resume with a different config ({changed[0]}); "
+                    "resume with the run's own config.yaml"
+                )
+        return
+    if opts.out.exists() and any(opts.out.iterdir()):
+        if not opts.overwrite:
+            raise OccreidError(f"{opts.out}: exists; pass --overwrite to replace it or --resume")
+        barrier(dist)
+        if dist.main:
+            shutil.rmtree(opts.out)
+    barrier(dist)
+    if dist.main:
+        opts.out.mkdir(parents=True, exist_ok=True)
+        (opts.out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+
+
+def _diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+    """Keys whose values differ between two nested dicts, as 'a.b: x -> y'."""
+    out = []
+    for key in sorted(set(a) | set(b)):
+        x, y = a.get(key), b.get(key)
+        if isinstance(x, dict) and isinstance(y, dict):
+            out += _diff(x, y, f"{prefix}{key}.")
+        elif x != y:
+            out.append(f"{prefix}{key}: {x!r} -> {y!r}")
+    return out
+
+
+def _labels(opts: TrainOptions, cfg: TrainConfig, split: Any) -> LabelArrays | None:
+    """The training split's cached labels; without --labels the Lk and Lf terms are dropped."""
+    needs = cfg.model.rfc_stages and (cfg.loss.keypoint or cfg.loss.foreground)
+    if opts.labels is None:
+        if needs:
+            raise OccreidError(
+                "this config trains Lk / Lf from cached labels: pass --labels LABELS "
+                "(from `occreid pseudolabel`), or --set loss.keypoint=0 loss.foreground=0"
+            )
+        return None
+    from occreid.pseudolabel.cache import LabelCache
+
+    return split_labels(LabelCache(opts.labels), split)
+
+
+def train(cfg: TrainConfig, opts: TrainOptions) -> dict[str, Any]:
+    """Train a model from ``cfg`` on ``opts.dataset``; returns the summary written to train.json."""
+    dist = init_distributed(use_cuda=cfg.run.device != "cpu" and torch.cuda.is_available())
+    device = pick_device(cfg.run.device, dist)
+    _prepare_out(opts, cfg, dist)
+    size: tuple[int, int] = (cfg.model.input_size[0], cfg.model.input_size[1])
+    train_split = load_split(opts.dataset, "train", opts.source)
+    labels = _labels(opts, cfg, train_split)
+    data, sampler, num_classes = train_loader(
+        train_split,
+        cfg.data,
+        size,
+        labels,
+        cfg.run.seed,
+        dist.rank,
+        dist.world,
+        device.type == "cuda",
+    )
+    torch.manual_seed(cfg.run.seed)
+    model = build_model(cfg.model.to_dict(), num_classes).to(device)
+    if cfg.run.channels_last and device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.optim.step, gamma=cfg.optim.gamma)
+    state = RunState()
+    last = opts.out / "checkpoints" / "last.pt"
+    if opts.resume:
+        ckpt = load_checkpoint(last)
+        load_weights(model, ckpt, last)
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+        state = RunState(ckpt["epoch"], ckpt["step"], ckpt.get("history", []))
+    net: nn.Module = model
+    if dist.world > 1:
+        ids = [device.index] if device.type == "cuda" else None
+        net = DistributedDataParallel(model, device_ids=ids, find_unused_parameters=labels is None)
+    if cfg.run.compile:
+        net = torch.compile(net)  # type: ignore[assignment]
+    query = gallery = None
+    if cfg.run.eval_every:
+        query = load_split(opts.dataset, "query", opts.source)
+        gallery = load_split(opts.dataset, "gallery", opts.source)
+    log = RunLog(opts.out, state.step if opts.resume else 0, dist.main)
+    t0 = time.perf_counter()
+    for epoch in range(state.epoch, cfg.optim.epochs):
+        state.epoch = epoch
+        sampler.set_epoch(epoch)
+        means = train_one_epoch(net, data, opt, cfg, device, state, log, dist)
+        sched.step()
+        state.epoch = epoch + 1
+        record: dict[str, Any] = {"epoch": epoch + 1, "step": state.step, **means}
+        if cfg.run.eval_every and (
+            state.epoch % cfg.run.eval_every == 0 or state.epoch == cfg.optim.epochs
+        ):
+            assert query is not None and gallery is not None
+            metrics, _, _ = evaluate(
+                model, query, gallery, cfg.data, size, device, cfg.run.bf16, dist
+            )
+            record.update(mAP=metrics["mAP"], rank1=metrics["rank1"])
+            log.scalars("eval", {"mAP": metrics["mAP"], "rank1": metrics["rank1"]}, state.step)
+        state.history.append(record)
+        if dist.main and (
+            state.epoch % cfg.run.checkpoint_every == 0 or state.epoch == cfg.optim.epochs
+        ):
+            save_checkpoint(
+                last,
+                {
+                    "config": cfg.to_dict(),
+                    "num_classes": num_classes,
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(),
+                    "epoch": state.epoch,
+                    "step": state.step,
+                    "history": state.history,
+                },
+            )
+        if dist.main:
+            tqdm.write(_epoch_line(record, cfg.optim.epochs))
+    log.close()
+    summary = _finish(opts.out, cfg, model, num_classes, state, time.perf_counter() - t0, dist)
+    barrier(dist)
+    return summary
+
+
+def _epoch_line(record: dict[str, Any], epochs: int) -> str:
+    terms = " ".join(f"{k} {record[k]:.3f}" for k in LOSS_TERMS if k in record)
+    extra = f" | mAP {record['mAP']:.1%} rank-1 {record['rank1']:.1%}" if "mAP" in record else ""
+    return f"epoch {record['epoch']}/{epochs}: {terms}{extra}"
+
+
+def _finish(
+    out: Path,
+    cfg: TrainConfig,
+    model: RFCNet,
+    num_classes: int,
+    state: RunState,
+    seconds: float,
+    dist: Dist,
+) -> dict[str, Any]:
+    """Write model.pt (weights + config) and train.json on rank 0."""
+    summary = {
+        "epochs": state.epoch,
+        "steps": state.step,
+        "seconds_this_session": round(seconds, 1),
+        "num_classes": num_classes,
+        "history": state.history,
+    }
+    if dist.main:
+        save_checkpoint(
+            out / "model.pt",
+            {"config": cfg.to_dict(), "num_classes": num_classes, "model": model.state_dict()},
+        )
+        (out / "train.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
