@@ -2,7 +2,7 @@
 
 Training (``train_clip``): ``length`` frames ``stride`` apart from a random start when the tracklet
 spans them (n >= length * stride); else ``length`` sorted distinct random frames when it has that
-many; else sorted random frames with repeats. Test (``test_clips``): the whole tracklet cut into
+many; else sorted random frames with repeats. Test (``eval_clips``): the whole tracklet cut into
 consecutive clips of ``length``, the last clip loop-padded with its own frames.
 """
 
@@ -24,7 +24,7 @@ def train_clip(n: int, length: int, stride: int, rng: np.random.Generator) -> np
     return np.sort(rng.choice(n, size=length, replace=True))
 
 
-def test_clips(n: int, length: int) -> list[np.ndarray]:
+def eval_clips(n: int, length: int) -> list[np.ndarray]:
     """Consecutive clips covering frames 0..n-1; the last one wraps around its own frames."""
     clips = []
     for start in range(0, n, length):

@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from occreid.engine.augment import Sample, augment
-from occreid.engine.clips import chunk_ranges, test_clips, train_clip
+from occreid.engine.clips import chunk_ranges, eval_clips, train_clip
 from occreid.engine.config import DataConfig
 from occreid.engine.image_folder import index_image_split, is_image_folder
 from occreid.engine.samplers import PKBatchSampler
@@ -176,7 +176,7 @@ class TestClips(Dataset):
         self.items = [
             (i, t.start + clip)
             for i, t in enumerate(split.tracklets.itertuples())
-            for clip in test_clips(t.length, length)
+            for clip in eval_clips(t.length, length)
         ]
 
     def __len__(self) -> int:

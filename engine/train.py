@@ -348,6 +348,7 @@ def _finish(
         "steps": state.step,
         "seconds_this_session": round(seconds, 1),
         "num_classes": num_classes,
+        "processes": dist.world,
         "history": state.history,
     }
     if dist.main:

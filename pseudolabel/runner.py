@@ -24,6 +24,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from occreid.engine.distributed import barrier, init_distributed
+from occreid.engine.image_folder import SPLIT_FOLDERS, index_image_split, is_image_folder
 from occreid.occdata.errors import OccreidError
 from occreid.occdata.manifest import read_manifest
 from occreid.occdata.source_index import index_source
@@ -76,8 +77,12 @@ class RunOptions:
 
 
 def frames_to_label(root: Path) -> tuple[Path, pd.DataFrame]:
-    """(source root, frames with path and tracklet): a DukeMTMC-VideoReID root, or a built
-    dataset (its manifests' frames, from the source recorded in them)."""
+    """(source root, frames with path and tracklet): a DukeMTMC-VideoReID root, a built
+    dataset (its manifests' frames, from the source recorded in them), or an image ReID folder
+    (Market-1501 layout; each image its own tracklet)."""
+    if is_image_folder(root):
+        splits = [index_image_split(root, s) for s in SPLIT_FOLDERS]
+        return root, pd.concat(splits, ignore_index=True)[["path", "tracklet"]]
     if (root / "manifests").is_dir():
         parts = [
             read_manifest(root / "manifests" / f"{s}.parquet")

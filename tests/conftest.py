@@ -99,3 +99,42 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 gpu = torch.cuda.is_available()
             if not gpu:
                 item.add_marker(pytest.mark.skip(reason="no CUDA device"))
+
+
+@pytest.fixture(scope="session")
+def toy_dataset(toy_source: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(built dataset, oracle label cache) of the toy source, made once per session."""
+    from occreid.occdata.build import BuildOptions, build_dataset
+    from occreid.pseudolabel.runner import RunOptions, run
+
+    root = tmp_path_factory.mktemp("toy-dataset")
+    run(RunOptions(toy_source, root / "labels", "oracle", "oracle"))
+    build_dataset(
+        BuildOptions(
+            source=toy_source, out=root / "dataset", annotations=toy_source / "annotations.csv"
+        )
+    )
+    return root / "dataset", root / "labels"
+
+
+# A training run small enough for a test: ResNet-18 on 64 x 32 frames, 2 epochs of 2 steps.
+TINY = [
+    "model.arch=resnet18",
+    "model.pretrained=none",
+    "model.input_size=[64,32]",
+    "data.ids_per_batch=4",
+    "data.instances=2",
+    "data.chunk=0",
+    "data.workers=0",
+    "data.test_clip_len=8",
+    "data.iters_per_epoch=2",
+    "optim.epochs=2",
+    "optim.step=1",
+    "run.checkpoint_every=1",
+    "run.log_every=1",
+]
+
+
+@pytest.fixture
+def tiny_overrides() -> list[str]:
+    return list(TINY)

@@ -1,0 +1,60 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from occreid.engine.evaluate import evaluate_checkpoint
+
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "rfcnet_video.yaml"
+
+
+def _torchrun(port: int, *args: str) -> None:
+    env = {**os.environ, "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+    cmd += ["--master-port", str(port), "-m", "occreid.cli", *args]
+    subprocess.run(cmd, env=env, check=True)
+
+
+@pytest.mark.dist
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:backbone trains from scratch")
+def test_two_gloo_processes_train_and_evaluate(toy_dataset, tiny_overrides, tmp_path):
+    dataset, labels = toy_dataset
+    run = tmp_path / "run"
+    sets = [x for o in tiny_overrides for x in ("--set", o)]
+    _torchrun(
+        29531,
+        "train",
+        "--dataset",
+        str(dataset),
+        "--labels",
+        str(labels),
+        "--out",
+        str(run),
+        "--config",
+        str(CONFIG),
+        *sets,
+    )
+    summary = json.loads((run / "train.json").read_text())
+    assert summary["processes"] == 2 and summary["steps"] == 4
+    assert (run / "model.pt").is_file() and not list(run.rglob(".*.tmp-*"))
+
+    _torchrun(
+        29532,
+        "evaluate",
+        "--checkpoint",
+        str(run / "model.pt"),
+        "--dataset",
+        str(dataset),
+        "--out",
+        str(tmp_path / "eval2"),
+        "--device",
+        "cpu",
+    )
+    two = json.loads((tmp_path / "eval2" / "metrics.json").read_text())
+    one = evaluate_checkpoint(run / "model.pt", dataset, tmp_path / "eval1", device_name="cpu")
+    assert two["mAP"] == pytest.approx(one["mAP"], abs=1e-6)
+    assert two["cmc"] == pytest.approx(one["cmc"], abs=1e-6)

@@ -1,0 +1,71 @@
+import shutil
+from pathlib import Path
+
+import pytest
+
+from occreid.engine.config import load_config
+from occreid.engine.data import load_split
+from occreid.engine.evaluate import evaluate_checkpoint
+from occreid.engine.image_folder import index_image_split
+from occreid.engine.train import TrainOptions, train
+from occreid.occdata.errors import OccreidError
+from occreid.pseudolabel.runner import frames_to_label
+
+BASELINE = Path(__file__).resolve().parents[2] / "configs" / "baseline_image.yaml"
+
+
+@pytest.fixture(scope="module")
+def market(toy_dataset, tmp_path_factory) -> Path:
+    """A Market-1501-style folder made of toy frames (pid -1 junk in the gallery)."""
+    dataset, _ = toy_dataset
+    root = tmp_path_factory.mktemp("market")
+    for split, folder in (
+        ("train", "bounding_box_train"),
+        ("query", "query"),
+        ("gallery", "bounding_box_test"),
+    ):
+        (root / folder).mkdir()
+        data = load_split(dataset, split)
+        for i, t in enumerate(data.tracklets.itertuples()):
+            for j, row in enumerate(range(t.start, t.stop, 4)):
+                name = f"{t.pid:04d}_c{t.camid + 1}s1_{i:04d}{j:02d}_00.jpg"
+                shutil.copy(data.root / data.frames["path"].iloc[row], root / folder / name)
+    shutil.copy(
+        next((root / "query").iterdir()), root / "bounding_box_test" / "-1_c1s1_000000_00.jpg"
+    )
+    return root
+
+
+def test_market_names_parse_and_junk_is_left_out(market):
+    gallery = index_image_split(market, "gallery")
+    assert (gallery["pid"] >= 0).all() and gallery["path"].str.startswith(
+        "bounding_box_test/"
+    ).all()
+    assert (gallery["tracklet"] == gallery["path"]).all()
+    source, frames = frames_to_label(market)
+    assert (
+        source == market
+        and len(frames)
+        == sum(len(index_image_split(market, s)) for s in ("train", "query", "gallery"))
+        and not frames["path"].str.startswith("bounding_box_test/-1").any()
+    )
+
+
+def test_unparsable_name_is_a_clear_error(market, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(market, bad)
+    (bad / "query" / "frame.jpg").write_bytes(b"")
+    with pytest.raises(OccreidError, match=r"frame\.jpg"):
+        index_image_split(bad, "query")
+
+
+@pytest.mark.filterwarnings("ignore:backbone trains from scratch")
+def test_image_mode_trains_and_evaluates_on_an_image_folder(market, tiny_overrides, tmp_path):
+    sets = [o for o in tiny_overrides if not o.startswith("data.test_clip_len")]
+    cfg = load_config(BASELINE, [*sets, "data.test_batch=16"])
+    assert cfg.data.mode == "image" and cfg.data.clip_len == 1 and cfg.data.test_flip
+    summary = train(cfg, TrainOptions(market, tmp_path / "run"))
+    assert summary["steps"] == 4
+    metrics = evaluate_checkpoint(tmp_path / "run" / "model.pt", market, tmp_path / "eval")
+    assert metrics["gallery"] == len(index_image_split(market, "gallery"))
+    assert 0 < metrics["mAP"] <= 1
