@@ -9,6 +9,7 @@ key or a value of the wrong type is a one-line error naming the key.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -121,11 +122,25 @@ def _merge(layers: list[Any], where: str) -> DictConfig:
     return merged  # type: ignore[return-value]
 
 
+def find_config(name: str | Path) -> Path:
+    """A config file by path, or by its name among the packaged ones (``rfcnet_video.yaml``,
+    ``ablations/video/trfc``)."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    packaged = Path(str(files("occreid.configs")))
+    for candidate in (packaged / path, packaged / f"{path}.yaml"):
+        if candidate.is_file():
+            return candidate
+    shipped = sorted(str(p.relative_to(packaged)) for p in packaged.rglob("*.yaml"))
+    raise OccreidError(f"{name}: no such config file or packaged config ({', '.join(shipped)})")
+
+
 def load_config(
     path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
 ) -> TrainConfig:
     """The defaults, then the YAML file (and its bases), then ``key=value`` overrides."""
-    layers: list[Any] = _read_yaml(Path(path)) if path else []
+    layers: list[Any] = _read_yaml(find_config(path)) if path else []
     merged = _merge(layers, str(path) if path else "config")
     for item in overrides:
         if "=" not in item:

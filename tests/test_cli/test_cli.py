@@ -96,3 +96,63 @@ def test_demo(tmp_path: Path) -> None:
     )
     assert r.exit_code == 0, r.output
     assert (tmp_path / "demo" / "dataset" / "reports" / "stats.html").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:backbone trains from scratch")
+def test_demo_runs_the_chain_into_one_report(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    r = CliRunner().invoke(
+        main, ["demo", str(out), "--ids", "12", "--backend", "oracle", "--epochs", "1"]
+    )
+    assert r.exit_code == 0, r.output
+    assert "baseline: mAP" in r.output and "RFCnet: mAP" in r.output
+    page = (out / "report.html").read_text()
+    for text in ("baseline", "RFCnet", "resnet18", "Training curves", "Table 3", "data:image/png"):
+        assert text in page, text
+    results = json.loads((out / "results.json").read_text())["results"]
+    assert set(results) == {"baseline", "RFCnet"}
+    assert all(0 <= r["mAP"] <= 1 for r in results.values())
+
+
+def test_train_with_an_unknown_key_is_a_one_line_error(tmp_path: Path) -> None:
+    r = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "--dataset",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "run"),
+            "--set",
+            "optim.learning_rate=1",
+        ],
+    )
+    assert r.exit_code != 0
+    assert r.output.strip().splitlines()[-1].startswith("Error:")
+    assert "optim.learning_rate" in r.output and not (tmp_path / "run").exists()
+
+
+def test_train_takes_a_packaged_config_by_name(tmp_path: Path) -> None:
+    r = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "--dataset",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "run"),
+            "--config",
+            "ablations/video/nosuch",
+        ],
+    )
+    assert r.exit_code != 0 and "ablations/video/trfc.yaml" in r.output
+
+
+def test_evaluate_refuses_a_file_that_is_not_a_checkpoint(tmp_path: Path) -> None:
+    bogus = tmp_path / "model.pt"
+    bogus.write_bytes(b"not a checkpoint")
+    r = CliRunner().invoke(
+        main, ["evaluate", "--checkpoint", str(bogus), "--dataset", str(tmp_path)]
+    )
+    assert r.exit_code != 0 and "cannot read this checkpoint" in r.output

@@ -1,0 +1,196 @@
+"""Training throughput: RFCnet vs the baseline (same run), the loader alone, and the 150-epoch
+projection for Occluded-DukeMTMC-VideoReID.
+
+1. loader: frames/s of the real training loader (OpenCV decode + resize + joint augmentation +
+   labels) over a toy dataset whose frames are written at Duke's size, with ``--workers``.
+2. step: clips/s of a full training step (forward, eq. 13 losses, backward, Adam) on in-memory
+   batches, for the baseline and RFCnet from the same config, bf16 + channels_last on CUDA;
+   the RFC overhead is the step-time ratio.
+3. fed: the same RFCnet steps fed by the real loader; busy = step time on memory / step time
+   when fed (1.0: the loader never starves the device). GPU utilisation from NVML when present.
+4. projection: iterations of one epoch of the real train split (292,343 frames in 1,702
+   tracklets, cut into 32-frame chunks, P x K = 8 x 4), x150 epochs, x the fed step time.
+
+    python benchmarks/train_speed.py --device cuda --iters 300   # the issue's GPU run
+    python benchmarks/train_speed.py --device cpu --iters 4 --size 128 64 --arch resnet18
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from occreid.engine.config import load_config
+from occreid.engine.data import load_split, split_labels, to_input, train_loader
+from occreid.engine.evaluate import autocast
+from occreid.model import build_model, rfc_losses
+from occreid.occdata.build import BuildOptions, build_dataset
+from occreid.occdata.synth import SynthConfig, synthesize
+from occreid.pseudolabel.cache import LabelCache
+from occreid.pseudolabel.runner import RunOptions, run
+
+DUKE_TRAIN = {"frames": 292_343, "tracklets": 1_702}  # paper Table 3 (Occluded-Duke-Video train)
+
+
+def toy_inputs(work: Path, height: int) -> tuple[Path, Path]:
+    """A toy dataset with frames ``height`` px tall, and its oracle labels (made once)."""
+    src, labels, ds = work / f"src-{height}", work / f"labels-{height}", work / f"ds-{height}"
+    if not (ds / "manifests").is_dir():
+        synthesize(
+            src, SynthConfig(ids=40, seed=0, height=height, width=height // 2), overwrite=True
+        )
+        run(RunOptions(src, labels, "oracle", "oracle", overwrite=True))
+        build_dataset(
+            BuildOptions(source=src, out=ds, annotations=src / "annotations.csv", overwrite=True)
+        )
+    return ds, labels
+
+
+def fake_batch(cfg: Any, device: torch.device) -> dict[str, torch.Tensor]:
+    """An in-memory batch of the config's shape (frames, pids, labels)."""
+    b, t = cfg.data.ids_per_batch * cfg.data.instances, cfg.data.clip_len
+    h, w = cfg.model.input_size
+    return {
+        "frames": torch.randint(0, 255, (b, t, h, w, 3), dtype=torch.uint8, device=device),
+        "pid": torch.arange(cfg.data.ids_per_batch, device=device).repeat_interleave(
+            cfg.data.instances
+        ),
+        "keypoints": torch.rand(b, t, 4, device=device),
+        "masks": (torch.rand(b, t, 64, 32, device=device) > 0.5).float(),
+    }
+
+
+def step_fn(cfg: Any, model: torch.nn.Module, opt: torch.optim.Optimizer, device: torch.device):
+    def step(batch: dict[str, torch.Tensor]) -> None:
+        x = to_input(batch["frames"], device, cfg.run.channels_last)
+        with autocast(device, cfg.run.bf16):
+            out = model(x)
+        kp = batch["keypoints"].to(device, non_blocking=True)
+        masks = batch["masks"].to(device, non_blocking=True).float()
+        loss = rfc_losses(out, batch["pid"].to(device), cfg.loss, kp, masks)["total"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_steps(step, batches, iters: int, warmup: int, device: torch.device) -> float:
+    """Seconds per step after ``warmup`` steps; ``batches`` is an iterator of batches."""
+    for _ in range(warmup):
+        step(next(batches))
+    sync(device)
+    t = time.perf_counter()
+    for _ in range(iters):
+        step(next(batches))
+    sync(device)
+    return (time.perf_counter() - t) / iters
+
+
+def gpu_utilisation() -> float | None:
+    try:
+        return float(torch.cuda.utilization())
+    except Exception:  # no NVML here
+        return None
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", default="rfcnet_video.yaml")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--iters", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--arch", help="Override the backbone (e.g. resnet18 for a quick CPU run).")
+    p.add_argument("--size", type=int, nargs=2, help="Override input H W.")
+    p.add_argument("--frame-height", type=int, default=256, help="Toy frames' height on disk.")
+    p.add_argument("--compile", action="store_true")
+    p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "occreid-trainbench")
+    p.add_argument("--json", type=Path)
+    args = p.parse_args()
+    warnings.filterwarnings("ignore", message="backbone trains from scratch")
+    sets = ["model.pretrained=none", f"data.workers={args.workers}", f"run.compile={args.compile}"]
+    if args.arch:
+        sets.append(f"model.arch={args.arch}")
+    if args.size:
+        sets.append(f"model.input_size=[{args.size[0]},{args.size[1]}]")
+    cfg = load_config(args.config, sets)
+    base_cfg = load_config(args.config, [*sets, "model.rfc_stages=[]", "model.temporal=false"])
+    device = torch.device(args.device)
+    torch.backends.cudnn.benchmark = True
+    size = (cfg.model.input_size[0], cfg.model.input_size[1])
+    result: dict[str, Any] = {
+        "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+        "config": args.config,
+        "arch": cfg.model.arch,
+        "input": list(size),
+        "batch_clips": cfg.data.ids_per_batch * cfg.data.instances,
+        "clip_len": cfg.data.clip_len,
+        "workers": args.workers,
+    }
+
+    ds, labels = toy_inputs(args.work, args.frame_height)
+    split = load_split(ds, "train")
+    loader, sampler, classes = train_loader(
+        split, cfg.data, size, split_labels(LabelCache(labels), split), 0, pin=device.type == "cuda"
+    )
+
+    def endless():
+        epoch = 0
+        while True:
+            sampler.set_epoch(epoch)
+            yield from loader
+            epoch += 1
+
+    feed = endless()
+    frames, t = 0, time.perf_counter()
+    for _ in range(max(args.iters, 10)):
+        frames += next(feed)["frames"].shape[0] * cfg.data.clip_len
+    result["loader_frames_per_s"] = round(frames / (time.perf_counter() - t), 1)
+
+    for name, c in (("baseline", base_cfg), ("rfcnet", cfg)):
+        model = build_model(c.model.to_dict(), classes).to(device)
+        if c.run.channels_last and device.type == "cuda":
+            model = model.to(memory_format=torch.channels_last)
+        if c.run.compile:
+            model = torch.compile(model)
+        opt = torch.optim.Adam(model.parameters(), lr=c.optim.lr)
+        step = step_fn(c, model, opt, device)
+        batch = fake_batch(c, device)
+        s = time_steps(step, iter(lambda b=batch: b, None), args.iters, args.warmup, device)
+        result[f"{name}_step_s"] = round(s, 4)
+        result[f"{name}_clips_per_s"] = round(result["batch_clips"] / s, 1)
+        if name == "rfcnet":
+            fed = time_steps(step, feed, args.iters, args.warmup, device)
+            result["rfcnet_fed_step_s"] = round(fed, 4)
+            result["busy_fraction"] = round(min(1.0, s / fed), 3)
+            result["gpu_utilisation_pct"] = gpu_utilisation() if device.type == "cuda" else None
+        del model, opt
+    result["rfc_overhead"] = round(result["rfcnet_step_s"] / result["baseline_step_s"] - 1, 4)
+    units = DUKE_TRAIN["frames"] / cfg.data.chunk if cfg.data.chunk else DUKE_TRAIN["tracklets"]
+    iters_epoch = int(units // result["batch_clips"])
+    result["duke_iters_per_epoch"] = iters_epoch
+    result["projected_minutes"] = round(
+        iters_epoch * cfg.optim.epochs * result["rfcnet_fed_step_s"] / 60, 1
+    )
+    for key, value in result.items():
+        print(f"{key:>24}: {value}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

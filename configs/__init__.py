@@ -1,0 +1,1 @@
+"""Training configs (YAML), one per paper setting and ablation row; shipped with the package."""
