@@ -1,5 +1,6 @@
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,14 @@ from occreid.engine.evaluate import evaluate_checkpoint
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "rfcnet_video.yaml"
 
 
-def _torchrun(port: int, *args: str) -> None:
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _torchrun(*args: str) -> None:
+    port = _free_port()
     env = {**os.environ, "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
     cmd += ["--master-port", str(port), "-m", "occreid.cli", *args]
@@ -26,7 +34,6 @@ def test_two_gloo_processes_train_and_evaluate(toy_dataset, tiny_overrides, tmp_
     run = tmp_path / "run"
     sets = [x for o in tiny_overrides for x in ("--set", o)]
     _torchrun(
-        29531,
         "train",
         "--dataset",
         str(dataset),
@@ -43,7 +50,6 @@ def test_two_gloo_processes_train_and_evaluate(toy_dataset, tiny_overrides, tmp_
     assert (run / "model.pt").is_file() and not list(run.rglob(".*.tmp-*"))
 
     _torchrun(
-        29532,
         "evaluate",
         "--checkpoint",
         str(run / "model.pt"),
