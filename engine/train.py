@@ -30,6 +30,7 @@ from occreid.engine.checkpoint import load_checkpoint, load_weights, save_checkp
 from occreid.engine.config import TrainConfig, config_from_dict
 from occreid.engine.data import (
     LabelArrays,
+    SplitData,
     load_split,
     split_labels,
     to_input,
@@ -227,7 +228,7 @@ def _diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
     return out
 
 
-def _labels(opts: TrainOptions, cfg: TrainConfig, split: Any) -> LabelArrays | None:
+def _labels(opts: TrainOptions, cfg: TrainConfig, split: SplitData) -> LabelArrays | None:
     """The training split's cached labels; without --labels the Lk and Lf terms are dropped."""
     needs = cfg.model.rfc_stages and (cfg.loss.keypoint or cfg.loss.foreground)
     if opts.labels is None:
@@ -260,12 +261,7 @@ def train(cfg: TrainConfig, opts: TrainOptions) -> dict[str, Any]:
         dist.world,
         device.type == "cuda",
     )
-    torch.manual_seed(cfg.run.seed)
-    model = build_model(cfg.model.to_dict(), num_classes).to(device)
-    if cfg.run.channels_last and device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.optim.step, gamma=cfg.optim.gamma)
+    model, opt, sched = _build(cfg, num_classes, device)
     state = RunState()
     last = opts.out / "checkpoints" / "last.pt"
     if opts.resume:
@@ -306,25 +302,34 @@ def train(cfg: TrainConfig, opts: TrainOptions) -> dict[str, Any]:
         if dist.main and (
             state.epoch % cfg.run.checkpoint_every == 0 or state.epoch == cfg.optim.epochs
         ):
-            save_checkpoint(
-                last,
-                {
-                    "config": cfg.to_dict(),
-                    "num_classes": num_classes,
-                    "model": model.state_dict(),
-                    "optimizer": opt.state_dict(),
-                    "scheduler": sched.state_dict(),
-                    "epoch": state.epoch,
-                    "step": state.step,
-                    "history": state.history,
-                },
-            )
+            resumable: dict[str, Any] = {"optimizer": opt.state_dict()}
+            resumable |= {"scheduler": sched.state_dict()}
+            resumable |= {"epoch": state.epoch, "step": state.step, "history": state.history}
+            save_checkpoint(last, {**_weights(cfg, model, num_classes), **resumable})
         if dist.main:
             tqdm.write(_epoch_line(record, cfg.optim.epochs))
     log.close()
     summary = _finish(opts.out, cfg, model, num_classes, state, time.perf_counter() - t0, dist)
     barrier(dist)
     return summary
+
+
+def _build(
+    cfg: TrainConfig, num_classes: int, device: torch.device
+) -> tuple[RFCNet, torch.optim.Optimizer, torch.optim.lr_scheduler.StepLR]:
+    """The seeded model on ``device``, Adam and the step decay of paper 6.1."""
+    torch.manual_seed(cfg.run.seed)
+    model = build_model(cfg.model.to_dict(), num_classes).to(device)
+    if cfg.run.channels_last and device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.optim.step, gamma=cfg.optim.gamma)
+    return model, opt, sched
+
+
+def _weights(cfg: TrainConfig, model: RFCNet, num_classes: int) -> dict[str, Any]:
+    """What evaluate needs: the config as a plain dict, the class count, the weights."""
+    return {"config": cfg.to_dict(), "num_classes": num_classes, "model": model.state_dict()}
 
 
 def _epoch_line(record: dict[str, Any], epochs: int) -> str:
@@ -352,9 +357,6 @@ def _finish(
         "history": state.history,
     }
     if dist.main:
-        save_checkpoint(
-            out / "model.pt",
-            {"config": cfg.to_dict(), "num_classes": num_classes, "model": model.state_dict()},
-        )
+        save_checkpoint(out / "model.pt", _weights(cfg, model, num_classes))
         (out / "train.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
