@@ -124,3 +124,16 @@ def test_checkpoint_from_another_model_or_not_a_checkpoint(toy_dataset, tiny_ove
     torch.save({"weight": torch.zeros(2)}, tmp_path / "plain.pt")
     with pytest.raises(OccreidError, match="not an occreid checkpoint"):
         model_from_checkpoint(tmp_path / "plain.pt")
+
+
+@pytest.mark.gpu
+def test_cuda_bf16_channels_last_run_matches_the_cpu_protocol(
+    toy_dataset, tiny_overrides, tmp_path
+):
+    cuda = [*tiny_overrides, "run.device=cuda", "run.bf16=true", "run.channels_last=true"]
+    summary = _run(toy_dataset, tmp_path / "gpu", cuda)
+    assert summary["steps"] == 4
+    assert all(np.isfinite(h["total"]) for h in summary["history"])
+    dataset, _ = toy_dataset
+    metrics = evaluate_checkpoint(tmp_path / "gpu" / "model.pt", dataset, tmp_path / "eval")
+    assert 0 < metrics["mAP"] <= 1
