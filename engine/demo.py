@@ -9,7 +9,6 @@ dataset statistics, the training curves, both models' mAP / CMC and the RFCnet's
 from __future__ import annotations
 
 import base64
-import csv
 import html
 import importlib.util
 import json
@@ -18,13 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 from tqdm import tqdm
 
 from occreid.engine.config import TrainConfig, load_config
+from occreid.engine.visualize import loss_curves
 from occreid.occdata.report import Table, report_tables
 
 MODELS = {"baseline": "demo_baseline.yaml", "RFCnet": "demo_rfcnet.yaml"}
@@ -110,24 +106,6 @@ def run_demo(opts: DemoOptions) -> Path:
     return report
 
 
-def plot_curves(runs: dict[str, Path], out: Path) -> Path:
-    """Loss terms per step of each run (from log.csv), one panel per term."""
-    terms = ("total", "ce", "triplet")
-    fig, axes = plt.subplots(1, len(terms), figsize=(4 * len(terms), 3))
-    for name, run in runs.items():
-        rows = list(csv.DictReader((run / "log.csv").open()))
-        steps = [int(r["step"]) for r in rows]
-        for ax, term in zip(axes, terms, strict=True):
-            ax.plot(steps, [float(r[term]) for r in rows], label=name)
-            ax.set_title(term)
-            ax.set_xlabel("step")
-    axes[0].legend()
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
-
-
 def _img(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode()
     return f'<figure><img alt="{path.stem}" src="data:image/png;base64,{data}"/></figure>'
@@ -138,7 +116,7 @@ def write_report(
 ) -> Path:
     """DIR/report.html (self-contained) and DIR/results.json."""
     runs = {name: d / "runs" / name for name in results}
-    curves = plot_curves(runs, d / "curves.png")
+    curves = loss_curves(runs, d / "curves.png", ("total", "ce", "triplet"))
     model = results["RFCnet"]["config"]["model"]
     optim = results["RFCnet"]["config"]["optim"]
     table = Table(

@@ -6,8 +6,9 @@ end, and evaluates every ``run.eval_every`` epochs. The schedule depends only on
 the P x K draw and every augmentation come from seeds the sampler hands out, so ``--resume`` from
 a checkpoint continues the same run bit for bit (tested on CPU).
 
-RUN/ holds config.yaml (resolved), log.csv and tb/ (every loss term), checkpoints/last.pt (for
---resume), model.pt (the final weights + config, for `occreid evaluate`) and train.json.
+RUN/ holds config.yaml (resolved), log.csv, tb/ and curves.png (every loss term),
+checkpoints/last.pt (for --resume), model.pt (the final weights + config, for `occreid evaluate`)
+and train.json.
 """
 
 from __future__ import annotations
@@ -359,4 +360,7 @@ def _finish(
     if dist.main:
         save_checkpoint(out / "model.pt", _weights(cfg, model, num_classes))
         (out / "train.json").write_text(json.dumps(summary, indent=2) + "\n")
+        from occreid.engine.visualize import loss_curves
+
+        loss_curves({out.name: out}, out / "curves.png", LOSS_TERMS)
     return summary

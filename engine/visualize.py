@@ -5,10 +5,13 @@
 - ``partition_maps``: APU's six regions and the foreground map over frames (Fig. 8), with the
   cached key-point targets where labels are given.
 - ``assignment_maps``: SRFC's region -> cluster assignment matrix per frame (Fig. 10).
+
+And ``loss_curves``: the loss terms of one or more runs (their log.csv) against the step.
 """
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import matplotlib
@@ -127,6 +130,23 @@ def assignment_maps(model: RFCNet, frames: np.ndarray, out: Path) -> Path | None
     axes[1, 0].set_ylabel("region", fontsize=7)
     axes[1, 0].set_xlabel("cluster", fontsize=7)
     fig.suptitle("SRFC assignment: region -> cluster", fontsize=9)
+    return _save(fig, out)
+
+
+def loss_curves(runs: dict[str, Path], out: Path, terms: tuple[str, ...]) -> Path:
+    """One panel per loss term, one line per run, from each run's log.csv (empty terms skipped)."""
+    logs = {name: list(csv.DictReader((run / "log.csv").open())) for name, run in runs.items()}
+    shown = [t for t in terms if any(rows and rows[0].get(t) for rows in logs.values())]
+    fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3), squeeze=False)
+    for name, rows in logs.items():
+        steps = [int(r["step"]) for r in rows]
+        for ax, term in zip(axes[0], shown, strict=True):
+            if rows and rows[0].get(term):
+                ax.plot(steps, [float(r[term]) for r in rows], label=name)
+            ax.set_title(term, fontsize=9)
+            ax.set_xlabel("step", fontsize=8)
+    if len(runs) > 1:
+        axes[0, 0].legend(fontsize=8)
     return _save(fig, out)
 
 

@@ -38,6 +38,7 @@ def test_a_run_logs_every_loss_term_and_writes_checkpoints(toy_dataset, tiny_ove
         3e-5
     )
     assert list((run / "tb").glob("events.out.tfevents.*"))
+    assert (run / "curves.png").stat().st_size > 10_000
     state = load_checkpoint(run / "checkpoints" / "last.pt")
     assert state["epoch"] == 2 and state["step"] == 4 and type(state["config"]) is dict
     model, cfg = model_from_checkpoint(run / "model.pt")
@@ -137,3 +138,9 @@ def test_cuda_bf16_channels_last_run_matches_the_cpu_protocol(
     dataset, _ = toy_dataset
     metrics = evaluate_checkpoint(tmp_path / "gpu" / "model.pt", dataset, tmp_path / "eval")
     assert 0 < metrics["mAP"] <= 1
+
+
+def test_periodic_evaluation_lands_in_the_history(toy_dataset, tiny_overrides, tmp_path):
+    summary = _run(toy_dataset, tmp_path / "run", [*tiny_overrides, "run.eval_every=1"])
+    maps = [h["mAP"] for h in summary["history"]]
+    assert len(maps) == 2 and all(0 < m <= 1 for m in maps)
