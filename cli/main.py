@@ -403,7 +403,12 @@ def train(
     if resume and config_file is None and (out / "config.yaml").is_file():
         config_file = out / "config.yaml"
     cfg = load_config(config_file, overrides)
-    summary = run_training(cfg, TrainOptions(dataset, out, labels, source, resume, overwrite))
+    try:
+        summary = run_training(cfg, TrainOptions(dataset, out, labels, source, resume, overwrite))
+    except KeyboardInterrupt:
+        hint = f"occreid train --dataset {dataset} --out {out} --resume"
+        message = f"interrupted; continue from the last checkpoint with: {hint}"
+        raise click.ClickException(message) from None
     if summary:
         click.echo(
             f"trained {summary['epochs']} epochs ({summary['steps']} steps): {out / 'model.pt'}"
