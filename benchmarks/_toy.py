@@ -1,4 +1,4 @@
-"""Shared by the pseudolabel benchmarks: a toy dataset and the backend pairs installed here."""
+"""Shared by the benchmarks: toy sources and datasets, and the backend pairs installed here."""
 
 from __future__ import annotations
 
@@ -16,6 +16,22 @@ def toy(work: Path, ids: int) -> Path:
     if not dest.is_dir():
         synthesize(dest, SynthConfig(ids=ids, distractors=max(2, ids // 6), seed=0))
     return dest
+
+
+def toy_dataset(dest: Path, cfg: SynthConfig) -> tuple[Path, Path]:
+    """(built dataset, oracle label cache) of a toy source made with ``cfg`` under ``dest``,
+    made once: the inputs of the training benchmarks."""
+    src, labels, ds = dest / "src", dest / "labels", dest / "dataset"
+    if not (ds / "manifests").is_dir():
+        from occreid.occdata.build import BuildOptions, build_dataset
+        from occreid.pseudolabel.runner import RunOptions, run
+
+        synthesize(src, cfg, overwrite=True)
+        run(RunOptions(src, labels, "oracle", "oracle", overwrite=True))
+        build_dataset(
+            BuildOptions(source=src, out=ds, annotations=src / "annotations.csv", overwrite=True)
+        )
+    return ds, labels
 
 
 def available_pairs() -> list[tuple[str, str]]:

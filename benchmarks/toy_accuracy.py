@@ -23,27 +23,13 @@ import numpy as np
 from occreid.engine.config import load_config
 from occreid.engine.evaluate import evaluate_checkpoint
 from occreid.engine.train import TrainOptions, train
-from occreid.occdata.build import BuildOptions, build_dataset
-from occreid.occdata.synth import SynthConfig, synthesize
-from occreid.pseudolabel.runner import RunOptions, run
+from occreid.occdata.synth import SynthConfig
 
 MODELS = {
     "baseline": ["model.rfc_stages=[]", "model.temporal=false"],
     "srfc": ["model.rfc_stages=[2]", "model.temporal=false"],
     "rfcnet": [],
 }
-
-
-def toy_benchmark(work: Path, ids: int) -> tuple[Path, Path]:
-    """The toy dataset and its oracle labels (made once under ``work``)."""
-    src, labels, ds = work / "src", work / "labels", work / "dataset"
-    if not (ds / "manifests").is_dir():
-        synthesize(src, SynthConfig(ids=ids, seed=0), overwrite=True)
-        run(RunOptions(src, labels, "oracle", "oracle", overwrite=True))
-        build_dataset(
-            BuildOptions(source=src, out=ds, annotations=src / "annotations.csv", overwrite=True)
-        )
-    return ds, labels
 
 
 def main() -> None:
@@ -56,7 +42,9 @@ def main() -> None:
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     warnings.filterwarnings("ignore", message="backbone trains from scratch")
-    dataset, labels = toy_benchmark(args.work, args.ids)
+    from _toy import toy_dataset
+
+    dataset, labels = toy_dataset(args.work, SynthConfig(ids=args.ids, seed=0))
     step = max(1, round(args.epochs * 0.75))
     runs: dict[str, list[dict[str, float]]] = {m: [] for m in args.models}
     for seed in args.seeds:

@@ -31,26 +31,10 @@ from occreid.engine.config import load_config
 from occreid.engine.data import load_split, split_labels, to_input, train_loader
 from occreid.engine.evaluate import autocast
 from occreid.model import build_model, rfc_losses
-from occreid.occdata.build import BuildOptions, build_dataset
-from occreid.occdata.synth import SynthConfig, synthesize
+from occreid.occdata.synth import SynthConfig
 from occreid.pseudolabel.cache import LabelCache
-from occreid.pseudolabel.runner import RunOptions, run
 
 DUKE_TRAIN = {"frames": 292_343, "tracklets": 1_702}  # paper Table 3 (Occluded-Duke-Video train)
-
-
-def toy_inputs(work: Path, height: int) -> tuple[Path, Path]:
-    """A toy dataset with frames ``height`` px tall, and its oracle labels (made once)."""
-    src, labels, ds = work / f"src-{height}", work / f"labels-{height}", work / f"ds-{height}"
-    if not (ds / "manifests").is_dir():
-        synthesize(
-            src, SynthConfig(ids=40, seed=0, height=height, width=height // 2), overwrite=True
-        )
-        run(RunOptions(src, labels, "oracle", "oracle", overwrite=True))
-        build_dataset(
-            BuildOptions(source=src, out=ds, annotations=src / "annotations.csv", overwrite=True)
-        )
-    return ds, labels
 
 
 def fake_batch(cfg: Any, device: torch.device) -> dict[str, torch.Tensor]:
@@ -141,7 +125,10 @@ def main() -> None:
         "workers": args.workers,
     }
 
-    ds, labels = toy_inputs(args.work, args.frame_height)
+    from _toy import toy_dataset
+
+    toy = SynthConfig(ids=40, seed=0, height=args.frame_height, width=args.frame_height // 2)
+    ds, labels = toy_dataset(args.work / f"toy-{args.frame_height}", toy)
     split = load_split(ds, "train")
     loader, sampler, classes = train_loader(
         split, cfg.data, size, split_labels(LabelCache(labels), split), 0, pin=device.type == "cuda"

@@ -178,7 +178,13 @@ def _pictures(
     count: int,
 ) -> list[Path]:
     """Fig. 16 ranked lists, Fig. 8 partition + foreground, Fig. 10 assignment matrices."""
-    from occreid.engine.visualize import assignment_maps, middle_frame, partition_maps, ranked_lists
+    from occreid.engine.visualize import (
+        assignment_maps,
+        middle_frame,
+        middle_row,
+        partition_maps,
+        ranked_lists,
+    )
 
     chosen = pick_queries(query, count)
     made = [ranked_lists(query, gallery, q, g, chosen, out / "ranked_lists.png", size)]
@@ -187,10 +193,7 @@ def _pictures(
     if labels is not None:
         from occreid.pseudolabel.cache import LabelCache
 
-        rows = [
-            int(query.tracklets["start"].iloc[i] + query.tracklets["length"].iloc[i] // 2)
-            for i in chosen
-        ]
+        rows = [middle_row(query, i) for i in chosen]
         paths = query.frames["path"].iloc[rows].tolist()
         targets = LabelCache(labels).gather(paths)["apu"].astype(np.float32)
     for picture in (

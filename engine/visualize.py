@@ -29,11 +29,16 @@ from occreid.model.rfcnet import RFCNet
 REGION_COLOURS = [matplotlib.colormaps["tab10"](i)[:3] for i in range(6)]
 
 
+def middle_row(split: SplitData, index: int) -> int:
+    """The frame-table row of the middle frame of tracklet ``index``."""
+    t = split.tracklets.iloc[index]
+    return int(t["start"] + t["length"] // 2)
+
+
 def middle_frame(split: SplitData, index: int, size: tuple[int, int]) -> np.ndarray:
     """The middle frame of tracklet ``index`` as (H, W, 3) uint8."""
-    t = split.tracklets.iloc[index]
-    row = int(t["start"] + t["length"] // 2)
-    return read_frames(split.root, [split.frames["path"].iloc[row]], size)[0]
+    path = split.frames["path"].iloc[middle_row(split, index)]
+    return read_frames(split.root, [path], size)[0]
 
 
 def ranked_lists(

@@ -115,37 +115,21 @@ def test_demo_runs_the_chain_into_one_report(tmp_path: Path) -> None:
     assert all(0 <= r["mAP"] <= 1 for r in results.values())
 
 
+def _train(tmp_path: Path, *options: str):
+    """`occreid train` on an empty folder: only option and config errors can happen."""
+    args = ["train", "--dataset", str(tmp_path), "--out", str(tmp_path / "run"), *options]
+    return CliRunner().invoke(main, args)
+
+
 def test_train_with_an_unknown_key_is_a_one_line_error(tmp_path: Path) -> None:
-    r = CliRunner().invoke(
-        main,
-        [
-            "train",
-            "--dataset",
-            str(tmp_path),
-            "--out",
-            str(tmp_path / "run"),
-            "--set",
-            "optim.learning_rate=1",
-        ],
-    )
+    r = _train(tmp_path, "--set", "optim.learning_rate=1")
     assert r.exit_code != 0
     assert r.output.strip().splitlines()[-1].startswith("Error:")
     assert "optim.learning_rate" in r.output and not (tmp_path / "run").exists()
 
 
 def test_train_takes_a_packaged_config_by_name(tmp_path: Path) -> None:
-    r = CliRunner().invoke(
-        main,
-        [
-            "train",
-            "--dataset",
-            str(tmp_path),
-            "--out",
-            str(tmp_path / "run"),
-            "--config",
-            "ablations/video/nosuch",
-        ],
-    )
+    r = _train(tmp_path, "--config", "ablations/video/nosuch")
     assert r.exit_code != 0 and "ablations/video/trfc.yaml" in r.output
 
 
