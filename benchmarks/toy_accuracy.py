@@ -5,7 +5,7 @@ occluded by construction), labelled by the oracle backend so that the comparison
 model, not the labels. Each model trains from the demo config (ResNet-18 at 128 x 64 from
 scratch) with ``--epochs`` and each seed; the table gives mean and spread of mAP and rank-1.
 
-    python benchmarks/toy_accuracy.py --epochs 25 --seeds 0 1 2 \
+    python benchmarks/toy_accuracy.py --epochs 30 --seeds 0 1 2 \
         --json benchmarks/results/toy_accuracy.json
 """
 
@@ -34,7 +34,7 @@ MODELS = {
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=25)
+    p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     p.add_argument("--ids", type=int, default=60)
@@ -74,7 +74,10 @@ def main() -> None:
         print(f"{name:>10} {maps.mean():9.1%} {maps.std():6.1%} {r1.mean():7.1%} {r1.std():6.1%}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
+        base = load_config("demo_rfcnet.yaml")
         meta = {"epochs": args.epochs, "seeds": args.seeds, "ids": args.ids, "labels": "oracle"}
+        meta |= {"arch": base.model.arch, "input_size": list(base.model.input_size)}
+        meta |= {"last_stride": base.model.last_stride, "lr": base.optim.lr, "step": step}
         args.json.write_text(json.dumps({**meta, "models": summary}, indent=2) + "\n")
 
 

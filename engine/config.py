@@ -64,7 +64,7 @@ class OptimConfig:
 
 @dataclass
 class RunConfig:
-    """Where and how: device (auto = cuda if found), bf16 autocast and channels_last on GPU,
+    """Where and how: device (auto = cuda if found), bf16 autocast on GPU, channels_last,
     torch.compile, seed, checkpoint / evaluation / log intervals (epochs, epochs, iterations)."""
 
     seed: int = 0

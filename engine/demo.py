@@ -1,7 +1,7 @@
 """`occreid demo`: the whole chain on toy data, ending in one HTML report.
 
 synth -> pseudolabel (mediapipe if installed, else the oracle) -> build-dataset -> train a
-baseline and an RFCnet on the same budget (configs/demo_*.yaml: ResNet-18 at 128 x 64 from
+baseline and an RFCnet on the same budget (configs/demo_*.yaml: ResNet-18 at 96 x 48 from
 scratch, so that a 2-core laptop finishes in minutes) -> evaluate both -> DIR/report.html with the
 dataset statistics, the training curves, both models' mAP / CMC and the RFCnet's pictures.
 """

@@ -151,9 +151,9 @@ def evaluate_checkpoint(
     size = (cfg.model.input_size[0], cfg.model.input_size[1])
     query = load_split(dataset, "query", source)
     gallery = load_split(dataset, "gallery", source)
-    metrics, q, g = evaluate(
-        model.to(device), query, gallery, cfg.data, size, device, cfg.run.bf16, dist
-    )
+    fmt = torch.channels_last if cfg.run.channels_last else torch.contiguous_format
+    model = model.to(device, memory_format=fmt)
+    metrics, q, g = evaluate(model, query, gallery, cfg.data, size, device, cfg.run.bf16, dist)
     metrics = {"checkpoint": str(checkpoint), "dataset": str(dataset), **metrics}
     if not dist.main:
         return metrics

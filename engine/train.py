@@ -321,7 +321,7 @@ def _build(
     """The seeded model on ``device``, Adam and the step decay of paper 6.1."""
     torch.manual_seed(cfg.run.seed)
     model = build_model(cfg.model.to_dict(), num_classes).to(device)
-    if cfg.run.channels_last and device.type == "cuda":
+    if cfg.run.channels_last:  # faster convolutions on GPU and on CPU (oneDNN) alike
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.optim.step, gamma=cfg.optim.gamma)
