@@ -4,8 +4,8 @@ projection for Occluded-DukeMTMC-VideoReID.
 1. loader: frames/s of the real training loader (OpenCV decode + resize + joint augmentation +
    labels) over a toy dataset whose frames are written at Duke's size, with ``--workers``.
 2. step: clips/s of a full training step (forward, eq. 13 losses, backward, Adam) on in-memory
-   batches, for the baseline and RFCnet from the same config, bf16 + channels_last on CUDA;
-   the RFC overhead is the step-time ratio.
+   batches, for the baseline and RFCnet from the same config, set up as train does (bf16 on
+   CUDA, channels_last); the RFC overhead is the step-time ratio.
 3. fed: the same RFCnet steps fed by the real loader; busy = step time on memory / step time
    when fed (1.0: the loader never starves the device). GPU utilisation from NVML when present.
 4. projection: iterations of one epoch of the real train split (292,343 frames in 1,702
@@ -30,7 +30,8 @@ import torch
 from occreid.engine.config import load_config
 from occreid.engine.data import load_split, split_labels, to_input, train_loader
 from occreid.engine.evaluate import autocast
-from occreid.model import build_model, rfc_losses
+from occreid.engine.train import build_training
+from occreid.model import rfc_losses
 from occreid.occdata.synth import SynthConfig
 from occreid.pseudolabel.cache import LabelCache
 
@@ -148,12 +149,9 @@ def main() -> None:
     result["loader_frames_per_s"] = round(frames / (time.perf_counter() - t), 1)
 
     for name, c in (("baseline", base_cfg), ("rfcnet", cfg)):
-        model = build_model(c.model.to_dict(), classes).to(device)
-        if c.run.channels_last and device.type == "cuda":
-            model = model.to(memory_format=torch.channels_last)
+        model, opt, _ = build_training(c, classes, device)
         if c.run.compile:
             model = torch.compile(model)
-        opt = torch.optim.Adam(model.parameters(), lr=c.optim.lr)
         step = step_fn(c, model, opt, device)
         batch = fake_batch(c, device)
         s = time_steps(step, iter(lambda b=batch: b, None), args.iters, args.warmup, device)

@@ -262,7 +262,7 @@ def train(cfg: TrainConfig, opts: TrainOptions) -> dict[str, Any]:
         dist.world,
         device.type == "cuda",
     )
-    model, opt, sched = _build(cfg, num_classes, device)
+    model, opt, sched = build_training(cfg, num_classes, device)
     state = RunState()
     last = opts.out / "checkpoints" / "last.pt"
     if opts.resume:
@@ -315,7 +315,7 @@ def train(cfg: TrainConfig, opts: TrainOptions) -> dict[str, Any]:
     return summary
 
 
-def _build(
+def build_training(
     cfg: TrainConfig, num_classes: int, device: torch.device
 ) -> tuple[RFCNet, torch.optim.Optimizer, torch.optim.lr_scheduler.StepLR]:
     """The seeded model on ``device``, Adam and the step decay of paper 6.1."""
