@@ -2,7 +2,7 @@
 
 The toy dataset is the demo's (``occreid synth``, 60 identities; every query tracklet is
 occluded by construction), labelled by the oracle backend so that the comparison is about the
-model, not the labels. Each model trains from the demo config (ResNet-18 at 128 x 64 from
+model, not the labels. Each model trains from the demo config (ResNet-18 at 96 x 48 from
 scratch) with ``--epochs`` and each seed; the table gives mean and spread of mAP and rank-1.
 
     python benchmarks/toy_accuracy.py --epochs 30 --seeds 0 1 2 \

@@ -506,7 +506,7 @@ def demo(
     synth -> pseudolabel -> build-dataset -> train a baseline and an RFCnet for the same budget
     (configs/demo_*.yaml: ResNet-18 at 96 x 48 from scratch) -> evaluate both -> report with the
     dataset statistics, training curves, mAP / CMC of both models and the RFCnet's pictures.
-    About 10 minutes on a 2-core laptop CPU.
+    About 11 minutes on a 2-core laptop CPU.
     """
     from occreid.engine.demo import DemoOptions, run_demo
 

@@ -143,7 +143,7 @@ def evaluate_checkpoint(
     from occreid.engine.checkpoint import model_from_checkpoint
     from occreid.engine.data import load_split
     from occreid.engine.distributed import init_distributed
-    from occreid.engine.train import pick_device
+    from occreid.engine.train import pick_device, place_model
 
     model, cfg = model_from_checkpoint(checkpoint)
     dist = init_distributed(use_cuda=device_name != "cpu" and torch.cuda.is_available())
@@ -151,8 +151,7 @@ def evaluate_checkpoint(
     size = (cfg.model.input_size[0], cfg.model.input_size[1])
     query = load_split(dataset, "query", source)
     gallery = load_split(dataset, "gallery", source)
-    fmt = torch.channels_last if cfg.run.channels_last else torch.contiguous_format
-    model = model.to(device, memory_format=fmt)
+    model = place_model(model, device, cfg.run.channels_last)
     metrics, q, g = evaluate(model, query, gallery, cfg.data, size, device, cfg.run.bf16, dist)
     metrics = {"checkpoint": str(checkpoint), "dataset": str(dataset), **metrics}
     if not dist.main:
