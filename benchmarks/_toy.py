@@ -34,6 +34,21 @@ def toy_dataset(dest: Path, cfg: SynthConfig) -> tuple[Path, Path]:
     return ds, labels
 
 
+def query_draws(dest: Path, draws: int) -> list[Path]:
+    """The dataset of ``toy_dataset(dest, ...)`` and ``draws - 1`` rebuilds with other seeds:
+    other query sub-tracklets of the same identities, the same train and gallery splits."""
+    from occreid.occdata.build import BuildOptions, build_dataset
+
+    src, out = dest / "src", [dest / "dataset"]
+    for seed in range(1, draws):
+        ds = dest / f"dataset-draw{seed}"
+        if not (ds / "manifests").is_dir():
+            opts = BuildOptions(source=src, out=ds, annotations=src / "annotations.csv", seed=seed)
+            build_dataset(opts)
+        out.append(ds)
+    return out
+
+
 def available_pairs() -> list[tuple[str, str]]:
     """(pose, parsing) backend pairs whose packages are installed."""
     pairs = [("oracle", "oracle")]

@@ -52,7 +52,7 @@ def score(source: Path, labels: Path) -> dict[str, float]:
     return {
         "pck@0.1h": round(float(hit[visible].mean()), 3),
         "mask_iou": round(float(iou.mean()), 3),
-        "apu_error_px": [round(float(e), 2) for e in apu_err.mean(axis=0)],
+        "apu_error_px": [round(float(e), 2) for e in np.nanmean(apu_err, axis=0)],
         "tag_occluded_accuracy": round(float((occ_gt == occ_tag).mean()), 3),
         "tag_label_mae": round(
             float(np.abs(gt["occlusion"].to_numpy() - tags["occlusion"].to_numpy()).mean()), 3

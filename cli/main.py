@@ -406,6 +406,10 @@ def train(
     try:
         summary = run_training(cfg, TrainOptions(dataset, out, labels, source, resume, overwrite))
     except KeyboardInterrupt:
+        if not (out / "checkpoints" / "last.pt").is_file():
+            raise click.ClickException(
+                "interrupted before the first checkpoint; nothing was kept: run it again"
+            ) from None
         hint = f"occreid train --dataset {dataset} --out {out} --resume"
         message = f"interrupted; continue from the last checkpoint with: {hint}"
         raise click.ClickException(message) from None

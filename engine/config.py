@@ -33,6 +33,7 @@ class DataConfig:
       random-erasing box, applied to frames, key-point targets and masks together.
     test_clip_len: test tracklets are cut into clips of this many frames, features averaged.
     test_flip: add the feature of the mirrored clip at test time (authors' image protocol).
+    workers: DataLoader processes decoding frames, capped at the CPU cores available.
     iters_per_epoch: cap on iterations per epoch (0: the whole sampler), for smoke runs.
     """
 
@@ -147,7 +148,6 @@ def load_config(
             raise OccreidError(f"--set {item!r}: expected key=value, e.g. optim.lr=0.001")
         merged = _merge([merged, OmegaConf.from_dotlist([item])], f"--set {item}")
     cfg: TrainConfig = OmegaConf.to_object(merged)  # type: ignore[assignment]
-    cfg.model.validate()
     _validate(cfg)
     return cfg
 
@@ -155,11 +155,14 @@ def load_config(
 def config_from_dict(values: dict[str, Any]) -> TrainConfig:
     """A TrainConfig from a plain dict (a checkpoint's), with the same checks."""
     cfg: TrainConfig = OmegaConf.to_object(_merge([values], "checkpoint"))  # type: ignore[assignment]
-    cfg.model.validate()
+    _validate(cfg)
     return cfg
 
 
 def _validate(cfg: TrainConfig) -> None:
+    """The checks OmegaConf's types cannot make: choices and the rules between sections."""
+    cfg.model.validate()
+    cfg.loss.validate()
     if cfg.data.mode not in ("video", "image"):
         raise OccreidError(f"data.mode = {cfg.data.mode!r}; choose video or image")
     if cfg.data.mode == "image" and cfg.model.temporal:

@@ -9,6 +9,7 @@ strides for free). Labels ride along: ``keypoints`` (B, T, 4) APU fractions and 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -192,8 +193,18 @@ def _worker_init(_: int) -> None:
     cv2.setNumThreads(1)
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity where the OS has one, as PyTorch counts)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def loader(dataset: Dataset, workers: int, pin: bool, **kwargs: Any) -> DataLoader:  # type: ignore[type-arg]
-    """A DataLoader with OpenCV decoding in ``workers`` processes, pinned and persistent."""
+    """A DataLoader with OpenCV decoding in ``workers`` processes (at most the usable cores, so
+    a 2-core machine gets no over-subscription warning), pinned and persistent. The worker count
+    does not change what is drawn (every draw is seeded per sample)."""
+    workers = min(workers, usable_cores())
     extra: dict[str, Any] = {}
     if workers > 0:
         extra = {"persistent_workers": True, "prefetch_factor": 4, "worker_init_fn": _worker_init}

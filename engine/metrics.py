@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from occreid.occdata.errors import OccreidError
+
 INT64_MAX = torch.iinfo(torch.int64).max
 
 
@@ -87,7 +89,10 @@ def rank_metrics(
         ap_sum += float((precision.sum(dim=1) / n_match).sum())
         valid += int(has.sum())
     if valid == 0:
-        raise ValueError("no query has a match in the gallery (after removing same camera and id)")
+        raise OccreidError(
+            f"none of the {dist.shape[0]} queries has a match in the gallery of {dist.shape[1]} "
+            "(same identity in another camera): are query and gallery from the same dataset?"
+        )
     return RankResult((hits / valid).cpu().numpy(), ap_sum / valid, valid, dist.shape[0] - valid)
 
 

@@ -39,7 +39,7 @@ from occreid.engine.data import (
 )
 from occreid.engine.distributed import Dist, barrier, init_distributed, quiet
 from occreid.engine.evaluate import autocast, evaluate
-from occreid.model.losses import rfc_losses
+from occreid.model.losses import WEIGHTS, rfc_losses
 from occreid.model.rfcnet import RFCNet, build_model
 from occreid.occdata.errors import OccreidError
 
@@ -252,10 +252,23 @@ def _labels(opts: TrainOptions, cfg: TrainConfig, split: SplitData) -> LabelArra
 
 
 def train(cfg: TrainConfig, opts: TrainOptions) -> dict[str, Any]:
-    """Train a model from ``cfg`` on ``opts.dataset``; returns the summary written to train.json."""
+    """Train a model from ``cfg`` on ``opts.dataset``; returns the summary written to train.json.
+
+    A run that fails or is interrupted before its first checkpoint leaves no RUN folder behind,
+    so the same command can simply be run again."""
     dist = init_distributed(use_cuda=cfg.run.device != "cpu" and torch.cuda.is_available())
     device = pick_device(cfg.run.device, dist)
     _prepare_out(opts, cfg, dist)
+    try:
+        return _run(cfg, opts, dist, device)
+    except BaseException:
+        if dist.main and not opts.resume and not (opts.out / "checkpoints" / "last.pt").is_file():
+            shutil.rmtree(opts.out, ignore_errors=True)  # nothing to resume: leave nothing
+        raise
+
+
+def _run(cfg: TrainConfig, opts: TrainOptions, dist: Dist, device: torch.device) -> dict[str, Any]:
+    """Data, model and the epoch loop of ``train``, in a prepared RUN folder."""
     size: tuple[int, int] = (cfg.model.input_size[0], cfg.model.input_size[1])
     train_split = load_split(opts.dataset, "train", opts.source)
     labels = _labels(opts, cfg, train_split)
@@ -281,7 +294,9 @@ def train(cfg: TrainConfig, opts: TrainOptions) -> dict[str, Any]:
     net: nn.Module = model
     if dist.world > 1:
         ids = [device.index] if device.type == "cuda" else None
-        net = DistributedDataParallel(model, device_ids=ids, find_unused_parameters=labels is None)
+        # a term left out (no labels, or weight 0) leaves the modules only it trains unused
+        unused = labels is None or not all(getattr(cfg.loss, w) for w in WEIGHTS)
+        net = DistributedDataParallel(model, device_ids=ids, find_unused_parameters=unused)
     if cfg.run.compile:
         net = torch.compile(net)  # type: ignore[assignment]
     query = gallery = None

@@ -102,7 +102,7 @@ def partition_maps(
             colour = np.array(REGION_COLOURS[r % len(REGION_COLOURS)])
             overlay = np.where(up[i, r][..., None] > 0, 0.55 * overlay + 0.45 * colour, overlay)
         axes[0, i].imshow(overlay)
-        if targets is not None:
+        if targets is not None and not np.isnan(targets[i]).any():  # NaN: no pose found
             for y in targets[i, :3]:
                 axes[0, i].axhline(y * h, color="white", ls="--", lw=0.8)
             axes[0, i].axvline(targets[i, 3] * w, color="white", ls="--", lw=0.8)

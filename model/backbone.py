@@ -7,8 +7,10 @@ here for the CPU demo: RFC blocks plug into any of them.
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 from torch import nn
@@ -128,6 +130,20 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
 
 
+def _download(url: str) -> dict[str, torch.Tensor]:
+    """A state_dict through torch.hub's cache; without network, one line that says what to do."""
+    try:
+        return torch.hub.load_state_dict_from_url(url, map_location="cpu", weights_only=True)
+    except (OSError, ValueError) as err:  # URLError and socket errors are OSErrors
+        name = os.path.basename(urlparse(url).path)
+        cached = Path(torch.hub.get_dir()) / "checkpoints" / name
+        raise OccreidError(
+            f"cannot download the pretrained backbone {url} ({type(err).__name__}): download "
+            f"{name} on a machine with network and put it at {cached}, or pass "
+            "--set model.pretrained=PATH (a local copy) or model.pretrained=none (from scratch)"
+        ) from None
+
+
 def load_pretrained(net: ResNet, source: str, arch: str) -> None:
     """Load ImageNet weights from a file path, ``imagenet`` (torch.hub URL), or any URL.
 
@@ -139,7 +155,7 @@ def load_pretrained(net: ResNet, source: str, arch: str) -> None:
         return
     if source == "imagenet" or source.startswith(("http://", "https://")):
         url = IMAGENET_URLS[arch] if source == "imagenet" else source
-        state = torch.hub.load_state_dict_from_url(url, map_location="cpu", weights_only=True)
+        state = _download(url)
     else:
         path = Path(source)
         if not path.is_file():

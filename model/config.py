@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from occreid.occdata.errors import OccreidError
 
 T = TypeVar("T")
+APU_REGIONS = 6  # head, upper body, two upper legs, two lower legs (eq. 1)
 
 
 def strict_dataclass(cls: type[T], values: dict[str, Any], section: str) -> T:
@@ -76,6 +77,11 @@ class ModelConfig:
                 )
         if any(s not in (1, 2, 3, 4) for s in self.rfc_stages):
             raise OccreidError(f"model config: rfc_stages {self.rfc_stages} must be within 1-4")
+        if self.partition == "apu" and self.regions != APU_REGIONS:
+            raise OccreidError(
+                f"model config: regions = {self.regions} needs partition = fixed "
+                f"(APU always makes {APU_REGIONS} regions from its 4 key points)"
+            )
         if self.spatial == "keypoint" and self.partition != "apu":
             raise OccreidError("model config: spatial = keypoint needs partition = apu")
 

@@ -3,7 +3,9 @@
 Defaults follow the paper's weights (0.1, 0.5, 0.05) and the authors' code where the paper is
 silent: label smoothing 0.1 for CE, triplet margin 0.5 on cosine distance, Lf against the mask
 resized bilinearly to the map (soft targets), Lk targets as round(f * size) - 1. Each auxiliary
-loss is averaged over the RFC blocks.
+loss is averaged over the RFC blocks. A term whose weight is 0 (the "without Lk / Lf / La / Lp"
+rows of Tables 8-9) is not computed at all, so it sends no gradient, not even a zero one: the
+key-point locator of "wo-Lk" is then never touched by the optimizer (Adam's weight decay included).
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ import torch.nn.functional as F
 from occreid.model.config import strict_dataclass
 from occreid.model.rfcnet import RFCOutput
 from occreid.model.srfc import position_similarity
+from occreid.occdata.errors import OccreidError
+
+DISTANCES = ("cosine", "euclidean")
+WEIGHTS = ("ce", "triplet", "keypoint", "foreground", "appearance", "position")
 
 
 @dataclass
@@ -35,8 +41,22 @@ class LossConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> LossConfig:
-        """Build from the `loss:` section; an unknown key is a one-line error."""
-        return strict_dataclass(cls, values, "loss")
+        """Build from the `loss:` section; an unknown key or a bad value is a one-line error."""
+        cfg = strict_dataclass(cls, values, "loss")
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        """A distance outside DISTANCES, or a negative weight, is a one-line error."""
+        if self.distance not in DISTANCES:
+            raise OccreidError(
+                f"loss config: distance = {self.distance!r}; choose one of {DISTANCES}"
+            )
+        for name in WEIGHTS:
+            if getattr(self, name) < 0:
+                raise OccreidError(f"loss config: {name} = {getattr(self, name)}; a weight is >= 0")
+        if not any(getattr(self, name) for name in WEIGHTS):
+            raise OccreidError("loss config: every weight is 0; nothing would be trained")
 
 
 def pairwise_distance(x: torch.Tensor, kind: str) -> torch.Tensor:
@@ -44,7 +64,9 @@ def pairwise_distance(x: torch.Tensor, kind: str) -> torch.Tensor:
     if kind == "cosine":
         x = F.normalize(x, dim=1)
         return 1 - x @ x.t()
-    return torch.cdist(x, x)
+    if kind == "euclidean":
+        return torch.cdist(x, x)
+    raise ValueError(f"distance {kind!r}; choose one of {DISTANCES}")
 
 
 def batch_hard_triplet(
@@ -74,13 +96,17 @@ def keypoint_targets(fractions: torch.Tensor, height: int, width: int) -> torch.
 
 
 def keypoint_loss(logits: list[torch.Tensor], fractions: torch.Tensor) -> torch.Tensor:
-    """Eq. 14: mean over the 4 key points (and frames) of the CE against the target index."""
+    """Eq. 14: mean over the 4 key points (and frames) of the CE against the target index.
+
+    Frames without a target (no pose found: NaN) are left out; a batch with none gives 0."""
     h, w = logits[0].shape[1], logits[3].shape[1]
     target = keypoint_targets(fractions, h, w)
     terms = [
-        F.cross_entropy(p.float(), target[:, i], ignore_index=-100) for i, p in enumerate(logits)
+        F.cross_entropy(p.float(), target[:, i], ignore_index=-100, reduction="sum")
+        for i, p in enumerate(logits)
     ]
-    return torch.stack(terms).nanmean()
+    counts = (target != -100).sum(dim=0).clamp_min(1)
+    return (torch.stack(terms) / counts).mean()
 
 
 def foreground_loss(fg: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
@@ -124,23 +150,31 @@ def rfc_losses(
     masks: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """Every term of eq. 13 (unweighted) and ``total`` (weighted). ``keypoints`` (B, T, 4) and
-    ``masks`` (B, T, H, W) are the cached labels; terms whose inputs are absent are left out."""
+    ``masks`` (B, T, H, W) are the cached labels; terms whose inputs are absent, or whose weight
+    is 0, are left out (not computed, so they add no gradient path)."""
     assert out.logits is not None, "losses need the model in training mode"
-    terms: dict[str, torch.Tensor] = {
-        "ce": F.cross_entropy(out.logits.float(), pids, label_smoothing=cfg.label_smoothing),
-        "triplet": batch_hard_triplet(out.embedding.float(), pids, cfg.margin, cfg.distance),
-    }
+    terms: dict[str, torch.Tensor] = {}
+    if cfg.ce:
+        terms["ce"] = F.cross_entropy(out.logits.float(), pids, label_smoothing=cfg.label_smoothing)
+    if cfg.triplet:
+        terms["triplet"] = batch_hard_triplet(out.embedding.float(), pids, cfg.margin, cfg.distance)
     kp, fg, la, lp = [], [], [], []
     for aux in out.aux:
         part = aux.partition
-        if keypoints is not None and part is not None and part.keypoint_logits is not None:
+        srfc = aux.srfc
+        if (
+            cfg.keypoint
+            and keypoints is not None
+            and part is not None
+            and part.keypoint_logits is not None
+        ):
             kp.append(keypoint_loss(part.keypoint_logits, keypoints.flatten(0, 1)))
-        if masks is not None and aux.foreground is not None:
+        if cfg.foreground and masks is not None and aux.foreground is not None:
             fg.append(foreground_loss(aux.foreground, masks.flatten(0, 1)))
-        if aux.srfc is not None and aux.srfc.s_appearance is not None:
-            la.append(appearance_regularizer(aux.srfc.s_appearance, aux.region_features))
-        if aux.srfc is not None and aux.srfc.s_position is not None and part is not None:
-            lp.append(position_regularizer(aux.srfc.s_position, part.positions))
+        if cfg.appearance and srfc is not None and srfc.s_appearance is not None:
+            la.append(appearance_regularizer(srfc.s_appearance, aux.region_features))
+        if cfg.position and srfc is not None and srfc.s_position is not None and part is not None:
+            lp.append(position_regularizer(srfc.s_position, part.positions))
     for name, values in (
         ("keypoint", kp),
         ("foreground", fg),
@@ -150,5 +184,7 @@ def rfc_losses(
         value = _mean(values)
         if value is not None:
             terms[name] = value
+    if not terms:
+        raise ValueError("no loss term to train: every weight is 0 or its labels are missing")
     terms["total"] = sum(getattr(cfg, name) * value for name, value in terms.items())
     return terms

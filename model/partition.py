@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from occreid.model.config import APU_REGIONS
+
 
 @dataclass
 class Partition:
@@ -84,7 +86,7 @@ class AdaptivePartitionUnit(nn.Module):
     to a valid order), so the masks carry no gradient: the locator learns from Lk alone.
     """
 
-    num_regions = 6
+    num_regions = APU_REGIONS
 
     def __init__(self, channels: int, height: int, width: int) -> None:
         super().__init__()

@@ -2,9 +2,10 @@
 -> reverse projection with BN and a residual (eq. 12).
 
 Input and output are frame feature maps (B*T, C, H, W); ``frames`` = T tells TRFC how to unfold the
-batch into clips. A 1x1 conv + BN + ReLU first reduces C to D = C / reduction (the authors' code
-does this; it is what keeps the block at the paper's parameter count). The projection back to C
-ends in a BN whose weight and bias start at zero, so a fresh block is the identity.
+batch into clips. A plain 1x1 conv first reduces C to D = C / reduction before region pooling, as
+in the authors' code (it is what keeps the block at the paper's parameter count). The projection
+back to C ends in a BN whose weight and bias start at zero, so a fresh block is the identity (the
+authors' code too).
 """
 
 from __future__ import annotations
@@ -49,9 +50,7 @@ class RFCBlock(nn.Module):
             else FixedPartition(cfg.regions, height)
         )
         regions = self.partition.num_regions
-        self.reduce = nn.Sequential(
-            nn.Conv2d(channels, dim, 1, bias=False), nn.BatchNorm2d(dim), nn.ReLU(inplace=True)
-        )
+        self.reduce = nn.Conv2d(channels, dim, 1, bias=False)
         self.srfc = (
             SRFC(dim, cfg.clusters, Assignment(cfg.spatial), regions)
             if cfg.spatial != "off"

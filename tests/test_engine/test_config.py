@@ -89,3 +89,19 @@ def test_round_trip_through_a_plain_dict() -> None:
     assert type(plain) is dict and type(plain["model"]) is dict
     assert config_from_dict(plain) == cfg
     assert TrainConfig().to_dict()["model"]["arrangement"] == "s-t"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model.regions=4"], "regions = 4 needs partition = fixed"),
+        (["loss.distance=manhattan"], "distance = 'manhattan'"),
+        (["loss.keypoint=-0.1"], "a weight is >= 0"),
+    ],
+)
+def test_settings_that_would_be_ignored_are_one_line_errors(
+    overrides: list[str], message: str
+) -> None:
+    with pytest.raises(OccreidError, match=message):
+        load_config("rfcnet_video", overrides)
+    assert load_config("rfcnet_video", ["model.partition=fixed", "model.regions=4"])

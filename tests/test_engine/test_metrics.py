@@ -37,3 +37,11 @@ def test_negative_and_zero_distances_keep_their_order() -> None:
 
     d = torch.tensor([[0.5, -1e-7, -2.0, 0.0, 3.0, -1e-7, 1e-30]])
     assert torch.equal(torch.argsort(order_keys(d)[0]), torch.argsort(d[0], stable=True))
+
+
+def test_no_query_with_a_match_is_a_clear_error() -> None:
+    from occreid.occdata.errors import OccreidError
+
+    dist = np.array([[0.1, 0.2]])
+    with pytest.raises(OccreidError, match="none of the 1 queries has a match"):
+        rank_metrics(dist, np.array([1]), np.array([2, 3]), np.array([1]), np.array([2, 2]))

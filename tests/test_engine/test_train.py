@@ -144,3 +144,28 @@ def test_periodic_evaluation_lands_in_the_history(toy_dataset, tiny_overrides, t
     summary = _run(toy_dataset, tmp_path / "run", [*tiny_overrides, "run.eval_every=1"])
     maps = [h["mAP"] for h in summary["history"]]
     assert len(maps) == 2 and all(0 < m <= 1 for m in maps)
+
+
+def test_a_run_that_fails_before_its_first_checkpoint_leaves_nothing(
+    toy_dataset, tiny_overrides, tmp_path, monkeypatch
+):
+    from urllib.error import URLError
+
+    def offline(*args, **kwargs):
+        raise URLError("no network")
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    imagenet = [*tiny_overrides, "model.pretrained=imagenet"]
+    with pytest.raises(OccreidError, match=r"model\.pretrained=none"):
+        _run(toy_dataset, tmp_path / "run", imagenet)
+    assert not (tmp_path / "run").exists()
+    summary = _run(toy_dataset, tmp_path / "run", [*tiny_overrides, "optim.epochs=1"])  # retry
+    assert summary["epochs"] == 1
+
+
+def test_loader_workers_are_capped_at_the_usable_cores(toy_dataset) -> None:
+    from occreid.engine.data import loader, usable_cores
+
+    assert loader(list(range(4)), 512, False).num_workers == usable_cores()
+    assert loader(list(range(4)), 0, False).num_workers == 0

@@ -54,3 +54,24 @@ def test_wrong_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
 def test_none_warns() -> None:
     with pytest.warns(UserWarning, match="from scratch"):
         load_pretrained(ResNet("resnet18"), "none", "resnet18")
+
+
+def test_offline_imagenet_download_says_where_the_file_goes(tmp_path: Path, monkeypatch) -> None:
+    from urllib.error import URLError
+
+    def offline(*args, **kwargs):
+        raise URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    net = ResNet("resnet18")
+    with pytest.raises(OccreidError) as err:
+        load_pretrained(net, "imagenet", "resnet18")
+    message = str(err.value)
+    cached = tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
+    assert "\n" not in message and str(cached) in message
+    assert "model.pretrained=PATH" in message and "model.pretrained=none" in message
+    # the file put where the message says loads without the network
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(ResNet("resnet18", num_classes=1000).state_dict(), cached)
+    load_pretrained(net, "imagenet", "resnet18")

@@ -136,3 +136,41 @@ def test_images_are_one_frame_clips() -> None:
     assert out.embedding.shape == (3, 512) and out.logits is None
     with pytest.raises(ValueError, match=r"\(B, T, 3, H, W\)"):
         model(torch.randn(3, 3, 128, 64))
+
+
+def _locator_and_head(model) -> dict[str, torch.Tensor]:
+    """The key-point locators' parameters (trained by Lk alone) and the classifier's."""
+    return {
+        n: p.detach().clone()
+        for n, p in model.named_parameters()
+        if ".partition." in n or n.startswith("classifier.")
+    }
+
+
+@pytest.mark.parametrize(("weight", "touched"), [(0.0, False), (0.1, True)])
+def test_a_zero_lk_weight_leaves_the_locator_untouched(weight: float, touched: bool) -> None:
+    """The "without Lk" rows of Tables 8-9: the term and its gradient path are gone, so Adam
+    (whose weight decay would shrink a parameter with a zero gradient) never steps the locator."""
+    model = _model().train()
+    clips, pids, kps, masks = _batch()
+    before = _locator_and_head(model)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=5e-4)
+    opt.zero_grad(set_to_none=True)
+    losses = rfc_losses(model(clips), pids, LossConfig(keypoint=weight), kps, masks)
+    losses["total"].backward()
+    opt.step()
+    after = _locator_and_head(model)
+    locator = [n for n in before if ".partition." in n]
+    assert len(locator) >= 4 and ("keypoint" in losses) == touched
+    assert all(torch.equal(before[n], after[n]) != touched for n in locator)
+    assert not torch.equal(before["classifier.weight"], after["classifier.weight"])
+
+
+def test_frames_without_a_pose_give_no_keypoint_loss_and_no_nan() -> None:
+    model = _model().train()
+    clips, pids, kps, masks = _batch()
+    kps[:] = float("nan")  # no pose found anywhere in the batch
+    losses = rfc_losses(model(clips), pids, LossConfig(), kps, masks)
+    assert losses["keypoint"].item() == 0 and torch.isfinite(losses["total"])
+    kps[0, 0] = torch.tensor([0.23, 0.5, 0.7, 0.5])  # one frame with a pose: a real loss
+    assert rfc_losses(model(clips), pids, LossConfig(), kps, masks)["keypoint"].item() > 0

@@ -63,11 +63,37 @@ def test_apu_targets_boundaries_when_not_found() -> None:
     # only shoulders found (the lower body is cut off): hip and knee go to the bottom (Fig. 9)
     kp = _kp({5: (40, 40, 0.9), 6: (60, 40, 0.9), 13: (30, 140, 0.1), 11: (45, 100, 0.2)})
     assert np.allclose(apu_targets(kp, np.array([200]), np.array([100])), [[0.2, 1.0, 1.0, 0.5]])
-    # nothing found: a1 at the top, a2 and a3 at the bottom, a4 in the middle
-    assert np.allclose(apu_targets(_kp({}), np.array([10]), np.array([10])), [[0, 1, 1, 0.5]])
-    # knees missing but hips found: a4 takes the hips' x
+    # nothing found: no target at all (Lk ignores NaN), not a made-up layout
+    assert np.isnan(apu_targets(_kp({}), np.array([10]), np.array([10]))).all()
+
+
+def test_apu_targets_keep_knees_when_hips_are_hidden() -> None:
+    # shoulders y 46, knees y 140 / 150 found, hips hidden: the knees stay, the hips lie between
+    kp = _kp({5: (40, 46, 0.9), 6: (60, 46, 0.9), 13: (30, 140, 0.9), 14: (60, 150, 0.9)})
+    a = apu_targets(kp, np.array([200]), np.array([100]))[0]
+    assert np.isclose(a[2], 0.725)  # the knees that were seen
+    share = (0.50 - 0.23) / (0.70 - 0.23)
+    assert np.isclose(a[1], 0.23 + (0.725 - 0.23) * share, atol=1e-6)
+    assert np.isclose(a[3], 0.45)  # both knees: the split between the legs
+    # no shoulders either: the top of the crop is the upper anchor
+    kp = _kp({13: (30, 140, 0.9), 14: (60, 140, 0.9)})
+    a = apu_targets(kp, np.array([200]), np.array([100]))[0]
+    assert np.allclose(a[:3], [0.23, 0.5, 0.7], atol=1e-6)
+
+
+def test_apu_targets_knee_x_is_the_split_between_the_legs() -> None:
+    # one knee (x 30) and both hips (x 40 / 60): a4 is the hips' midpoint, not the lone knee
+    kp = _kp({11: (40, 100, 0.9), 12: (60, 100, 0.9), 13: (30, 140, 0.9)})
+    a = apu_targets(kp, np.array([200]), np.array([100]))[0]
+    assert np.isclose(a[3], 0.5) and np.isclose(a[2], 0.7)
+    # knees missing, hips found: a4 takes the hips' x; knees go to the bottom (nothing below)
     kp = _kp({11: (20, 100, 0.9), 12: (40, 100, 0.9)})
-    assert np.allclose(apu_targets(kp, np.array([200]), np.array([100]))[0, 3], 0.3)
+    a = apu_targets(kp, np.array([200]), np.array([100]))[0]
+    assert np.isclose(a[3], 0.3) and np.isclose(a[2], 1.0)
+    # knees hidden but ankles seen: the knees lie between hips and ankles
+    kp = _kp({11: (20, 100, 0.9), 12: (40, 100, 0.9), 15: (20, 186, 0.9), 16: (40, 186, 0.9)})
+    a = apu_targets(kp, np.array([200]), np.array([100]))[0]
+    assert np.isclose(a[2], 0.5 + (0.93 - 0.5) * (0.2 / 0.43))
 
 
 @pytest.mark.parametrize("shape", [(120, 48), (64, 200), (256, 128)])
