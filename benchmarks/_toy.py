@@ -27,7 +27,7 @@ def toy_dataset(dest: Path, cfg: SynthConfig) -> tuple[Path, Path]:
         from occreid.pseudolabel.runner import RunOptions, run
 
         synthesize(src, cfg, overwrite=True)
-        run(RunOptions(src, labels, "oracle", "oracle", overwrite=True))
+        run(RunOptions(root=src, out=labels, overwrite=True))
         build_dataset(
             BuildOptions(source=src, out=ds, annotations=src / "annotations.csv", overwrite=True)
         )

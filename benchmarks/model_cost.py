@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from occreid.model import LossConfig, build_model, rfc_losses
+from occreid.model import LossConfig, ModelConfig, build_model, rfc_losses
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "baseline": {"rfc_stages": []},
@@ -86,7 +86,8 @@ def main() -> None:
     warnings.simplefilter("ignore")
     results: dict[str, Any] = {}
     for name, overrides in VARIANTS.items():
-        model = build_model({"pretrained": "none", **overrides}, num_classes=702).to(args.device)
+        cfg = ModelConfig(**{"pretrained": "none", **overrides})
+        model = build_model(cfg, num_classes=702).to(args.device)
         model.eval()
         params = sum(
             p.numel() for n, p in model.named_parameters() if n.startswith(("backbone.", "blocks."))

@@ -86,10 +86,10 @@ def main() -> None:
         mm = pose == "mmpose"
         run(
             RunOptions(
-                source,
-                out,
-                pose,
-                parsing,
+                root=source,
+                out=out,
+                pose=pose,
+                parsing=parsing,
                 pose_options={"checkpoint": args.pose_checkpoint} if mm else {},
                 parsing_options={"checkpoint": args.parsing_checkpoint} if mm else {},
             )

@@ -42,15 +42,13 @@ def main() -> None:
         source = toy(args.work, args.ids if pose == "oracle" else args.slow_ids)
         out = args.work / f"labels-{pose}"
         shutil.rmtree(out, ignore_errors=True)
-        mm = {"device": device} if pose == "mmpose" else {}
         report = run(
             RunOptions(
-                source,
-                out,
-                pose,
-                parsing,
-                pose_options=mm,
-                parsing_options=mm,
+                root=source,
+                out=out,
+                pose=pose,
+                parsing=parsing,
+                device=device,
                 batch_size=args.batch_size,
             )
         )

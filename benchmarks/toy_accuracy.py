@@ -27,13 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
+from occreid.common.runtime import Runtime
 from occreid.engine.checkpoint import model_from_checkpoint
 from occreid.engine.config import load_config
 from occreid.engine.data import load_split
 from occreid.engine.evaluate import embed_split, retrieval_metrics
-from occreid.engine.train import TrainOptions, place_model, train
+from occreid.engine.options import TrainOptions
+from occreid.engine.train import train
 from occreid.occdata.synth import SynthConfig
 
 MODELS = {
@@ -48,13 +49,12 @@ T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228)
 def score(checkpoint: Path, draws: list[Path]) -> list[dict[str, float]]:
     """mAP and rank-1 of a trained model on each query draw (the gallery is embedded once)."""
     model, cfg = model_from_checkpoint(checkpoint)
-    device = torch.device("cpu")
-    model = place_model(model, device, cfg.run.channels_last)
-    size = (cfg.model.input_size[0], cfg.model.input_size[1])
-    gallery = embed_split(model, load_split(draws[0], "gallery"), cfg.data, size, device)
+    rt = Runtime.create("cpu", channels_last=cfg.run.channels_last)
+    model = rt.place(model)
+    gallery = embed_split(model, load_split(draws[0], "gallery"), cfg, rt)
     out = []
     for dataset in draws:
-        query = embed_split(model, load_split(dataset, "query"), cfg.data, size, device)
+        query = embed_split(model, load_split(dataset, "query"), cfg, rt)
         m = retrieval_metrics(query, gallery)
         out.append({"mAP": m["mAP"], "rank1": m["rank1"], "queries": m["queries"]})
     return out
@@ -91,7 +91,7 @@ def main() -> None:
             cfg = load_config("demo_rfcnet.yaml", [*sets, f"optim.step={step}"])
             out = args.work / "runs" / f"{name}-{seed}"
             t = time.perf_counter()
-            train(cfg, TrainOptions(dataset, out, labels=labels, overwrite=True))
+            train(cfg, TrainOptions(dataset=dataset, out=out, labels=labels, overwrite=True))
             per_draw = score(out / "model.pt", draws)
             row = {
                 "seed": seed,

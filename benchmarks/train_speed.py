@@ -27,9 +27,9 @@ from typing import Any
 
 import torch
 
+from occreid.common.runtime import DEFAULT_DEVICE, DEVICE_HELP, Runtime
 from occreid.engine.config import load_config
 from occreid.engine.data import load_split, split_labels, to_input, train_loader
-from occreid.engine.evaluate import autocast
 from occreid.engine.train import build_training
 from occreid.model import rfc_losses
 from occreid.occdata.synth import SynthConfig
@@ -52,10 +52,12 @@ def fake_batch(cfg: Any, device: torch.device) -> dict[str, torch.Tensor]:
     }
 
 
-def step_fn(cfg: Any, model: torch.nn.Module, opt: torch.optim.Optimizer, device: torch.device):
+def step_fn(cfg: Any, model: torch.nn.Module, opt: torch.optim.Optimizer, rt: Runtime):
+    device = rt.device
+
     def step(batch: dict[str, torch.Tensor]) -> None:
-        x = to_input(batch["frames"], device, cfg.run.channels_last)
-        with autocast(device, cfg.run.bf16):
+        x = to_input(batch["frames"], device, rt.channels_last)
+        with rt.autocast():
             out = model(x)
         kp = batch["keypoints"].to(device, non_blocking=True)
         masks = batch["masks"].to(device, non_blocking=True).float()
@@ -94,7 +96,7 @@ def gpu_utilisation() -> float | None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", default="rfcnet_video.yaml")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--device", default=DEFAULT_DEVICE, help=DEVICE_HELP)
     p.add_argument("--iters", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--workers", type=int, default=4)
@@ -113,7 +115,8 @@ def main() -> None:
         sets.append(f"model.input_size=[{args.size[0]},{args.size[1]}]")
     cfg = load_config(args.config, sets)
     base_cfg = load_config(args.config, [*sets, "model.rfc_stages=[]", "model.temporal=false"])
-    device = torch.device(args.device)
+    rt = Runtime.create(args.device, bf16=cfg.run.bf16, channels_last=cfg.run.channels_last)
+    device = rt.device
     torch.backends.cudnn.benchmark = True
     size = (cfg.model.input_size[0], cfg.model.input_size[1])
     result: dict[str, Any] = {
@@ -131,9 +134,7 @@ def main() -> None:
     toy = SynthConfig(ids=40, seed=0, height=args.frame_height, width=args.frame_height // 2)
     ds, labels = toy_dataset(args.work / f"toy-{args.frame_height}", toy)
     split = load_split(ds, "train")
-    loader, sampler, classes = train_loader(
-        split, cfg.data, size, split_labels(LabelCache(labels), split), 0, pin=device.type == "cuda"
-    )
+    loader, sampler, classes = train_loader(split, cfg, split_labels(LabelCache(labels), split), rt)
 
     def endless():
         epoch = 0
@@ -149,10 +150,10 @@ def main() -> None:
     result["loader_frames_per_s"] = round(frames / (time.perf_counter() - t), 1)
 
     for name, c in (("baseline", base_cfg), ("rfcnet", cfg)):
-        model, opt, _ = build_training(c, classes, device)
+        model, opt, _ = build_training(c, classes, rt)
         if c.run.compile:
             model = torch.compile(model)
-        step = step_fn(c, model, opt, device)
+        step = step_fn(c, model, opt, rt)
         batch = fake_batch(c, device)
         s = time_steps(step, iter(lambda b=batch: b, None), args.iters, args.warmup, device)
         result[f"{name}_step_s"] = round(s, 4)

@@ -3,6 +3,7 @@ stay inside the callbacks so that `occreid --help` is instant."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -10,7 +11,23 @@ from typing import Any
 
 import click
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
+from occreid.common.runtime import DEVICE_HELP
+from occreid.engine.options import DEMO_BACKENDS, DemoOptions, EvalOptions, TrainOptions
+from occreid.occdata.build import BuildOptions
+from occreid.occdata.resplit import QueryPolicy
+from occreid.occdata.synth import SynthConfig
+from occreid.pseudolabel.backends import ADE20K_PERSON, BACKENDS
+from occreid.pseudolabel.runner import RunOptions
+from occreid.pseudolabel.tagging import MIN_SHARE
+
+
+def _default(cls: type, name: str) -> Any:
+    """The library's default of option ``name`` (a dataclass field): the CLI never types one."""
+    field = next(f for f in dataclasses.fields(cls) if f.name == name)
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    return field.default_factory()  # type: ignore[misc]
 
 
 class _Group(click.Group):
@@ -50,27 +67,55 @@ _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 @click.argument("dest", type=click.Path(path_type=Path))
 @click.option(
     "--ids",
-    default=60,
+    default=_default(SynthConfig, "ids"),
     show_default=True,
     help="Identities with train / query tracklets (half each).",
 )
 @click.option(
-    "--distractors", default=10, show_default=True, help="Gallery-only identities, one camera each."
+    "--distractors",
+    default=_default(SynthConfig, "distractors"),
+    show_default=True,
+    help="Gallery-only identities, one camera each.",
 )
-@click.option("--cameras", default=8, show_default=True, help="Number of cameras.")
-@click.option("--min-frames", default=12, show_default=True, help="Shortest tracklet.")
-@click.option("--max-frames", default=40, show_default=True, help="Longest tracklet.")
-@click.option("--height", default=128, show_default=True, help="Frame height in pixels.")
 @click.option(
-    "--width", default=64, show_default=True, help="Frame width in pixels (multiple of 8)."
+    "--cameras", default=_default(SynthConfig, "cameras"), show_default=True, help="Cameras."
+)
+@click.option(
+    "--min-frames",
+    default=_default(SynthConfig, "min_frames"),
+    show_default=True,
+    help="Shortest tracklet.",
+)
+@click.option(
+    "--max-frames",
+    default=_default(SynthConfig, "max_frames"),
+    show_default=True,
+    help="Longest tracklet.",
+)
+@click.option(
+    "--height",
+    default=_default(SynthConfig, "height"),
+    show_default=True,
+    help="Frame height in pixels.",
+)
+@click.option(
+    "--width",
+    default=_default(SynthConfig, "width"),
+    show_default=True,
+    help="Frame width in pixels (multiple of 8).",
 )
 @click.option(
     "--occluded-tracklets",
-    default=0.7,
+    default=_default(SynthConfig, "occluded_tracklets"),
     show_default=True,
     help="Share of tracklets that an occluder crosses.",
 )
-@click.option("--seed", default=0, show_default=True, help="Random seed; same seed, same dataset.")
+@click.option(
+    "--seed",
+    default=_default(SynthConfig, "seed"),
+    show_default=True,
+    help="Random seed; same seed, same dataset.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace DEST if it exists.")
 def synth(dest: Path, overwrite: bool, **options: Any) -> None:
     """Render a toy DukeMTMC-VideoReID into DEST, with exact ground truth beside the frames.
@@ -80,7 +125,7 @@ def synth(dest: Path, overwrite: bool, **options: Any) -> None:
     the crop. DEST/annotations.csv is ready for `occreid build-dataset`; DEST/groundtruth/ holds
     COCO-17 keypoints, visible person masks, occlusion labels and person counts.
     """
-    from occreid.occdata.synth import SynthConfig, synthesize
+    from occreid.occdata.synth import synthesize
 
     counts = synthesize(dest, SynthConfig(**options), overwrite=overwrite)
     click.echo(f"wrote {dest}: " + ", ".join(f"{k} {v:,} frames" for k, v in counts.items()))
@@ -107,16 +152,21 @@ def synth(dest: Path, overwrite: bool, **options: Any) -> None:
     help="Train tracklets to remove, one train/<pid>/<tracklet> per line "
     "(template: occreid/manifests/exclude_template.txt).",
 )
-@click.option("--seed", default=0, show_default=True, help="Seed of the query draw.")
+@click.option(
+    "--seed",
+    default=_default(BuildOptions, "seed"),
+    show_default=True,
+    help="Seed of the query draw.",
+)
 @click.option(
     "--min-query-frames",
-    default=8,
+    default=_default(QueryPolicy, "min_frames"),
     show_default=True,
     help="Shortest query sub-tracklet; a shorter source tracklet offers only itself.",
 )
 @click.option(
     "--max-query-frames",
-    default=128,
+    default=_default(QueryPolicy, "max_frames"),
     show_default=True,
     help="Longest query sub-tracklet (run length is drawn uniformly in between).",
 )
@@ -157,9 +207,7 @@ def build_dataset(
     written if anything fails, and SOURCE is never written to.
     """
     from occreid.occdata.annotations import Missing
-    from occreid.occdata.build import BuildOptions
     from occreid.occdata.build import build_dataset as build
-    from occreid.occdata.resplit import QueryPolicy
 
     opts = BuildOptions(
         source=source,
@@ -189,16 +237,16 @@ def build_dataset(
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Label cache folder.")
 @click.option(
     "--pose",
-    default="oracle",
+    default=_default(RunOptions, "pose"),
     show_default=True,
-    type=click.Choice(["oracle", "mediapipe", "mmpose"]),
+    type=click.Choice(list(BACKENDS["pose"])),
     help="Keypoint backend.",
 )
 @click.option(
     "--parsing",
-    default="oracle",
+    default=_default(RunOptions, "parsing"),
     show_default=True,
-    type=click.Choice(["oracle", "mediapipe", "mmseg"]),
+    type=click.Choice(list(BACKENDS["parsing"])),
     help="Person-mask backend.",
 )
 @click.option(
@@ -213,18 +261,30 @@ def build_dataset(
 @click.option("--parsing-checkpoint", help="mmseg: checkpoint path or URL.")
 @click.option(
     "--person-classes",
-    default="12",
-    show_default=True,
-    help="mmseg: comma-separated class ids that count as person (ADE20K person = 12).",
+    help="mmseg: comma-separated class ids that count as person "
+    f"(default: {','.join(map(str, ADE20K_PERSON))}, ADE20K's person).",
 )
 @click.option(
-    "--device", default=None, help="cuda / cpu for the mm backends (default: cuda if found)."
+    "--device",
+    default=_default(RunOptions, "device"),
+    show_default=True,
+    help=f"Where the mm models run: {DEVICE_HELP}.",
 )
-@click.option("--batch-size", default=64, show_default=True, help="Frames per backend call.")
-@click.option("--workers", default=4, show_default=True, help="Decoding threads.")
+@click.option(
+    "--batch-size",
+    default=_default(RunOptions, "batch_size"),
+    show_default=True,
+    help="Frames per backend call.",
+)
+@click.option(
+    "--workers",
+    default=_default(RunOptions, "workers"),
+    show_default=True,
+    help="Decoding threads.",
+)
 @click.option(
     "--shard-frames",
-    default=4096,
+    default=_default(RunOptions, "shard_frames"),
     show_default=True,
     help="Frames per shard (whole tracklets); the unit of resume and of torchrun's split.",
 )
@@ -239,8 +299,8 @@ def pseudolabel(
     pose_checkpoint: str | None,
     parsing_config: str | None,
     parsing_checkpoint: str | None,
-    person_classes: str,
-    device: str | None,
+    person_classes: str | None,
+    device: str,
     batch_size: int,
     workers: int,
     shard_frames: int,
@@ -266,25 +326,20 @@ def pseudolabel(
       mmseg      OpenMMLab segmentation; a human-parsing model (e.g. trained on LIP) or the person
                  class of an ADE20K / Cityscapes model, via --parsing-checkpoint
     """
-    from occreid.pseudolabel.runner import RunOptions, run
+    from occreid.pseudolabel.runner import run
 
-    mm = {"device": device}
+    pose_options = {"config": pose_config, "checkpoint": pose_checkpoint}
+    parsing_options: dict[str, Any] = {"config": parsing_config, "checkpoint": parsing_checkpoint}
+    if person_classes is not None:
+        parsing_options["person_classes"] = tuple(int(c) for c in person_classes.split(","))
     opts = RunOptions(
         root=root,
         out=out,
         pose=pose,
         parsing=parsing,
-        pose_options={**mm, "config": pose_config, "checkpoint": pose_checkpoint}
-        if pose == "mmpose"
-        else {},
-        parsing_options={
-            **mm,
-            "config": parsing_config,
-            "checkpoint": parsing_checkpoint,
-            "person_classes": [int(c) for c in person_classes.split(",")],
-        }
-        if parsing == "mmseg"
-        else {},
+        pose_options={k: v for k, v in pose_options.items() if v is not None},
+        parsing_options={k: v for k, v in parsing_options.items() if v is not None},
+        device=device,
         batch_size=batch_size,
         workers=workers,
         shard_frames=shard_frames,
@@ -309,7 +364,7 @@ def pseudolabel(
 )
 @click.option(
     "--min-share",
-    default=0.05,
+    default=MIN_SHARE,
     show_default=True,
     help="Hidden share of the body below which a frame counts as unoccluded.",
 )
@@ -397,14 +452,21 @@ def train(
     (data.ids_per_batch is the global P and must split over the processes).
     """
     from occreid.engine.config import load_config
-    from occreid.engine.train import TrainOptions
     from occreid.engine.train import train as run_training
 
     if resume and config_file is None and (out / "config.yaml").is_file():
         config_file = out / "config.yaml"
     cfg = load_config(config_file, overrides)
     try:
-        summary = run_training(cfg, TrainOptions(dataset, out, labels, source, resume, overwrite))
+        opts = TrainOptions(
+            dataset=dataset,
+            out=out,
+            labels=labels,
+            source=source,
+            resume=resume,
+            overwrite=overwrite,
+        )
+        summary = run_training(cfg, opts)
     except KeyboardInterrupt:
         if not (out / "checkpoints" / "last.pt").is_file():
             raise click.ClickException(
@@ -441,12 +503,17 @@ def train(
 @click.option(
     "--visualize", is_flag=True, help="Also draw ranked lists, APU regions, SRFC assignments."
 )
-@click.option("--queries", default=6, show_default=True, help="Queries drawn in the pictures.")
+@click.option(
+    "--queries",
+    default=_default(EvalOptions, "queries"),
+    show_default=True,
+    help="Queries drawn in the pictures.",
+)
 @click.option(
     "--device",
-    default="auto",
+    default=_default(EvalOptions, "device"),
     show_default=True,
-    help="auto, cpu or cuda (torchrun: one per rank).",
+    help=f"{DEVICE_HELP} (torchrun: one per rank).",
 )
 def evaluate(
     checkpoint: Path,
@@ -469,9 +536,17 @@ def evaluate(
     out = out or checkpoint.parent / "eval"
     if out.name == "eval" and checkpoint.parent.name == "checkpoints":
         out = checkpoint.parent.parent / "eval"
-    metrics = evaluate_checkpoint(
-        checkpoint, dataset, out, labels, source, visualize, queries, device
+    opts = EvalOptions(
+        checkpoint=checkpoint,
+        dataset=dataset,
+        out=out,
+        labels=labels,
+        source=source,
+        visualize=visualize,
+        queries=queries,
+        device=device,
     )
+    metrics = evaluate_checkpoint(opts)
     if "mAP" in metrics:
         click.echo(
             f"mAP {metrics['mAP']:.1%}  rank-1 {metrics['rank1']:.1%}  "
@@ -483,12 +558,16 @@ def evaluate(
 
 @main.command()
 @click.argument("directory", default="occreid-demo", type=click.Path(path_type=Path))
-@click.option("--ids", default=60, show_default=True, help="Toy identities.")
-@click.option("--seed", default=0, show_default=True, help="Seed of every stage.")
+@click.option(
+    "--ids", default=_default(DemoOptions, "ids"), show_default=True, help="Toy identities."
+)
+@click.option(
+    "--seed", default=_default(DemoOptions, "seed"), show_default=True, help="Seed of every stage."
+)
 @click.option(
     "--backend",
-    type=click.Choice(["auto", "oracle", "mediapipe"]),
-    default="auto",
+    type=click.Choice(DEMO_BACKENDS),
+    default=_default(DemoOptions, "backend"),
     show_default=True,
     help="Pseudo-label backend (auto: mediapipe if installed).",
 )
@@ -497,7 +576,7 @@ def evaluate(
 )
 @click.option(
     "--overwrite/--no-overwrite",
-    default=True,
+    default=_default(DemoOptions, "overwrite"),
     show_default=True,
     help="Replace an earlier demo in DIRECTORY.",
 )
@@ -512,9 +591,17 @@ def demo(
     dataset statistics, training curves, mAP / CMC of both models and the RFCnet's pictures.
     About 11 minutes on a 2-core laptop CPU.
     """
-    from occreid.engine.demo import DemoOptions, run_demo
+    from occreid.engine.demo import run_demo
 
-    report = run_demo(DemoOptions(directory, ids, seed, backend, overwrite, epochs))
+    opts = DemoOptions(
+        directory=directory,
+        ids=ids,
+        seed=seed,
+        backend=backend,
+        overwrite=overwrite,
+        epochs=epochs,
+    )
+    report = run_demo(opts)
     results = json.loads((directory / "results.json").read_text())["results"]
     for name, r in results.items():
         click.echo(f"{name:>8}: mAP {r['mAP']:.1%}  rank-1 {r['rank1']:.1%}")

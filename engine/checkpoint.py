@@ -15,9 +15,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from occreid.common.errors import OccreidError
 from occreid.engine.config import TrainConfig, config_from_dict
 from occreid.model.rfcnet import RFCNet
-from occreid.occdata.errors import OccreidError
 
 FORMAT = 1
 KIND = "occreid-rfcnet"

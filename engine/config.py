@@ -17,9 +17,12 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from occreid.model.config import ModelConfig
+from occreid.common.errors import OccreidError
+from occreid.common.runtime import DEFAULT_DEVICE, check_device
+from occreid.model.config import ModelConfig, require
 from occreid.model.losses import LossConfig
-from occreid.occdata.errors import OccreidError
+
+MODES = ("video", "image")
 
 
 @dataclass
@@ -37,7 +40,7 @@ class DataConfig:
     iters_per_epoch: cap on iterations per epoch (0: the whole sampler), for smoke runs.
     """
 
-    mode: str = "video"
+    mode: str = "video"  # one of MODES
     clip_len: int = 4
     stride: int = 8
     chunk: int = 32
@@ -69,7 +72,7 @@ class RunConfig:
     torch.compile, seed, checkpoint / evaluation / log intervals (epochs, epochs, iterations)."""
 
     seed: int = 0
-    device: str = "auto"
+    device: str = DEFAULT_DEVICE
     bf16: bool = True
     channels_last: bool = True
     compile: bool = False
@@ -160,14 +163,26 @@ def config_from_dict(values: dict[str, Any]) -> TrainConfig:
 
 
 def _validate(cfg: TrainConfig) -> None:
-    """The checks OmegaConf's types cannot make: choices and the rules between sections."""
+    """The checks OmegaConf's types cannot make, one per section, every field: choices, ranges
+    and the rules between sections (one-line errors)."""
     cfg.model.validate()
     cfg.loss.validate()
-    if cfg.data.mode not in ("video", "image"):
-        raise OccreidError(f"data.mode = {cfg.data.mode!r}; choose video or image")
-    if cfg.data.mode == "image" and cfg.model.temporal:
-        raise OccreidError("data.mode = image needs model.temporal = false (TRFC is video only)")
-    if cfg.data.ids_per_batch < 1 or cfg.data.instances < 1 or cfg.data.clip_len < 1:
-        raise OccreidError("data: ids_per_batch, instances and clip_len must be at least 1")
-    if cfg.run.device not in ("auto", "cpu") and not cfg.run.device.startswith("cuda"):
-        raise OccreidError(f"run.device = {cfg.run.device!r}; choose auto, cpu or cuda[:N]")
+    data, optim, run = cfg.data, cfg.optim, cfg.run
+    require(data.mode in MODES, f"data.mode = {data.mode!r}; choose one of {MODES}")
+    require(
+        data.mode == "video" or not cfg.model.temporal,
+        "data.mode = image needs model.temporal = false (TRFC is video only)",
+    )
+    for key in ("clip_len", "stride", "ids_per_batch", "instances", "test_clip_len", "test_batch"):
+        require(getattr(data, key) >= 1, f"data.{key} must be at least 1")
+    for key in ("chunk", "workers", "iters_per_epoch"):
+        require(getattr(data, key) >= 0, f"data.{key} must be at least 0")
+    for key in ("flip", "erase"):
+        require(0 <= getattr(data, key) <= 1, f"data.{key} is a probability (0 to 1)")
+    require(optim.lr > 0 and optim.gamma > 0, "optim.lr and optim.gamma must be positive")
+    require(optim.weight_decay >= 0, "optim.weight_decay must be at least 0")
+    require(optim.epochs >= 1 and optim.step >= 1, "optim.epochs and optim.step must be >= 1")
+    check_device(run.device)
+    require(run.checkpoint_every >= 1, "run.checkpoint_every must be at least 1")
+    require(run.log_every >= 1, "run.log_every must be at least 1")
+    require(run.eval_every >= 0, "run.eval_every must be at least 0 (0: never)")

@@ -20,13 +20,13 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from occreid.common.errors import OccreidError
+from occreid.common.runtime import Runtime
 from occreid.engine.augment import Sample, augment
 from occreid.engine.clips import chunk_ranges, eval_clips, train_clip
-from occreid.engine.config import DataConfig
-from occreid.engine.image_folder import index_image_split, is_image_folder
+from occreid.engine.config import DataConfig, TrainConfig
 from occreid.engine.samplers import PKBatchSampler
-from occreid.occdata.errors import OccreidError
-from occreid.occdata.manifest import read_manifest
+from occreid.occdata.roots import split_frames
 from occreid.pseudolabel.cache import LabelCache, unpack_masks
 
 MEAN = (0.485, 0.456, 0.406)
@@ -64,20 +64,8 @@ def _tracklet_table(frames: pd.DataFrame) -> pd.DataFrame:
 
 def load_split(dataset: Path, split: str, source: Path | None = None) -> SplitData:
     """A built dataset's split (frames under the source recorded in its manifests, or ``source``)
-    or an image folder's (Market-1501 layout)."""
-    if is_image_folder(dataset):
-        frames = index_image_split(dataset, split)
-        root = dataset
-    elif (dataset / "manifests").is_dir():
-        frames = read_manifest(dataset / "manifests" / f"{split}.parquet")
-        root = source or Path(frames.attrs["occreid"]["source"])
-    else:
-        raise OccreidError(
-            f"{dataset}: neither a built dataset (manifests/) nor an image ReID folder "
-            "(bounding_box_train/, query/, bounding_box_test/)"
-        )
-    if not root.is_dir():
-        raise OccreidError(f"{root}: the frames' root is missing; pass --source with its new place")
+    or an image folder's (Market-1501 layout), sorted by tracklet and frame."""
+    root, frames = split_frames(dataset, split, source)
     frames = frames.sort_values(["tracklet", "frame"], kind="stable").reset_index(drop=True)
     return SplitData(root, frames, _tracklet_table(frames))
 
@@ -212,23 +200,23 @@ def loader(dataset: Dataset, workers: int, pin: bool, **kwargs: Any) -> DataLoad
 
 
 def train_loader(
-    split: SplitData,
-    cfg: DataConfig,
-    size: tuple[int, int],
-    labels: LabelArrays | None,
-    seed: int,
-    rank: int = 0,
-    world: int = 1,
-    pin: bool = False,
+    split: SplitData, cfg: TrainConfig, labels: LabelArrays | None, rt: Runtime
 ) -> tuple[DataLoader, PKBatchSampler, int]:  # type: ignore[type-arg]
-    """(loader, its P x K batch sampler, number of classes) for the training split."""
-    units = training_units(split, cfg)
+    """(loader, its P x K batch sampler, number of classes) for the training split: this rank's
+    share of every batch, frames at the model's input size, pinned on CUDA."""
+    units = training_units(split, cfg.data)
     sampler = PKBatchSampler(
-        units["label"].to_numpy(), cfg.ids_per_batch, cfg.instances, seed, rank, world
+        units["label"].to_numpy(),
+        cfg.data.ids_per_batch,
+        cfg.data.instances,
+        cfg.run.seed,
+        rt.dist.rank,
+        rt.dist.world,
     )
-    data = TrainClips(split, units, cfg, size, labels)
+    size = (cfg.model.input_size[0], cfg.model.input_size[1])
+    data = TrainClips(split, units, cfg.data, size, labels)
     return (
-        loader(data, cfg.workers, pin, batch_sampler=sampler),
+        loader(data, cfg.data.workers, rt.cuda, batch_sampler=sampler),
         sampler,
         int(units["label"].max()) + 1,
     )

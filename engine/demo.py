@@ -13,30 +13,18 @@ import html
 import importlib.util
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from occreid.engine.config import TrainConfig, load_config
+from occreid.engine.options import DemoOptions, EvalOptions, TrainOptions
 from occreid.engine.visualize import loss_curves
 from occreid.occdata.report import Table, report_tables
 
 MODELS = {"baseline": "demo_baseline.yaml", "RFCnet": "demo_rfcnet.yaml"}
 STEPS = ("synth", "pseudolabel", "build-dataset", "train baseline", "train RFCnet", "report")
-
-
-@dataclass
-class DemoOptions:
-    """What `occreid demo` takes (see its --help)."""
-
-    directory: Path
-    ids: int = 60
-    seed: int = 0
-    backend: str = "auto"
-    overwrite: bool = True
-    epochs: int | None = None
 
 
 def demo_config(name: str, seed: int, epochs: int | None) -> TrainConfig:
@@ -48,7 +36,7 @@ def demo_config(name: str, seed: int, epochs: int | None) -> TrainConfig:
 def run_demo(opts: DemoOptions) -> Path:
     """Run every stage into ``opts.directory``; returns the report's path."""
     from occreid.engine.evaluate import evaluate_checkpoint
-    from occreid.engine.train import TrainOptions, train
+    from occreid.engine.train import train
     from occreid.occdata.build import BuildOptions, build_dataset
     from occreid.occdata.synth import SynthConfig, synthesize
     from occreid.pseudolabel.runner import RunOptions, run
@@ -72,7 +60,9 @@ def run_demo(opts: DemoOptions) -> Path:
     timings["synth"] = time.perf_counter() - t
     steps.update()
     t = stage(f"pseudolabel ({backend})")
-    run(RunOptions(source, labels, backend, backend, overwrite=opts.overwrite))
+    run(
+        RunOptions(root=source, out=labels, pose=backend, parsing=backend, overwrite=opts.overwrite)
+    )
     timings["pseudolabel"] = time.perf_counter() - t
     steps.update()
     t = stage("build-dataset")
@@ -92,10 +82,15 @@ def run_demo(opts: DemoOptions) -> Path:
         t = stage(f"train + evaluate {name}")
         cfg = demo_config(name, opts.seed, opts.epochs)
         out = d / "runs" / name
-        train(cfg, TrainOptions(dataset, out, labels=labels, overwrite=True))
-        metrics = evaluate_checkpoint(
-            out / "model.pt", dataset, out / "eval", labels, visualize=name == "RFCnet"
+        train(cfg, TrainOptions(dataset=dataset, out=out, labels=labels, overwrite=True))
+        evaluation = EvalOptions(
+            checkpoint=out / "model.pt",
+            dataset=dataset,
+            out=out / "eval",
+            labels=labels,
+            visualize=name == "RFCnet",
         )
+        metrics = evaluate_checkpoint(evaluation)
         results[name] = {**metrics, "seconds": time.perf_counter() - t, "config": cfg.to_dict()}
         tqdm.write(f"[demo] {name}: mAP {metrics['mAP']:.1%}, rank-1 {metrics['rank1']:.1%}")
         steps.update()

@@ -20,10 +20,12 @@ from torch import nn
 from torch.utils.data import Subset
 from tqdm import tqdm
 
-from occreid.engine.config import DataConfig
+from occreid.common.distributed import all_reduce_sum, quiet
+from occreid.common.runtime import Runtime
+from occreid.engine.config import TrainConfig
 from occreid.engine.data import SplitData, TestClips, loader, to_input
-from occreid.engine.distributed import Dist, all_reduce_sum, quiet
 from occreid.engine.metrics import rank_metrics
+from occreid.engine.options import EvalOptions
 
 
 @dataclass
@@ -35,46 +37,39 @@ class Embedded:
     camids: np.ndarray
 
 
-def autocast(device: torch.device, bf16: bool) -> torch.autocast:
-    """bf16 autocast on CUDA when asked; a disabled context elsewhere."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16 and device.type == "cuda")
+def input_size(cfg: TrainConfig) -> tuple[int, int]:
+    """(H, W) the model takes."""
+    return cfg.model.input_size[0], cfg.model.input_size[1]
 
 
 @torch.no_grad()
 def embed_split(
-    model: nn.Module,
-    split: SplitData,
-    cfg: DataConfig,
-    size: tuple[int, int],
-    device: torch.device,
-    bf16: bool = True,
-    dist: Dist | None = None,
-    desc: str = "embedding",
+    model: nn.Module, split: SplitData, cfg: TrainConfig, rt: Runtime, desc: str = "embedding"
 ) -> Embedded:
-    """Average the clip embeddings of each tracklet of ``split``."""
-    dist = dist or Dist()
+    """Average the clip embeddings of each tracklet of ``split`` (this rank's clips, summed over
+    ranks)."""
     model.eval()
-    clips = TestClips(split, cfg.test_clip_len, size)
-    mine = Subset(clips, range(dist.rank, len(clips), dist.world))
-    batches = loader(mine, cfg.workers, device.type == "cuda", batch_size=cfg.test_batch)
+    clips = TestClips(split, cfg.data.test_clip_len, input_size(cfg))
+    mine = Subset(clips, range(rt.dist.rank, len(clips), rt.dist.world))
+    batches = loader(mine, cfg.data.workers, rt.cuda, batch_size=cfg.data.test_batch)
     n = len(split.tracklets)
     sums: torch.Tensor | None = None
-    counts = torch.zeros(n, device=device)
-    for batch in tqdm(batches, desc=desc, unit="batch", **quiet(dist), leave=False):
-        x = to_input(batch["frames"], device)
-        with autocast(device, bf16):
+    counts = torch.zeros(n, device=rt.device)
+    for batch in tqdm(batches, desc=desc, unit="batch", **quiet(rt.dist), leave=False):
+        x = to_input(batch["frames"], rt.device)
+        with rt.autocast():
             emb = model(x).embedding.float()
-            if cfg.test_flip:
+            if cfg.data.test_flip:
                 emb = emb + model(x.flip(-1)).embedding.float()
         if sums is None:
-            sums = torch.zeros(n, emb.shape[1], device=device)
-        index = batch["tracklet"].to(device)
+            sums = torch.zeros(n, emb.shape[1], device=rt.device)
+        index = batch["tracklet"].to(rt.device)
         sums.index_add_(0, index, emb)
         counts.index_add_(0, index, torch.ones_like(index, dtype=counts.dtype))
     if sums is None:  # more ranks than clips: this rank saw none
-        sums = torch.zeros(n, model_dim(model), device=device)
-    all_reduce_sum(sums, dist)
-    all_reduce_sum(counts, dist)
+        sums = torch.zeros(n, model_dim(model), device=rt.device)
+    all_reduce_sum(sums, rt.dist)
+    all_reduce_sum(counts, rt.dist)
     features = F.normalize(sums / counts.clamp_min(1)[:, None], dim=1)
     tracklets = split.tracklets
     pids, camids = tracklets["pid"].to_numpy(copy=True), tracklets["camid"].to_numpy(copy=True)
@@ -106,18 +101,11 @@ def retrieval_metrics(query: Embedded, gallery: Embedded, max_rank: int = 50) ->
 
 
 def evaluate(
-    model: nn.Module,
-    query: SplitData,
-    gallery: SplitData,
-    cfg: DataConfig,
-    size: tuple[int, int],
-    device: torch.device,
-    bf16: bool = True,
-    dist: Dist | None = None,
+    model: nn.Module, query: SplitData, gallery: SplitData, cfg: TrainConfig, rt: Runtime
 ) -> tuple[dict[str, Any], Embedded, Embedded]:
     """Embed both splits and score the ranking; returns (metrics, query, gallery)."""
-    q = embed_split(model, query, cfg, size, device, bf16, dist, "query")
-    g = embed_split(model, gallery, cfg, size, device, bf16, dist, "gallery")
+    q = embed_split(model, query, cfg, rt, "query")
+    g = embed_split(model, gallery, cfg, rt, "gallery")
     return retrieval_metrics(q, g), q, g
 
 
@@ -128,40 +116,26 @@ def pick_queries(query: SplitData, count: int, seed: int = 0) -> list[int]:
     return sorted(rng.choice(len(query.tracklets), size=count, replace=False).tolist())
 
 
-def evaluate_checkpoint(
-    checkpoint: Path,
-    dataset: Path,
-    out: Path,
-    labels: Path | None = None,
-    source: Path | None = None,
-    visualize: bool = False,
-    queries: int = 6,
-    device_name: str = "auto",
-) -> dict[str, Any]:
+def evaluate_checkpoint(opts: EvalOptions) -> dict[str, Any]:
     """`occreid evaluate`: metrics.json (and pictures) for a checkpoint on a dataset's query and
     gallery; the test settings (clip length, flip) come from the checkpoint's config."""
     from occreid.engine.checkpoint import model_from_checkpoint
     from occreid.engine.data import load_split
-    from occreid.engine.distributed import init_distributed
-    from occreid.engine.train import pick_device, place_model
 
-    model, cfg = model_from_checkpoint(checkpoint)
-    dist = init_distributed(use_cuda=device_name != "cpu" and torch.cuda.is_available())
-    device = pick_device(device_name, dist)
-    size = (cfg.model.input_size[0], cfg.model.input_size[1])
-    query = load_split(dataset, "query", source)
-    gallery = load_split(dataset, "gallery", source)
-    model = place_model(model, device, cfg.run.channels_last)
-    metrics, q, g = evaluate(model, query, gallery, cfg.data, size, device, cfg.run.bf16, dist)
-    metrics = {"checkpoint": str(checkpoint), "dataset": str(dataset), **metrics}
-    if not dist.main:
+    model, cfg = model_from_checkpoint(opts.checkpoint)
+    rt = Runtime.create(opts.device, bf16=cfg.run.bf16, channels_last=cfg.run.channels_last)
+    query = load_split(opts.dataset, "query", opts.source)
+    gallery = load_split(opts.dataset, "gallery", opts.source)
+    model = rt.place(model)
+    metrics, q, g = evaluate(model, query, gallery, cfg, rt)
+    metrics = {"checkpoint": str(opts.checkpoint), "dataset": str(opts.dataset), **metrics}
+    if not rt.dist.main:
         return metrics
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    if visualize:
-        metrics["pictures"] = [
-            str(p) for p in _pictures(model.cpu(), query, gallery, q, g, out, size, labels, queries)
-        ]
+    opts.out.mkdir(parents=True, exist_ok=True)
+    (opts.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    if opts.visualize:
+        pictures = _pictures(model.cpu(), query, gallery, q, g, opts, input_size(cfg))
+        metrics["pictures"] = [str(p) for p in pictures]
     return metrics
 
 
@@ -171,10 +145,8 @@ def _pictures(
     gallery: SplitData,
     q: Embedded,
     g: Embedded,
-    out: Path,
+    opts: EvalOptions,
     size: tuple[int, int],
-    labels: Path | None,
-    count: int,
 ) -> list[Path]:
     """Fig. 16 ranked lists, Fig. 8 partition + foreground, Fig. 10 assignment matrices."""
     from occreid.engine.visualize import (
@@ -185,7 +157,8 @@ def _pictures(
         ranked_lists,
     )
 
-    chosen = pick_queries(query, count)
+    out, labels = opts.out, opts.labels
+    chosen = pick_queries(query, opts.queries)
     made = [ranked_lists(query, gallery, q, g, chosen, out / "ranked_lists.png", size)]
     frames = np.stack([middle_frame(query, i, size) for i in chosen])
     targets = None

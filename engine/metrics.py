@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
 
 INT64_MAX = torch.iinfo(torch.int64).max
 

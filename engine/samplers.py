@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import numpy as np
 from torch.utils.data import Sampler
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
 
 
 class PKBatchSampler(Sampler[list[tuple[int, int]]]):

@@ -27,6 +27,9 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from occreid.common.distributed import Dist, barrier, quiet
+from occreid.common.errors import OccreidError
+from occreid.common.runtime import Runtime
 from occreid.engine.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from occreid.engine.config import TrainConfig, config_from_dict
 from occreid.engine.data import (
@@ -37,25 +40,12 @@ from occreid.engine.data import (
     to_input,
     train_loader,
 )
-from occreid.engine.distributed import Dist, barrier, init_distributed, quiet
-from occreid.engine.evaluate import autocast, evaluate
+from occreid.engine.evaluate import evaluate
+from occreid.engine.options import TrainOptions
 from occreid.model.losses import WEIGHTS, rfc_losses
 from occreid.model.rfcnet import RFCNet, build_model
-from occreid.occdata.errors import OccreidError
 
 LOSS_TERMS = ("ce", "triplet", "keypoint", "foreground", "appearance", "position", "total")
-
-
-@dataclass
-class TrainOptions:
-    """What `occreid train` takes besides the config (see its --help)."""
-
-    dataset: Path
-    out: Path
-    labels: Path | None = None
-    source: Path | None = None
-    resume: bool = False
-    overwrite: bool = False
 
 
 @dataclass
@@ -65,24 +55,6 @@ class RunState:
     epoch: int = 0
     step: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
-
-
-def pick_device(name: str, dist: Dist) -> torch.device:
-    """``auto``: this rank's GPU if CUDA is there, else the CPU."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise OccreidError("run.device = cuda, but no CUDA device is visible")
-        return torch.device("cuda", dist.local_rank if dist.world > 1 else 0)
-    return torch.device(name)
-
-
-def place_model(model: RFCNet, device: torch.device, channels_last: bool) -> RFCNet:
-    """``model`` on ``device``, channels_last when asked: faster convolutions on GPU and on CPU
-    (oneDNN) alike; training and evaluation place a model the same way."""
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    return model.to(device, memory_format=fmt)
 
 
 class RunLog:
@@ -130,10 +102,9 @@ def train_one_epoch(
     loader: Any,
     opt: torch.optim.Optimizer,
     cfg: TrainConfig,
-    device: torch.device,
+    rt: Runtime,
     state: RunState,
     log: RunLog,
-    dist: Dist,
 ) -> dict[str, float]:
     """One pass over the epoch's P x K batches; returns the epoch's mean of each loss term."""
     model.train()
@@ -147,17 +118,18 @@ def train_one_epoch(
         total=iters,
         desc=f"epoch {state.epoch + 1}/{cfg.optim.epochs}",
         unit="it",
-        **quiet(dist),
+        **quiet(rt.dist),
         leave=False,
     )
+    device = rt.device
     for i, batch in enumerate(loader):
         if i >= iters:
             break
-        x = to_input(batch["frames"], device, cfg.run.channels_last)
+        x = to_input(batch["frames"], device, rt.channels_last)
         pids = batch["pid"].to(device, non_blocking=True)
         keypoints = batch.get("keypoints")
         masks = batch.get("masks")
-        with autocast(device, cfg.run.bf16):
+        with rt.autocast():
             out = model(x)
         losses = rfc_losses(
             out,
@@ -178,7 +150,7 @@ def train_one_epoch(
             window[k] = window.get(k, 0.0) + v
         if (i + 1) % cfg.run.log_every == 0 or i + 1 == iters:
             n = (i % cfg.run.log_every) + 1
-            speed = seen * dist.world / (time.perf_counter() - t0)
+            speed = seen * rt.dist.world / (time.perf_counter() - t0)
             row = {k: v / n for k, v in window.items()}
             log.row(
                 {
@@ -256,33 +228,24 @@ def train(cfg: TrainConfig, opts: TrainOptions) -> dict[str, Any]:
 
     A run that fails or is interrupted before its first checkpoint leaves no RUN folder behind,
     so the same command can simply be run again."""
-    dist = init_distributed(use_cuda=cfg.run.device != "cpu" and torch.cuda.is_available())
-    device = pick_device(cfg.run.device, dist)
-    _prepare_out(opts, cfg, dist)
+    rt = Runtime.create(cfg.run.device, bf16=cfg.run.bf16, channels_last=cfg.run.channels_last)
+    _prepare_out(opts, cfg, rt.dist)
     try:
-        return _run(cfg, opts, dist, device)
+        return _run(cfg, opts, rt)
     except BaseException:
-        if dist.main and not opts.resume and not (opts.out / "checkpoints" / "last.pt").is_file():
+        last = opts.out / "checkpoints" / "last.pt"
+        if rt.dist.main and not opts.resume and not last.is_file():
             shutil.rmtree(opts.out, ignore_errors=True)  # nothing to resume: leave nothing
         raise
 
 
-def _run(cfg: TrainConfig, opts: TrainOptions, dist: Dist, device: torch.device) -> dict[str, Any]:
+def _run(cfg: TrainConfig, opts: TrainOptions, rt: Runtime) -> dict[str, Any]:
     """Data, model and the epoch loop of ``train``, in a prepared RUN folder."""
-    size: tuple[int, int] = (cfg.model.input_size[0], cfg.model.input_size[1])
+    dist = rt.dist
     train_split = load_split(opts.dataset, "train", opts.source)
     labels = _labels(opts, cfg, train_split)
-    data, sampler, num_classes = train_loader(
-        train_split,
-        cfg.data,
-        size,
-        labels,
-        cfg.run.seed,
-        dist.rank,
-        dist.world,
-        device.type == "cuda",
-    )
-    model, opt, sched = build_training(cfg, num_classes, device)
+    data, sampler, num_classes = train_loader(train_split, cfg, labels, rt)
+    model, opt, sched = build_training(cfg, num_classes, rt)
     state = RunState()
     last = opts.out / "checkpoints" / "last.pt"
     if opts.resume:
@@ -293,7 +256,7 @@ def _run(cfg: TrainConfig, opts: TrainOptions, dist: Dist, device: torch.device)
         state = RunState(ckpt["epoch"], ckpt["step"], ckpt.get("history", []))
     net: nn.Module = model
     if dist.world > 1:
-        ids = [device.index] if device.type == "cuda" else None
+        ids = [rt.device.index] if rt.cuda else None
         # a term left out (no labels, or weight 0) leaves the modules only it trains unused
         unused = labels is None or not all(getattr(cfg.loss, w) for w in WEIGHTS)
         net = DistributedDataParallel(model, device_ids=ids, find_unused_parameters=unused)
@@ -308,7 +271,7 @@ def _run(cfg: TrainConfig, opts: TrainOptions, dist: Dist, device: torch.device)
     for epoch in range(state.epoch, cfg.optim.epochs):
         state.epoch = epoch
         sampler.set_epoch(epoch)
-        means = train_one_epoch(net, data, opt, cfg, device, state, log, dist)
+        means = train_one_epoch(net, data, opt, cfg, rt, state, log)
         sched.step()
         state.epoch = epoch + 1
         record: dict[str, Any] = {"epoch": epoch + 1, "step": state.step, **means}
@@ -316,9 +279,7 @@ def _run(cfg: TrainConfig, opts: TrainOptions, dist: Dist, device: torch.device)
             state.epoch % cfg.run.eval_every == 0 or state.epoch == cfg.optim.epochs
         ):
             assert query is not None and gallery is not None
-            metrics, _, _ = evaluate(
-                model, query, gallery, cfg.data, size, device, cfg.run.bf16, dist
-            )
+            metrics, _, _ = evaluate(model, query, gallery, cfg, rt)
             record.update(mAP=metrics["mAP"], rank1=metrics["rank1"])
             log.scalars("eval", {"mAP": metrics["mAP"], "rank1": metrics["rank1"]}, state.step)
         state.history.append(record)
@@ -338,12 +299,11 @@ def _run(cfg: TrainConfig, opts: TrainOptions, dist: Dist, device: torch.device)
 
 
 def build_training(
-    cfg: TrainConfig, num_classes: int, device: torch.device
+    cfg: TrainConfig, num_classes: int, rt: Runtime
 ) -> tuple[RFCNet, torch.optim.Optimizer, torch.optim.lr_scheduler.StepLR]:
-    """The seeded model on ``device``, Adam and the step decay of paper 6.1."""
+    """The seeded model placed by ``rt``, Adam and the step decay of paper 6.1."""
     torch.manual_seed(cfg.run.seed)
-    model = build_model(cfg.model.to_dict(), num_classes)
-    model = place_model(model, device, cfg.run.channels_last)
+    model = rt.place(build_model(cfg.model, num_classes))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.optim.step, gamma=cfg.optim.gamma)
     return model, opt, sched

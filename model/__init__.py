@@ -1,6 +1,6 @@
 """RFCnet: ResNet backbone, RFC blocks (APU, foreground extractor, SRFC, TRFC), losses.
 
-Public entry points: ``build_model(cfg, num_classes)``, ``ModelConfig``, ``LossConfig``,
+Public entry points: ``build_model(ModelConfig, num_classes)``, ``ModelConfig``, ``LossConfig``,
 ``rfc_losses``.
 """
 

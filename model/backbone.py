@@ -15,7 +15,8 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
+from occreid.model.config import ARCHS
 
 IMAGENET_URLS: dict[str, str] = {
     "resnet18": "https://download.pytorch.org/models/resnet18-f37072fd.pth",
@@ -71,11 +72,13 @@ class Bottleneck(nn.Module):
         return self.relu(self.bn3(self.conv3(out)) + identity)
 
 
-_DEPTHS: dict[str, tuple[type[BasicBlock] | type[Bottleneck], list[int]]] = {
-    "resnet18": (BasicBlock, [2, 2, 2, 2]),
-    "resnet34": (BasicBlock, [3, 4, 6, 3]),
-    "resnet50": (Bottleneck, [3, 4, 6, 3]),
-}
+_DEPTHS: dict[str, tuple[type[BasicBlock] | type[Bottleneck], list[int]]] = dict(
+    zip(
+        ARCHS,
+        [(BasicBlock, [2, 2, 2, 2]), (BasicBlock, [3, 4, 6, 3]), (Bottleneck, [3, 4, 6, 3])],
+        strict=True,
+    )
+)
 
 
 class ResNet(nn.Module):

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
 
-T = TypeVar("T")
 APU_REGIONS = 6  # head, upper body, two upper legs, two lower legs (eq. 1)
+ARCHS = ("resnet18", "resnet34", "resnet50")
+CHOICES: dict[str, tuple[str, ...]] = {
+    "arch": ARCHS,
+    "block": ("rfc", "foreground"),
+    "partition": ("apu", "fixed"),
+    "spatial": ("appearance+position", "appearance", "position", "keypoint", "off"),
+    "arrangement": ("s-t", "t-s", "s+t"),
+}
 
 
-def strict_dataclass(cls: type[T], values: dict[str, Any], section: str) -> T:
-    """``cls(**values)``, but an unknown key is a one-line error naming it and the known ones."""
-    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise OccreidError(
-            f"{section} config: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(known))}"
-        )
-    return cls(**values)
+def require(condition: bool, message: str) -> None:
+    """A config check: ``message`` as a one-line error where ``condition`` fails."""
+    if not condition:
+        raise OccreidError(message)
 
 
 @dataclass
@@ -56,34 +58,33 @@ class ModelConfig:
     clusters: int = 3
     reduction: int = 2
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> ModelConfig:
-        """Build from a plain dict; an unknown key or a bad choice is a one-line error."""
-        cfg = strict_dataclass(cls, values, "model")
-        cfg.validate()
-        return cfg
-
     def validate(self) -> None:
-        choices = {
-            "block": ("rfc", "foreground"),
-            "partition": ("apu", "fixed"),
-            "spatial": ("appearance+position", "appearance", "position", "keypoint", "off"),
-            "arrangement": ("s-t", "t-s", "s+t"),
-        }
-        for key, allowed in choices.items():
-            if getattr(self, key) not in allowed:
-                raise OccreidError(
-                    f"model config: {key} = {getattr(self, key)!r}; choose one of {allowed}"
-                )
-        if any(s not in (1, 2, 3, 4) for s in self.rfc_stages):
-            raise OccreidError(f"model config: rfc_stages {self.rfc_stages} must be within 1-4")
-        if self.partition == "apu" and self.regions != APU_REGIONS:
-            raise OccreidError(
-                f"model config: regions = {self.regions} needs partition = fixed "
-                f"(APU always makes {APU_REGIONS} regions from its 4 key points)"
-            )
-        if self.spatial == "keypoint" and self.partition != "apu":
-            raise OccreidError("model config: spatial = keypoint needs partition = apu")
+        """Every field checked (OmegaConf has checked the keys and types): one-line errors."""
+        for key, allowed in CHOICES.items():
+            value = getattr(self, key)
+            require(value in allowed, f"model config: {key} = {value!r}; choose one of {allowed}")
+        require(
+            len(self.input_size) == 2 and min(self.input_size) >= 16,
+            f"model config: input_size {self.input_size} must be [H, W], each at least 16",
+        )
+        require(self.last_stride in (1, 2), "model config: last_stride is 1 (the paper) or 2")
+        require(
+            all(s in (1, 2, 3, 4) for s in self.rfc_stages),
+            f"model config: rfc_stages {self.rfc_stages} must be within 1-4",
+        )
+        require(
+            self.partition == "fixed" or self.regions == APU_REGIONS,
+            f"model config: regions = {self.regions} needs partition = fixed "
+            f"(APU always makes {APU_REGIONS} regions from its 4 key points)",
+        )
+        require(self.regions >= 1, "model config: regions must be at least 1")
+        require(
+            self.spatial != "keypoint" or self.partition == "apu",
+            "model config: spatial = keypoint needs partition = apu",
+        )
+        require(self.clusters >= 1, "model config: clusters (K of SRFC) must be at least 1")
+        require(self.reduction >= 1, "model config: reduction must be at least 1")
+        require(bool(self.pretrained), "model config: pretrained is imagenet, a path or none")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -11,15 +11,13 @@ key-point locator of "wo-Lk" is then never touched by the optimizer (Adam's weig
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from occreid.model.config import strict_dataclass
+from occreid.model.config import require
 from occreid.model.rfcnet import RFCOutput
 from occreid.model.srfc import position_similarity
-from occreid.occdata.errors import OccreidError
 
 DISTANCES = ("cosine", "euclidean")
 WEIGHTS = ("ce", "triplet", "keypoint", "foreground", "appearance", "position")
@@ -39,24 +37,21 @@ class LossConfig:
     margin: float = 0.5
     distance: str = "cosine"
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> LossConfig:
-        """Build from the `loss:` section; an unknown key or a bad value is a one-line error."""
-        cfg = strict_dataclass(cls, values, "loss")
-        cfg.validate()
-        return cfg
-
     def validate(self) -> None:
-        """A distance outside DISTANCES, or a negative weight, is a one-line error."""
-        if self.distance not in DISTANCES:
-            raise OccreidError(
-                f"loss config: distance = {self.distance!r}; choose one of {DISTANCES}"
-            )
+        """Every field checked (OmegaConf has checked the keys and types): one-line errors."""
+        require(
+            self.distance in DISTANCES,
+            f"loss config: distance = {self.distance!r}; choose one of {DISTANCES}",
+        )
         for name in WEIGHTS:
-            if getattr(self, name) < 0:
-                raise OccreidError(f"loss config: {name} = {getattr(self, name)}; a weight is >= 0")
-        if not any(getattr(self, name) for name in WEIGHTS):
-            raise OccreidError("loss config: every weight is 0; nothing would be trained")
+            value = getattr(self, name)
+            require(value >= 0, f"loss config: {name} = {value}; a weight is >= 0")
+        require(
+            any(getattr(self, name) for name in WEIGHTS),
+            "loss config: every weight is 0; nothing would be trained",
+        )
+        require(0 <= self.label_smoothing < 1, "loss config: label_smoothing is in [0, 1)")
+        require(self.margin >= 0, "loss config: the triplet margin is >= 0")
 
 
 def pairwise_distance(x: torch.Tensor, kind: str) -> torch.Tensor:

@@ -13,7 +13,6 @@ that the cosine distances of the triplet loss and of retrieval measure from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 from torch import nn
@@ -97,9 +96,10 @@ class RFCNet(nn.Module):
         return RFCOutput(features, embedding, logits, aux)
 
 
-def build_model(cfg: dict[str, Any], num_classes: int) -> RFCNet:
-    """Any variant from the ``model:`` section of a config (unknown keys are an error)."""
-    config = ModelConfig.from_dict(cfg)
-    model = RFCNet(config, num_classes)
-    load_pretrained(model.backbone, config.pretrained, config.arch)
+def build_model(cfg: ModelConfig, num_classes: int) -> RFCNet:
+    """Any variant of the ``model:`` section of a config (checked first), with its backbone
+    weights (``cfg.pretrained``)."""
+    cfg.validate()
+    model = RFCNet(cfg, num_classes)
+    load_pretrained(model.backbone, cfg.pretrained, cfg.arch)
     return model

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
 
 COLUMNS: tuple[str, ...] = ("path", "occlusion", "persons")
 MAX_LABEL = 10

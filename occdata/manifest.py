@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
 
 COLUMNS: dict[str, str] = {
     "path": "string",

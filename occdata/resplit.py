@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
 
 
 @dataclass(frozen=True)

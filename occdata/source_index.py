@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
 
 SPLITS: tuple[str, ...] = ("train", "query", "gallery")
 FRAME_NAME = re.compile(

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
 
 
 def check_output(out: Path, overwrite: bool, source: Path | None = None) -> None:

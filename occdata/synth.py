@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
 from occreid.occdata.staging import staged_output
 from occreid.occdata.toy_render import (
     Appearance,

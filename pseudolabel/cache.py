@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
 
 FORMAT_VERSION = 1
 MASK_SIZE: tuple[int, int] = (64, 32)  # (H, W): 256 bytes per frame packed, ~240 MB for Duke

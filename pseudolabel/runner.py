@@ -23,13 +23,17 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from occreid.engine.distributed import barrier, init_distributed
-from occreid.engine.image_folder import SPLIT_FOLDERS, index_image_split, is_image_folder
-from occreid.occdata.errors import OccreidError
-from occreid.occdata.manifest import read_manifest
-from occreid.occdata.source_index import index_source
+from occreid.common.distributed import barrier, init_distributed
+from occreid.common.errors import OccreidError
+from occreid.common.runtime import DEFAULT_DEVICE
+from occreid.occdata.roots import frames_to_label
 from occreid.pseudolabel.apu_targets import apu_targets
-from occreid.pseudolabel.backends import make_parsing, make_pose
+from occreid.pseudolabel.backends import (
+    backend_options,
+    check_options,
+    make_parsing,
+    make_pose,
+)
 from occreid.pseudolabel.backends.base import FrameBatch, ParsingBackend, PoseBackend
 from occreid.pseudolabel.cache import (
     FORMAT_VERSION,
@@ -58,9 +62,13 @@ class Timings:
         return {k: round(v / total, 3) for k, v in vars(self).items()}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RunOptions:
-    """What `occreid pseudolabel` takes (see its --help)."""
+    """What `occreid pseudolabel` takes (see its --help; the CLI's defaults are these).
+
+    pose_options / parsing_options: the backend's own constructor options (config, checkpoint,
+    person_classes, ...); ``root`` and ``device`` are passed to the backends that declare them.
+    """
 
     root: Path
     out: Path
@@ -68,34 +76,13 @@ class RunOptions:
     parsing: str = "oracle"
     pose_options: dict[str, Any] = field(default_factory=dict)
     parsing_options: dict[str, Any] = field(default_factory=dict)
+    device: str = DEFAULT_DEVICE
     batch_size: int = 64
     workers: int = 4
     shard_frames: int = 4096
     resume: bool = False
     overwrite: bool = False
     threshold: float = 0.3
-
-
-def frames_to_label(root: Path) -> tuple[Path, pd.DataFrame]:
-    """(source root, frames with path and tracklet): a DukeMTMC-VideoReID root, a built
-    dataset (its manifests' frames, from the source recorded in them), or an image ReID folder
-    (Market-1501 layout; each image its own tracklet)."""
-    if is_image_folder(root):
-        splits = [index_image_split(root, s) for s in SPLIT_FOLDERS]
-        return root, pd.concat(splits, ignore_index=True)[["path", "tracklet"]]
-    if (root / "manifests").is_dir():
-        parts = [
-            read_manifest(root / "manifests" / f"{s}.parquet")
-            for s in ("train", "query", "gallery")
-        ]
-        source = Path(parts[0].attrs["occreid"]["source"])
-        frames = pd.concat(parts)[["path", "src_tracklet"]].rename(
-            columns={"src_tracklet": "tracklet"}
-        )
-        return source, frames.drop_duplicates("path").reset_index(drop=True)
-    return root, index_source(root).frames[["path", "tracklet"]].astype(
-        {"path": str, "tracklet": str}
-    )
 
 
 def _read(path: Path) -> np.ndarray | None:
@@ -169,11 +156,31 @@ def label_shard(
     return data
 
 
+def _check_out(opts: RunOptions, source: Path) -> None:
+    """Every rank, before any model is built: an existing cache needs --resume or --overwrite,
+    and the cache never goes inside the source."""
+    if opts.out.resolve().is_relative_to(source.resolve()):
+        raise OccreidError(
+            f"{opts.out}: lies inside the source {source}; choose a folder outside it"
+        )
+    if opts.out.exists() and not (opts.resume or opts.overwrite):
+        raise OccreidError(
+            f"{opts.out}: already exists; pass --resume to continue it or --overwrite"
+        )
+
+
+def _backend_options(kind: str, name: str, own: dict[str, Any], shared: dict[str, Any]) -> Any:
+    """The backend's own options plus the shared ones (root, device) its constructor declares;
+    checked before any backend is built."""
+    declared = backend_options(kind, name)
+    options = {k: v for k, v in shared.items() if k in declared} | own
+    check_options(kind, name, options)
+    return options
+
+
 def _prepare(opts: RunOptions, plan: pd.DataFrame, meta: dict[str, Any]) -> None:
     """Rank 0: create the cache folder or check that a resumed one has the same plan."""
     out = opts.out
-    if out.exists() and not (opts.resume or opts.overwrite):
-        raise OccreidError(f"{out}: already exists; pass --resume to continue it or --overwrite")
     if out.exists() and opts.overwrite and not opts.resume:
         shutil.rmtree(out)
     if (out / "plan.parquet").is_file():
@@ -196,13 +203,14 @@ def run(opts: RunOptions) -> dict[str, Any]:
     info = init_distributed()
     rank, world = info.rank, info.world
     source, frames = frames_to_label(opts.root)
-    if opts.out.resolve().is_relative_to(source.resolve()):
-        raise OccreidError(
-            f"{opts.out}: lies inside the source {source}; choose a folder outside it"
-        )
+    _check_out(opts, source)
+    barrier(info)  # every rank has checked before rank 0 creates the folder
+    shared = {"root": source, "device": opts.device}
+    pose_options = _backend_options("pose", opts.pose, opts.pose_options, shared)
+    parsing_options = _backend_options("parsing", opts.parsing, opts.parsing_options, shared)
     plan = plan_shards(frames, opts.shard_frames)
-    pose = make_pose(opts.pose, root=source, **opts.pose_options)
-    parsing = make_parsing(opts.parsing, root=source, **opts.parsing_options)
+    pose = make_pose(opts.pose, **pose_options)
+    parsing = make_parsing(opts.parsing, **parsing_options)
     n_shards = int(plan["shard"].max()) + 1
     meta = {
         "format": FORMAT_VERSION,

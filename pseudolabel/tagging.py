@@ -18,6 +18,7 @@ import pandas as pd
 
 from occreid.pseudolabel.cache import LabelCache
 
+MIN_SHARE = 0.08  # hidden share up to which a frame counts as unoccluded (mask noise)
 _POPCOUNT = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(axis=1)
 
 
@@ -29,7 +30,7 @@ def hidden_share(areas: np.ndarray, percentile: float = 90.0) -> np.ndarray:
     return np.clip(1.0 - areas / expected, 0.0, 1.0)
 
 
-def occlusion_labels(share: np.ndarray, min_share: float = 0.08) -> np.ndarray:
+def occlusion_labels(share: np.ndarray, min_share: float = MIN_SHARE) -> np.ndarray:
     """Hidden share -> label 0-10."""
     labels = np.ceil(np.clip(share, 0, 1) * 10 - 1e-9).astype(np.int16)
     return np.where(share <= min_share, 0, np.clip(labels, 1, 10))
@@ -40,7 +41,7 @@ def mask_areas(packed: np.ndarray) -> np.ndarray:
     return _POPCOUNT[packed].sum(axis=1, dtype=np.int64).astype(np.float64)
 
 
-def tag_occlusion(cache: LabelCache, min_share: float = 0.08) -> pd.DataFrame:
+def tag_occlusion(cache: LabelCache, min_share: float = MIN_SHARE) -> pd.DataFrame:
     """The annotation CSV (path, occlusion, persons) for every frame of the cache."""
     index = cache.index
     data = cache.gather(index["path"].tolist())

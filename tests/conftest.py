@@ -108,7 +108,7 @@ def toy_dataset(toy_source: Path, tmp_path_factory: pytest.TempPathFactory) -> t
     from occreid.pseudolabel.runner import RunOptions, run
 
     root = tmp_path_factory.mktemp("toy-dataset")
-    run(RunOptions(toy_source, root / "labels", "oracle", "oracle"))
+    run(RunOptions(root=toy_source, out=root / "labels"))
     build_dataset(
         BuildOptions(
             source=toy_source, out=root / "dataset", annotations=toy_source / "annotations.csv"

@@ -42,3 +42,49 @@ def test_manifests_ship_the_exclusion_template() -> None:
     text = files("occreid.manifests").joinpath("exclude_template.txt").read_text()
     assert "494" in text
     assert all(not line.strip() or line.startswith("#") for line in text.splitlines())
+
+
+# Data flows one way: each folder may import its own modules and the folders below it.
+LAYERS = {
+    "common": set(),
+    "model": {"common"},
+    "occdata": {"common"},
+    "pseudolabel": {"common", "occdata"},
+    "engine": {"common", "occdata", "pseudolabel", "model", "configs"},
+    "cli": {"common", "occdata", "pseudolabel", "engine", "model", "configs"},
+}
+
+
+def _occreid_imports(path: Path) -> set[str]:
+    """The occreid folders a module imports (top level, in functions, under TYPE_CHECKING)."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "occreid" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+def test_imports_flow_one_way() -> None:
+    wrong = []
+    for folder, allowed in LAYERS.items():
+        modules = sorted((REPO / folder).rglob("*.py"))
+        assert modules, folder
+        for path in modules:
+            for target in _occreid_imports(path) - allowed - {folder}:
+                wrong.append(f"{path.relative_to(REPO)} imports occreid.{target}")
+    assert wrong == []
+
+
+def test_the_layer_check_sees_a_wrong_way_import(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from occreid.engine.train import train\n")
+    assert _occreid_imports(module) == {"engine"}

@@ -1,4 +1,5 @@
-"""Pose and parsing backends by name (lazy imports: only the chosen backend's stack is loaded).
+"""Pose and parsing backends by name: the one table the runner and the CLI read (lazy imports:
+only the chosen backend's stack is loaded).
 
 \b
 pose:    oracle     synth ground truth (groundtruth/ beside the frames)
@@ -7,38 +8,66 @@ pose:    oracle     synth ground truth (groundtruth/ beside the frames)
 parsing: oracle     synth ground truth
          mediapipe  selfie segmentation (offline CPU)
          mmseg      any mmsegmentation config + checkpoint; --person-classes picks the classes
+
+Each backend declares its constructor's options (no catch-all): an option it does not take is a
+one-line error naming the options it does, found before any model is built.
 """
 
 from __future__ import annotations
 
+import inspect
 from importlib import import_module
 from typing import Any
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
 from occreid.pseudolabel.backends.base import ParsingBackend, PoseBackend
 
-POSE: dict[str, str] = {
-    "oracle": "occreid.pseudolabel.backends.oracle:OraclePose",
-    "mediapipe": "occreid.pseudolabel.backends.mediapipe_backend:MediaPipePose",
-    "mmpose": "occreid.pseudolabel.backends.mm:MMPose",
+BACKENDS: dict[str, dict[str, str]] = {
+    "pose": {
+        "oracle": "occreid.pseudolabel.backends.oracle:OraclePose",
+        "mediapipe": "occreid.pseudolabel.backends.mediapipe_backend:MediaPipePose",
+        "mmpose": "occreid.pseudolabel.backends.mm:MMPose",
+    },
+    "parsing": {
+        "oracle": "occreid.pseudolabel.backends.oracle:OracleParsing",
+        "mediapipe": "occreid.pseudolabel.backends.mediapipe_backend:MediaPipeParsing",
+        "mmseg": "occreid.pseudolabel.backends.mm:MMSeg",
+    },
 }
-PARSING: dict[str, str] = {
-    "oracle": "occreid.pseudolabel.backends.oracle:OracleParsing",
-    "mediapipe": "occreid.pseudolabel.backends.mediapipe_backend:MediaPipeParsing",
-    "mmseg": "occreid.pseudolabel.backends.mm:MMSeg",
-}
+ADE20K_PERSON = (12,)  # mmseg's default person classes: "person" of ADE20K
 
 
-def _load(table: dict[str, str], name: str, kind: str) -> Any:
+def backend_class(kind: str, name: str) -> Any:
+    """The class of backend ``name`` (``kind`` pose or parsing); its module is imported, not
+    its model stack."""
+    table = BACKENDS[kind]
     if name not in table:
         raise OccreidError(f"unknown {kind} backend {name!r}; choose one of {', '.join(table)}")
     module, cls = table[name].split(":")
     return getattr(import_module(module), cls)
 
 
+def backend_options(kind: str, name: str) -> list[str]:
+    """The options backend ``name``'s constructor declares."""
+    return list(inspect.signature(backend_class(kind, name)).parameters)
+
+
+def check_options(kind: str, name: str, options: dict[str, Any]) -> None:
+    """An option the backend does not declare is a one-line error."""
+    known = backend_options(kind, name)
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        takes = ", ".join(known) or "no options"
+        raise OccreidError(
+            f"the {name} {kind} backend has no option {unknown[0]!r} (it takes: {takes})"
+        )
+
+
 def make_pose(name: str, **options: Any) -> PoseBackend:
-    return _load(POSE, name, "pose")(**options)
+    check_options("pose", name, options)
+    return backend_class("pose", name)(**options)  # type: ignore[no-any-return]
 
 
 def make_parsing(name: str, **options: Any) -> ParsingBackend:
-    return _load(PARSING, name, "parsing")(**options)
+    check_options("parsing", name, options)
+    return backend_class("parsing", name)(**options)  # type: ignore[no-any-return]

@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
 from occreid.pseudolabel.backends.base import FrameBatch, ParsingBackend, PoseBackend
 from occreid.pseudolabel.letterbox import letterbox
 
@@ -40,7 +40,7 @@ def _solutions() -> Any:
 class MediaPipePose(PoseBackend):
     name = "mediapipe"
 
-    def __init__(self, complexity: int = 1, **_: Any) -> None:
+    def __init__(self, complexity: int = 1) -> None:
         self.complexity = complexity
         self.pose = _solutions().pose.Pose(static_image_mode=True, model_complexity=complexity)
 
@@ -70,7 +70,7 @@ class MediaPipePose(PoseBackend):
 class MediaPipeParsing(ParsingBackend):
     name = "mediapipe"
 
-    def __init__(self, **_: Any) -> None:
+    def __init__(self) -> None:
         self.segmenter = _solutions().selfie_segmentation.SelfieSegmentation(model_selection=0)
 
     def describe(self) -> dict[str, Any]:

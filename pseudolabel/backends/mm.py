@@ -14,18 +14,22 @@ is cut back out of the padding and resized to the cache's mask size.
 
 from __future__ import annotations
 
-import os
 import warnings
-from contextlib import nullcontext
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.distributed import torchrun_place
+from occreid.common.errors import OccreidError
+from occreid.common.runtime import DEFAULT_DEVICE, autocast, resolve_device
+from occreid.pseudolabel.backends import ADE20K_PERSON
 from occreid.pseudolabel.backends.base import FrameBatch, ParsingBackend, PoseBackend
 from occreid.pseudolabel.letterbox import letterbox
+
+if TYPE_CHECKING:
+    import torch
 
 POSE_CONFIG = "body_2d_keypoint/rtmpose/coco/rtmpose-m_8xb256-420e_coco-256x192.py"
 SEG_CONFIG = "segformer/segformer_mit-b0_8xb2-160k_ade20k-512x512.py"
@@ -51,21 +55,11 @@ def packaged_config(package: Any, relative: str) -> str:
     return str(path)
 
 
-def _device(device: str | None) -> str:
-    """cuda if found (under torchrun: this rank's GPU, cuda:LOCAL_RANK), else cpu."""
-    import torch
-
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and "LOCAL_RANK" in os.environ:
-        device = f"cuda:{os.environ['LOCAL_RANK']}"
-    return device
-
-
-def _fp16(device: str) -> Any:
+def _fp16(device: torch.device) -> Any:
     """fp16 autocast on CUDA, nothing elsewhere."""
     import torch
 
-    return torch.autocast("cuda", torch.float16) if device.startswith("cuda") else nullcontext()
+    return autocast(device, torch.float16)
 
 
 def _load_weights(model: Any, checkpoint: str | None, what: str) -> None:
@@ -86,8 +80,7 @@ class MMPose(PoseBackend):
         self,
         config: str | None = None,
         checkpoint: str | None = None,
-        device: str | None = None,
-        **_: Any,
+        device: str = DEFAULT_DEVICE,
     ) -> None:
         mmpose = _require("mmpose")
         _require("mmpose.models")
@@ -101,7 +94,7 @@ class MMPose(PoseBackend):
         init_default_scope("mmpose")
         self.config = config or packaged_config(mmpose, POSE_CONFIG)
         self.checkpoint = checkpoint
-        self.device = _device(device)
+        self.device = resolve_device(device, torchrun_place())
         cfg = Config.fromfile(self.config)
         self.model = MODELS.build(cfg.model)
         _load_weights(self.model, checkpoint, "mmpose")
@@ -151,9 +144,8 @@ class MMSeg(ParsingBackend):
         config: str | None = None,
         checkpoint: str | None = None,
         device: str | None = None,
-        person_classes: list[int] | None = None,
+        person_classes: tuple[int, ...] = ADE20K_PERSON,
         input_size: tuple[int, int] = (512, 256),
-        **_: Any,
     ) -> None:
         mmseg = _require("mmseg")
         _require("mmseg.models")
@@ -164,8 +156,8 @@ class MMSeg(ParsingBackend):
         init_default_scope("mmseg")
         self.config = config or packaged_config(mmseg, SEG_CONFIG)
         self.checkpoint = checkpoint
-        self.device = _device(device)
-        self.person_classes = person_classes or [12]
+        self.device = resolve_device(device, torchrun_place())
+        self.person_classes = list(person_classes)
         self.input_size = input_size
         self.model = MODELS.build(Config.fromfile(self.config).model)
         _load_weights(self.model, checkpoint, "mmseg")

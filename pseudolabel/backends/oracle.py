@@ -5,13 +5,12 @@ the yardstick of the real backends). Visible keypoints score 1.0, labelled but h
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 import pandas as pd
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
 from occreid.pseudolabel.backends.base import FrameBatch, ParsingBackend, PoseBackend
 
 SCORE_OF_VISIBILITY = np.array([0.0, 0.5, 1.0], dtype=np.float32)
@@ -43,7 +42,7 @@ class GroundTruth:
 class OraclePose(PoseBackend):
     name = "oracle"
 
-    def __init__(self, root: Path, **_: Any) -> None:
+    def __init__(self, root: Path) -> None:
         self.truth = GroundTruth(root)
 
     def predict(self, batch: FrameBatch) -> np.ndarray:
@@ -55,7 +54,7 @@ class OraclePose(PoseBackend):
 class OracleParsing(ParsingBackend):
     name = "oracle"
 
-    def __init__(self, root: Path, **_: Any) -> None:
+    def __init__(self, root: Path) -> None:
         self.truth = GroundTruth(root)
 
     def predict(self, batch: FrameBatch, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -140,3 +140,56 @@ def test_evaluate_refuses_a_file_that_is_not_a_checkpoint(tmp_path: Path) -> Non
         main, ["evaluate", "--checkpoint", str(bogus), "--dataset", str(tmp_path)]
     )
     assert r.exit_code != 0 and "cannot read this checkpoint" in r.output
+
+
+def _library_defaults() -> dict[str, dict[str, object]]:
+    """Every CLI option's default as the library declares it, per command."""
+    import dataclasses
+
+    from occreid.engine.options import DemoOptions, EvalOptions
+    from occreid.occdata.build import BuildOptions
+    from occreid.occdata.resplit import QueryPolicy
+    from occreid.occdata.synth import SynthConfig
+    from occreid.pseudolabel.runner import RunOptions
+    from occreid.pseudolabel.tagging import MIN_SHARE
+
+    def fields(cls: type, **renamed: str) -> dict[str, object]:
+        out = {f.name: f.default for f in dataclasses.fields(cls)}
+        return out | {cli: out[lib] for cli, lib in renamed.items()}
+
+    query = fields(QueryPolicy, min_query_frames="min_frames", max_query_frames="max_frames")
+    return {
+        "synth": fields(SynthConfig),
+        "build-dataset": {**fields(BuildOptions), **query},
+        "pseudolabel": fields(RunOptions),
+        "tag-occlusion": {"min_share": MIN_SHARE},
+        "evaluate": fields(EvalOptions),
+        "demo": fields(DemoOptions),
+        "train": {},
+        "stats": {},
+    }
+
+
+def test_every_cli_default_is_the_library_default() -> None:
+    library = _library_defaults()
+    assert set(library) == set(main.commands)
+    compared = 0
+    for name, command in main.commands.items():
+        for param in command.params:
+            if not isinstance(param, click.Option) or (param.is_flag and not param.secondary_opts):
+                continue
+            unset = getattr(click.core, "UNSET", None)  # click >= 8.2: no default given
+            if param.required or param.default is None or param.default is unset:
+                continue  # no default: required, or the library decides (the backend's)
+            assert param.name in library[name], f"{name} --{param.name}: no library default"
+            assert param.default == library[name][param.name], f"{name} --{param.name}"
+            compared += 1
+    assert compared >= 20
+
+
+def test_backend_choices_come_from_the_backend_table() -> None:
+    from occreid.pseudolabel.backends import BACKENDS
+
+    options = {p.name: p for p in main.commands["pseudolabel"].params}
+    assert list(options["pose"].type.choices) == list(BACKENDS["pose"])
+    assert list(options["parsing"].type.choices) == list(BACKENDS["parsing"])

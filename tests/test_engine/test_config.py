@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from occreid.common.errors import OccreidError
 from occreid.engine.config import TrainConfig, config_from_dict, load_config
-from occreid.model import build_model
-from occreid.occdata.errors import OccreidError
+from occreid.model import ModelConfig, build_model
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 CONFIGS = sorted(CONFIG_DIR.rglob("*.yaml"))
@@ -15,7 +15,7 @@ CONFIGS = sorted(CONFIG_DIR.rglob("*.yaml"))
 @pytest.mark.parametrize("path", CONFIGS, ids=[str(p.relative_to(CONFIG_DIR)) for p in CONFIGS])
 def test_every_config_loads_and_builds_its_model(path: Path) -> None:
     cfg = load_config(path)
-    model_cfg = {**cfg.model.to_dict(), "pretrained": "none", "arch": "resnet18"}
+    model_cfg = ModelConfig(**{**cfg.model.to_dict(), "pretrained": "none", "arch": "resnet18"})
     model = build_model(model_cfg, 5)
     frames = cfg.data.clip_len
     with torch.no_grad():

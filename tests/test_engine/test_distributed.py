@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from occreid.engine.evaluate import evaluate_checkpoint
+from occreid.engine.options import EvalOptions
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "rfcnet_video.yaml"
 
@@ -61,6 +62,9 @@ def test_two_gloo_processes_train_and_evaluate(toy_dataset, tiny_overrides, tmp_
         "cpu",
     )
     two = json.loads((tmp_path / "eval2" / "metrics.json").read_text())
-    one = evaluate_checkpoint(run / "model.pt", dataset, tmp_path / "eval1", device_name="cpu")
+    eval1 = tmp_path / "eval1"
+    one = evaluate_checkpoint(
+        EvalOptions(checkpoint=run / "model.pt", dataset=dataset, out=eval1, device="cpu")
+    )
     assert two["mAP"] == pytest.approx(one["mAP"], abs=1e-6)
     assert two["cmc"] == pytest.approx(one["cmc"], abs=1e-6)

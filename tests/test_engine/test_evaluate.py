@@ -3,7 +3,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from occreid.engine.config import DataConfig
+from occreid.common.runtime import Runtime
+from occreid.engine.config import load_config
 from occreid.engine.data import MEAN, STD, load_split
 from occreid.engine.evaluate import Embedded, embed_split, retrieval_metrics
 from occreid.model.rfcnet import RFCOutput
@@ -22,8 +23,9 @@ class MeanColour(nn.Module):
 def test_tracklet_feature_is_the_mean_of_its_loop_padded_clips(toy_dataset):
     dataset, _ = toy_dataset
     split = load_split(dataset, "gallery")
-    cfg = DataConfig(test_clip_len=8, test_batch=3, workers=0)
-    got = embed_split(MeanColour(), split, cfg, (32, 16), torch.device("cpu"))
+    cfg = load_config(None, ["data.test_clip_len=8", "data.test_batch=3", "data.workers=0"])
+    cfg.model.input_size = [32, 16]
+    got = embed_split(MeanColour(), split, cfg, Runtime.create("cpu"))
     t = split.tracklets.iloc[int(np.argmax(split.tracklets["length"].to_numpy() % 8))]
     assert t["length"] % 8, "need a tracklet whose last clip is padded"
     frames = []

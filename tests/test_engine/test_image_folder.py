@@ -3,13 +3,14 @@ from pathlib import Path
 
 import pytest
 
+from occreid.common.errors import OccreidError
 from occreid.engine.config import load_config
 from occreid.engine.data import load_split
 from occreid.engine.evaluate import evaluate_checkpoint
-from occreid.engine.image_folder import index_image_split
-from occreid.engine.train import TrainOptions, train
-from occreid.occdata.errors import OccreidError
-from occreid.pseudolabel.runner import frames_to_label
+from occreid.engine.options import EvalOptions, TrainOptions
+from occreid.engine.train import train
+from occreid.occdata.image_folder import index_image_split
+from occreid.occdata.roots import frames_to_label
 
 BASELINE = Path(__file__).resolve().parents[2] / "configs" / "baseline_image.yaml"
 
@@ -64,8 +65,10 @@ def test_image_mode_trains_and_evaluates_on_an_image_folder(market, tiny_overrid
     sets = [o for o in tiny_overrides if not o.startswith("data.test_clip_len")]
     cfg = load_config(BASELINE, [*sets, "data.test_batch=16"])
     assert cfg.data.mode == "image" and cfg.data.clip_len == 1 and cfg.data.test_flip
-    summary = train(cfg, TrainOptions(market, tmp_path / "run"))
+    summary = train(cfg, TrainOptions(dataset=market, out=tmp_path / "run"))
     assert summary["steps"] == 4
-    metrics = evaluate_checkpoint(tmp_path / "run" / "model.pt", market, tmp_path / "eval")
+    metrics = evaluate_checkpoint(
+        EvalOptions(checkpoint=tmp_path / "run" / "model.pt", dataset=market, out=tmp_path / "eval")
+    )
     assert metrics["gallery"] == len(index_image_split(market, "gallery"))
     assert 0 < metrics["mAP"] <= 1

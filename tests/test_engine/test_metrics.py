@@ -40,7 +40,7 @@ def test_negative_and_zero_distances_keep_their_order() -> None:
 
 
 def test_no_query_with_a_match_is_a_clear_error() -> None:
-    from occreid.occdata.errors import OccreidError
+    from occreid.common.errors import OccreidError
 
     dist = np.array([[0.1, 0.2]])
     with pytest.raises(OccreidError, match="none of the 1 queries has a match"):

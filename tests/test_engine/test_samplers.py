@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from occreid.common.errors import OccreidError
 from occreid.engine.samplers import PKBatchSampler
-from occreid.occdata.errors import OccreidError
 
 PIDS = np.repeat(np.arange(12), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
 

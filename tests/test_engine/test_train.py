@@ -6,11 +6,12 @@ import pytest
 import torch
 
 import occreid.engine.train as train_module
+from occreid.common.errors import OccreidError
 from occreid.engine.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from occreid.engine.config import load_config
 from occreid.engine.evaluate import evaluate_checkpoint
-from occreid.engine.train import TrainOptions, train
-from occreid.occdata.errors import OccreidError
+from occreid.engine.options import EvalOptions, TrainOptions
+from occreid.engine.train import train
 
 pytestmark = pytest.mark.filterwarnings("ignore:backbone trains from scratch")
 RFCNET = Path(__file__).resolve().parents[2] / "configs" / "rfcnet_video.yaml"
@@ -19,7 +20,7 @@ RFCNET = Path(__file__).resolve().parents[2] / "configs" / "rfcnet_video.yaml"
 def _run(toy_dataset, out: Path, overrides: list[str], **kw) -> dict:
     dataset, labels = toy_dataset
     cfg = load_config(RFCNET, overrides)
-    return train(cfg, TrainOptions(dataset, out, labels=labels, **kw))
+    return train(cfg, TrainOptions(dataset=dataset, out=out, labels=labels, **kw))
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
@@ -96,7 +97,9 @@ def test_existing_run_is_refused_and_resume_checks_the_config(
 def test_rfc_config_without_labels_says_how_to_fix(toy_dataset, tiny_overrides, tmp_path):
     dataset, _ = toy_dataset
     with pytest.raises(OccreidError, match="--labels"):
-        train(load_config(RFCNET, tiny_overrides), TrainOptions(dataset, tmp_path / "r"))
+        train(
+            load_config(RFCNET, tiny_overrides), TrainOptions(dataset=dataset, out=tmp_path / "r")
+        )
 
 
 def test_evaluate_writes_metrics_and_the_three_pictures(toy_dataset, tiny_overrides, tmp_path):
@@ -104,7 +107,13 @@ def test_evaluate_writes_metrics_and_the_three_pictures(toy_dataset, tiny_overri
     _run(toy_dataset, tmp_path / "run", [*tiny_overrides, "optim.epochs=1"])
     out = tmp_path / "eval"
     metrics = evaluate_checkpoint(
-        tmp_path / "run" / "model.pt", dataset, out, labels, visualize=True
+        EvalOptions(
+            checkpoint=tmp_path / "run" / "model.pt",
+            dataset=dataset,
+            out=out,
+            labels=labels,
+            visualize=True,
+        )
     )
     assert 0 < metrics["mAP"] <= 1 and metrics["queries"] > 0
     assert len(metrics["cmc"]) >= 10 and np.all(np.diff(metrics["cmc"]) >= 0)
@@ -136,7 +145,11 @@ def test_cuda_bf16_channels_last_run_matches_the_cpu_protocol(
     assert summary["steps"] == 4
     assert all(np.isfinite(h["total"]) for h in summary["history"])
     dataset, _ = toy_dataset
-    metrics = evaluate_checkpoint(tmp_path / "gpu" / "model.pt", dataset, tmp_path / "eval")
+    metrics = evaluate_checkpoint(
+        EvalOptions(
+            checkpoint=tmp_path / "gpu" / "model.pt", dataset=dataset, out=tmp_path / "eval"
+        )
+    )
     assert 0 < metrics["mAP"] <= 1
 
 

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from occreid.common.errors import OccreidError
 from occreid.model.backbone import ResNet, load_pretrained
-from occreid.occdata.errors import OccreidError
 
 
 def test_resnet50_matches_torchvision_layout() -> None:

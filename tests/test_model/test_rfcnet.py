@@ -3,8 +3,8 @@ import warnings
 import pytest
 import torch
 
-from occreid.model import LossConfig, build_model, rfc_losses
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
+from occreid.model import LossConfig, ModelConfig, build_model, rfc_losses
 
 SMALL = {"arch": "resnet18", "pretrained": "none", "input_size": [128, 64]}
 
@@ -12,7 +12,7 @@ SMALL = {"arch": "resnet18", "pretrained": "none", "input_size": [128, 64]}
 def _model(**overrides):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return build_model({**SMALL, **overrides}, num_classes=3)
+        return build_model(ModelConfig(**{**SMALL, **overrides}), num_classes=3)
 
 
 def _batch(b: int = 4, t: int = 2):
@@ -123,10 +123,10 @@ def test_parameter_counts_follow_table8_order() -> None:
 
 
 def test_config_errors_are_one_line() -> None:
-    with pytest.raises(OccreidError, match=r"unknown key 'sptial'"):
-        build_model({"sptial": "off"}, 3)
     with pytest.raises(OccreidError, match=r"arrangement = 'ts'"):
-        build_model({**SMALL, "arrangement": "ts"}, 3)
+        build_model(ModelConfig(**{**SMALL, "arrangement": "ts"}), 3)
+    with pytest.raises(OccreidError, match=r"arch = 'resnet99'"):
+        build_model(ModelConfig(**{**SMALL, "arch": "resnet99"}), 3)
 
 
 def test_images_are_one_frame_clips() -> None:

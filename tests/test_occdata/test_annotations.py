@@ -3,13 +3,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from occreid.common.errors import OccreidError
 from occreid.occdata.annotations import (
     Missing,
     attach_annotations,
     is_occluded,
     read_annotations,
 )
-from occreid.occdata.errors import OccreidError
 from occreid.occdata.source_index import index_source
 
 

@@ -5,9 +5,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from occreid.common.errors import OccreidError
 from occreid.occdata.annotations import Missing
 from occreid.occdata.build import BuildOptions, build_dataset
-from occreid.occdata.errors import OccreidError
 from occreid.occdata.manifest import COLUMNS, read_manifest
 from occreid.occdata.resplit import QueryPolicy
 

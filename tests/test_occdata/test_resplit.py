@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
 from occreid.occdata.resplit import QueryPolicy, read_exclude_file, resplit, valid_runs
 
 POLICY = QueryPolicy(min_frames=3, max_frames=6)

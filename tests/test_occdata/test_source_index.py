@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
 from occreid.occdata.source_index import index_source, parse_frame_name
 
 

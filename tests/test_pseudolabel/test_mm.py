@@ -77,12 +77,12 @@ def test_pseudolabel_runs_with_mm_backends(tmp_path: Path) -> None:
     out = tmp_path / "labels"
     run(
         RunOptions(
-            source,
-            out,
-            "mmpose",
-            "mmseg",
-            pose_options={"device": "cpu"},
-            parsing_options={"device": "cpu", "input_size": (256, 128)},
+            root=source,
+            out=out,
+            pose="mmpose",
+            parsing="mmseg",
+            device="cpu",
+            parsing_options={"input_size": (256, 128)},
             batch_size=4,
         )
     )

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
 from occreid.pseudolabel.cache import LabelCache, finished_shards
 from occreid.pseudolabel.runner import RunOptions, run
 
@@ -19,7 +19,7 @@ from occreid.pseudolabel.runner import RunOptions, run
 @pytest.fixture(scope="session")
 def labels(toy_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("labels") / "cache"
-    run(RunOptions(toy_source, out, shard_frames=128, batch_size=16, workers=2))
+    run(RunOptions(root=toy_source, out=out, shard_frames=128, batch_size=16, workers=2))
     return out
 
 
@@ -68,12 +68,12 @@ def test_unreadable_frames_are_reported(toy_source: Path, tmp_path: Path) -> Non
     shutil.copytree(toy_source, src)
     victim = pd.read_csv(src / "annotations.csv")["path"].iloc[3]
     (src / victim).write_bytes(b"")
-    run(RunOptions(src, tmp_path / "labels", shard_frames=256))
+    run(RunOptions(root=src, out=tmp_path / "labels", shard_frames=256))
     report = json.loads((tmp_path / "labels" / "report.json").read_text())
     assert report["unreadable_frames"] == [victim]
     assert not LabelCache(tmp_path / "labels").frame(victim)["ok"]
     with pytest.raises(OccreidError, match="already exists; pass --resume"):
-        run(RunOptions(src, tmp_path / "labels"))
+        run(RunOptions(root=src, out=tmp_path / "labels"))
 
 
 def _cli(*args: str) -> list[str]:
@@ -153,7 +153,7 @@ def test_labels_only_the_frames_of_a_built_dataset(toy_source: Path, tmp_path: P
     first_train = sorted(p.parent for p in (toy_source / "train").glob("*/*/*.jpg"))[0]
     ex.write_text("/".join(first_train.parts[-3:]) + "\n")
     build_dataset(BuildOptions(toy_source, ds, toy_source / "annotations.csv", exclude=ex))
-    run(RunOptions(ds, tmp_path / "labels"))
+    run(RunOptions(root=ds, out=tmp_path / "labels"))
     from occreid.occdata.manifest import read_manifest
 
     cache = LabelCache(tmp_path / "labels")
@@ -164,3 +164,32 @@ def test_labels_only_the_frames_of_a_built_dataset(toy_source: Path, tmp_path: P
     assert set(cache.index["path"]) == expected
     excluded = {"/".join(p.parts[-4:]) for p in first_train.glob("*.jpg")}
     assert excluded and not excluded & set(cache.index["path"])
+
+
+def test_existing_output_is_refused_before_any_model_is_built(
+    toy_source: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import occreid.pseudolabel.runner as runner
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("a backend was built before the output check")
+
+    monkeypatch.setattr(runner, "make_pose", no_model)
+    (tmp_path / "labels").mkdir()
+    with pytest.raises(OccreidError, match="already exists"):
+        run(RunOptions(root=toy_source, out=tmp_path / "labels", pose="mmpose"))
+
+
+def test_a_misspelled_backend_option_is_an_error_not_dropped(
+    toy_source: Path, tmp_path: Path
+) -> None:
+    opts = RunOptions(
+        root=toy_source, out=tmp_path / "labels", parsing_options={"person_clases": (12,)}
+    )
+    with pytest.raises(OccreidError, match=r"no option 'person_clases'.*takes: root"):
+        run(opts)
+    assert not (tmp_path / "labels").exists()
+    from occreid.pseudolabel.backends import make_pose
+
+    with pytest.raises(OccreidError, match="no option 'complexty'"):
+        make_pose("mediapipe", complexty=2)

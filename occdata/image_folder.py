@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from occreid.occdata.errors import OccreidError
+from occreid.common.errors import OccreidError
 
 SPLIT_FOLDERS = {"train": "bounding_box_train", "query": "query", "gallery": "bounding_box_test"}
 NAME = re.compile(r"^(-?\d+)_c(\d+)")

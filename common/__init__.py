@@ -1,0 +1,2 @@
+"""The base every other folder may import: errors, torchrun, the runtime (device, precision,
+memory format). It imports nothing else of occreid, and nothing heavy at import time."""
