@@ -27,7 +27,7 @@ def _default(cls: type, name: str) -> Any:
     field = next(f for f in dataclasses.fields(cls) if f.name == name)
     if field.default is not dataclasses.MISSING:
         return field.default
-    return field.default_factory()  # type: ignore[misc]
+    return field.default_factory()  # type: ignore[misc,operator]
 
 
 class _Group(click.Group):
