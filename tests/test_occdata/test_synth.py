@@ -6,8 +6,10 @@ import pandas as pd
 import pytest
 
 from occreid.occdata.source_index import index_source
-from occreid.occdata.synth import SynthConfig, _appearances, synthesize
-from occreid.occdata.toy_render import COCO_KEYPOINTS, Pose, occlusion_label, skeleton
+from occreid.occdata.synth import SynthConfig, synthesize
+from occreid.occdata.synth.person import COCO_KEYPOINTS, Pose, skeleton
+from occreid.occdata.synth.plan import appearances
+from occreid.occdata.synth.render import occlusion_label
 
 
 def _kp(name: str) -> int:
@@ -71,7 +73,7 @@ def test_hidden_keypoints_only_on_occluded_frames(toy_source: Path) -> None:
 
 def test_groups_share_the_upper_body_and_differ_below() -> None:
     cfg = SynthConfig(group_size=3)
-    apps = _appearances(cfg, list(range(1, 13)), np.random.default_rng(0))
+    apps = appearances(cfg, list(range(1, 13)), np.random.default_rng(0))
     for g in range(1, 13, 3):
         group = [apps[p] for p in range(g, g + 3)]
         assert len({(a.skin, a.hair, a.upper, a.bag) for a in group}) == 1

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from occreid.occdata.synth import SynthConfig, synthesize
-from occreid.occdata.toy_render import COCO_KEYPOINTS
+from occreid.occdata.synth.person import COCO_KEYPOINTS
 from occreid.pseudolabel.backends import make_parsing, make_pose
 from occreid.pseudolabel.backends.base import FrameBatch
 from occreid.pseudolabel.cache import LabelCache

@@ -1,8 +1,8 @@
-"""Procedural rendering of one toy frame: a walking person, occluders, a camera's look.
+"""A toy pedestrian: appearance, pose, COCO-17 skeleton, drawing and key-point visibility.
 
-Shapes are drawn with OpenCV into the frame and, in parallel, into masks, so the ground truth
-(COCO-17 keypoints with visibility, the visible person mask, the occlusion label and the person
-count) is exact. Coordinates are pixels; body proportions are fractions of the body height ``h``.
+Shapes are drawn with OpenCV into the frame and, in parallel, into a mask, so the ground truth
+(keypoints with visibility, the body mask) is exact. Coordinates are pixels; body proportions are
+fractions of the body height ``h``.
 """
 
 from __future__ import annotations
@@ -143,119 +143,6 @@ def draw_person(img: np.ndarray, pose: Pose, app: Appearance) -> tuple[np.ndarra
     axes = (max(1, int(0.062 * h)), max(1, int(0.045 * h)))
     cv2.ellipse(img, hair_c, axes, 0, 180, 360, app.hair, -1, cv2.LINE_AA)
     return kp, mask
-
-
-@dataclass(frozen=True)
-class Occluder:
-    """An obstacle that crosses the crop over a tracklet: it enters and leaves as frames pass.
-
-    ``kind`` is vehicle, wall, pole, tree or person; ``x0`` its left edge at frame 0 and
-    ``speed`` in pixels per frame; ``top`` the upper edge for vehicle / wall; ``behind`` puts a
-    second person behind the main one (a two-person frame without occlusion).
-    """
-
-    kind: str
-    x0: float
-    speed: float
-    width: float
-    top: float
-    colour: Colour
-    other: Appearance | None = None
-    behind: bool = False
-
-    def left(self, t: int) -> float:
-        return self.x0 + self.speed * t
-
-
-def draw_occluder(img: np.ndarray, occ: Occluder, t: int, pose: Pose) -> np.ndarray:
-    """Draw ``occ`` at frame ``t`` into ``img``; returns its mask (the pixels it covers)."""
-    hgt, wid = img.shape[:2]
-    mask = np.zeros((hgt, wid), dtype=np.uint8)
-    x = occ.left(t)
-    x0, x1 = round(x), round(x + occ.width)
-    if occ.kind == "person":
-        other_pose = Pose(
-            cx=x + occ.width / 2,
-            top=pose.top + 0.03 * pose.height,
-            height=pose.height * 0.97,
-            phase=pose.phase + 1.7,
-            front=not pose.front,
-        )
-        assert occ.other is not None
-        _, mask = draw_person(img, other_pose, occ.other)
-        return mask
-    top = round(occ.top)
-    if occ.kind == "vehicle":
-        cv2.rectangle(img, (x0, top), (x1, hgt), occ.colour, -1)
-        cv2.rectangle(mask, (x0, top), (x1, hgt), 1, -1)
-        win = tuple(int(c * 0.4 + 120) for c in occ.colour)
-        cv2.rectangle(img, (x0 + 3, top + 3), (x1 - 3, top + max(4, (hgt - top) // 3)), win, -1)
-        for wx in (x0 + occ.width * 0.22, x0 + occ.width * 0.78):
-            cv2.circle(img, (int(wx), hgt - 2), max(3, int(0.08 * wid)), (20, 20, 20), -1)
-    elif occ.kind == "wall":
-        cv2.rectangle(img, (x0, top), (x1, hgt), occ.colour, -1)
-        cv2.rectangle(mask, (x0, top), (x1, hgt), 1, -1)
-        dark = tuple(int(c * 0.6) for c in occ.colour)
-        for row, y in enumerate(range(top, hgt, 6)):
-            cv2.line(img, (x0, y), (x1, y), dark, 1)
-            for bx in range(x0 + (row % 2) * 6, x1, 12):
-                cv2.line(img, (bx, y), (bx, min(hgt, y + 6)), dark, 1)
-    else:  # pole or tree: a vertical strip over the whole height
-        cv2.rectangle(img, (x0, 0), (x1, hgt), occ.colour, -1)
-        cv2.rectangle(mask, (x0, 0), (x1, hgt), 1, -1)
-        if occ.kind == "tree":
-            crown = (int(x + occ.width / 2), int(0.12 * hgt))
-            cv2.circle(img, crown, int(occ.width * 1.6), (40, 120, 40), -1, cv2.LINE_AA)
-            cv2.circle(mask, crown, int(occ.width * 1.6), 1, -1)
-    return mask
-
-
-@dataclass(frozen=True)
-class Camera:
-    """A camera's look: background colours and texture, brightness, colour cast, person scale."""
-
-    background: Colour
-    ground: Colour
-    texture_seed: int
-    gain: float
-    cast: tuple[float, float, float]
-    scale: float
-    noise: float
-
-
-def background(cam: Camera, height: int, width: int, pan: int) -> np.ndarray:
-    """A camera's scene (building with windows, ground) shifted by ``pan`` pixels."""
-    rng = np.random.default_rng(cam.texture_seed)
-    wide = width * 4
-    img = np.empty((height, wide, 3), dtype=np.uint8)
-    img[:] = cam.background
-    horizon = int(height * rng.uniform(0.7, 0.85))
-    img[horizon:] = cam.ground
-    for _ in range(10):
-        wx, wy = int(rng.integers(0, wide)), int(rng.integers(0, horizon - 10))
-        ww, wh = int(rng.integers(5, 16)), int(rng.integers(6, 20))
-        shade = tuple(
-            int(c) for c in np.clip(np.array(cam.background) + rng.integers(-60, 60, 3), 0, 255)
-        )
-        cv2.rectangle(img, (wx, wy), (wx + ww, wy + wh), shade, -1)
-    start = pan % (wide - width)
-    return np.ascontiguousarray(img[:, start : start + width])
-
-
-def apply_camera(img: np.ndarray, cam: Camera, rng: np.random.Generator) -> np.ndarray:
-    """Brightness gain, colour cast and sensor noise of the camera."""
-    out = img.astype(np.float32) * (cam.gain * np.array(cam.cast, dtype=np.float32))
-    out += np.asarray(rng.normal(0.0, cam.noise, size=out.shape), dtype=np.float32)
-    return np.clip(out, 0, 255).astype(np.uint8)
-
-
-def occlusion_label(body: np.ndarray, visible: np.ndarray) -> int:
-    """0 = none (at most 1 % hidden), k = (k-1)*10 % < hidden share <= k*10 % of the body."""
-    total = int(body.sum())
-    if total == 0:
-        return 10
-    hidden = total - int(visible.sum())  # integer arithmetic keeps the bin edges exact
-    return 0 if 100 * hidden <= total else min(10, -(-10 * hidden // total))
 
 
 def keypoint_visibility(kp: np.ndarray, occluders: np.ndarray, front: bool) -> np.ndarray:
