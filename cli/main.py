@@ -430,16 +430,7 @@ _CONFIGS = "configs/ (rfcnet_video.yaml, rfcnet_image.yaml, baseline_*.yaml, abl
 )
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
-def train(
-    dataset: Path,
-    out: Path,
-    config_file: str | Path | None,
-    overrides: tuple[str, ...],
-    labels: Path | None,
-    source: Path | None,
-    resume: bool,
-    overwrite: bool,
-) -> None:
+def train(config_file: str | Path | None, overrides: tuple[str, ...], **options: Any) -> None:
     """Train a model on DATASET's train split into RUN (--out).
 
     \b
@@ -454,25 +445,19 @@ def train(
     from occreid.engine.config import load_config
     from occreid.engine.train import train as run_training
 
-    if resume and config_file is None and (out / "config.yaml").is_file():
+    opts = TrainOptions(**options)
+    out = opts.out
+    if opts.resume and config_file is None and (out / "config.yaml").is_file():
         config_file = out / "config.yaml"
     cfg = load_config(config_file, overrides)
     try:
-        opts = TrainOptions(
-            dataset=dataset,
-            out=out,
-            labels=labels,
-            source=source,
-            resume=resume,
-            overwrite=overwrite,
-        )
         summary = run_training(cfg, opts)
     except KeyboardInterrupt:
         if not (out / "checkpoints" / "last.pt").is_file():
             raise click.ClickException(
                 "interrupted before the first checkpoint; nothing was kept: run it again"
             ) from None
-        hint = f"occreid train --dataset {dataset} --out {out} --resume"
+        hint = f"occreid train --dataset {opts.dataset} --out {out} --resume"
         message = f"interrupted; continue from the last checkpoint with: {hint}"
         raise click.ClickException(message) from None
     if summary:
@@ -515,16 +500,7 @@ def train(
     show_default=True,
     help=f"{DEVICE_HELP} (torchrun: one per rank).",
 )
-def evaluate(
-    checkpoint: Path,
-    dataset: Path,
-    labels: Path | None,
-    source: Path | None,
-    out: Path | None,
-    visualize: bool,
-    queries: int,
-    device: str,
-) -> None:
+def evaluate(checkpoint: Path, out: Path | None, **options: Any) -> None:
     """Single-query mAP and CMC of CHECKPOINT on DATASET (the paper's test protocol).
 
     Each query / gallery tracklet is cut into clips of data.test_clip_len frames (64 in the
@@ -536,17 +512,7 @@ def evaluate(
     out = out or checkpoint.parent / "eval"
     if out.name == "eval" and checkpoint.parent.name == "checkpoints":
         out = checkpoint.parent.parent / "eval"
-    opts = EvalOptions(
-        checkpoint=checkpoint,
-        dataset=dataset,
-        out=out,
-        labels=labels,
-        source=source,
-        visualize=visualize,
-        queries=queries,
-        device=device,
-    )
-    metrics = evaluate_checkpoint(opts)
+    metrics = evaluate_checkpoint(EvalOptions(checkpoint=checkpoint, out=out, **options))
     if "mAP" in metrics:
         click.echo(
             f"mAP {metrics['mAP']:.1%}  rank-1 {metrics['rank1']:.1%}  "
@@ -580,9 +546,7 @@ def evaluate(
     show_default=True,
     help="Replace an earlier demo in DIRECTORY.",
 )
-def demo(
-    directory: Path, ids: int, seed: int, backend: str, epochs: int | None, overwrite: bool
-) -> None:
+def demo(directory: Path, **options: Any) -> None:
     """The whole chain on toy data in DIRECTORY, ending in DIRECTORY/report.html.
 
     \b
@@ -593,15 +557,7 @@ def demo(
     """
     from occreid.engine.demo import run_demo
 
-    opts = DemoOptions(
-        directory=directory,
-        ids=ids,
-        seed=seed,
-        backend=backend,
-        overwrite=overwrite,
-        epochs=epochs,
-    )
-    report = run_demo(opts)
+    report = run_demo(DemoOptions(directory=directory, **options))
     results = json.loads((directory / "results.json").read_text())["results"]
     for name, r in results.items():
         click.echo(f"{name:>8}: mAP {r['mAP']:.1%}  rank-1 {r['rank1']:.1%}")
