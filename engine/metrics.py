@@ -34,8 +34,10 @@ class RankResult:
 
 
 def order_keys(dist: torch.Tensor) -> torch.Tensor:
-    """(Q, G) float32 distances -> unique int64 keys in the order of (distance, gallery index)."""
-    bits = dist.contiguous().view(torch.int32)
+    """(Q, G) float32 distances -> unique int64 keys in the order of (distance, gallery index).
+
+    -0.0 and +0.0 are one distance (as for a sort): adding +0.0 turns -0.0 into +0.0."""
+    bits = (dist + 0.0).contiguous().view(torch.int32)
     ordered = bits ^ ((bits >> 31) & 0x7FFFFFFF)  # negative floats: magnitude order reversed
     index = torch.arange(dist.shape[1], device=dist.device)
     return torch.add(index, ordered.long(), alpha=dist.shape[1])

@@ -32,11 +32,26 @@ def test_matches_the_loop_on_random_data_with_ties() -> None:
     assert np.allclose(cmc, ref_cmc) and m_ap == pytest.approx(ref_ap, abs=1e-9)
 
 
-def test_negative_and_zero_distances_keep_their_order() -> None:
-    from occreid.engine.metrics import order_keys
+def test_negative_zero_and_tied_distances_rank_as_the_stable_sort() -> None:
+    rng = np.random.default_rng(1)
+    values = np.array([0.5, -1e-7, -2.0, 0.0, -0.0, 3.0, 1e-30, 0.5], dtype=np.float32)
+    dist = rng.choice(values, size=(60, 400))  # almost every distance ties with a match's
+    q_pids, g_pids = rng.integers(0, 5, 60), rng.integers(0, 5, 400)
+    q_cams, g_cams = rng.integers(0, 3, 60), rng.integers(0, 3, 400)
+    cmc, m_ap = evaluate_rank(torch.from_numpy(dist), q_pids, g_pids, q_cams, g_cams, max_rank=30)
+    ref_cmc, ref_ap = evaluate_rank_reference(dist, q_pids, g_pids, q_cams, g_cams, max_rank=30)
+    assert np.allclose(cmc, ref_cmc) and m_ap == pytest.approx(ref_ap, abs=1e-12)
 
-    d = torch.tensor([[0.5, -1e-7, -2.0, 0.0, 3.0, -1e-7, 1e-30]])
-    assert torch.equal(torch.argsort(order_keys(d)[0]), torch.argsort(d[0], stable=True))
+
+@pytest.mark.parametrize("chunk", [1, 7, 512])
+def test_chunking_does_not_change_the_answer(chunk: int) -> None:
+    rng = np.random.default_rng(2)
+    dist = rng.random((50, 300), dtype=np.float32)
+    q_pids, g_pids = rng.integers(0, 20, 50), rng.integers(0, 20, 300)
+    q_cams, g_cams = rng.integers(0, 4, 50), rng.integers(0, 4, 300)
+    got = rank_metrics(dist, q_pids, g_pids, q_cams, g_cams, chunk=chunk)
+    ref_cmc, ref_ap = evaluate_rank_reference(dist, q_pids, g_pids, q_cams, g_cams)
+    assert np.allclose(got.cmc, ref_cmc) and got.mAP == pytest.approx(ref_ap, abs=1e-12)
 
 
 def test_no_query_with_a_match_is_a_clear_error() -> None:
