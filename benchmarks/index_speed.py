@@ -105,7 +105,7 @@ def main() -> None:
     n = len(index.frames)
     out = args.work / "built"
     t = time.perf_counter()
-    stats = build_dataset(BuildOptions(src, out, csv, overwrite=True))
+    stats = build_dataset(BuildOptions(source=src, out=out, annotations=csv, overwrite=True))
     t_build = time.perf_counter() - t
     result = {
         "frames": n,

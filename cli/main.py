@@ -215,7 +215,7 @@ def build_dataset(
         annotations=annotations,
         exclude=exclude,
         seed=seed,
-        policy=QueryPolicy(min_query_frames, max_query_frames),
+        policy=QueryPolicy(min_frames=min_query_frames, max_frames=max_query_frames),
         missing=Missing.UNOCCLUDED if missing_as_unoccluded else Missing.ERROR,
         check_images=check_images,
         overwrite=overwrite,

@@ -32,7 +32,7 @@ from occreid.occdata.stats import compute_stats
 SPLIT_NAMES = ("train", "query", "gallery")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BuildOptions:
     """Everything `build-dataset` takes; see the CLI's --help for each."""
 

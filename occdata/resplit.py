@@ -27,7 +27,7 @@ import pandas as pd
 from occreid.common.errors import OccreidError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class QueryPolicy:
     """How query sub-tracklets are cut (see the module docstring)."""
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from occreid.common.errors import OccreidError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SynthConfig:
     """Size and randomness of the toy dataset (see `occreid synth --help`)."""
 

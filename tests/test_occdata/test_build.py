@@ -17,7 +17,9 @@ SPLITS = ("train", "query", "gallery")
 @pytest.fixture(scope="session")
 def built(toy_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("built") / "dataset"
-    build_dataset(BuildOptions(toy_source, out, toy_source / "annotations.csv", seed=7))
+    build_dataset(
+        BuildOptions(source=toy_source, out=out, annotations=toy_source / "annotations.csv", seed=7)
+    )
     return out
 
 
@@ -56,12 +58,12 @@ def test_query_protocol_on_toy_data(built: Path) -> None:
 
 def test_byte_identical_rebuild_and_seed(toy_source: Path, built: Path, tmp_path: Path) -> None:
     ann = toy_source / "annotations.csv"
-    build_dataset(BuildOptions(toy_source, tmp_path / "again", ann, seed=7))
+    build_dataset(BuildOptions(source=toy_source, out=tmp_path / "again", annotations=ann, seed=7))
     for split in SPLITS:
         a = (built / "manifests" / f"{split}.parquet").read_bytes()
         b = (tmp_path / "again" / "manifests" / f"{split}.parquet").read_bytes()
         assert a == b
-    build_dataset(BuildOptions(toy_source, tmp_path / "other", ann, seed=8))
+    build_dataset(BuildOptions(source=toy_source, out=tmp_path / "other", annotations=ann, seed=8))
     q7 = read_manifest(built / "manifests" / "query.parquet")["tracklet"].unique()
     q8 = read_manifest(tmp_path / "other" / "manifests" / "query.parquet")["tracklet"].unique()
     assert set(q7) != set(q8)
@@ -74,7 +76,7 @@ def test_error_leaves_nothing(toy_source: Path, tmp_path: Path) -> None:
     ann.to_csv(bad, index=False)
     out = tmp_path / "out"
     with pytest.raises(OccreidError, match=r"not in the source"):
-        build_dataset(BuildOptions(toy_source, out, bad))
+        build_dataset(BuildOptions(source=toy_source, out=out, annotations=bad))
     assert not out.exists() and not (tmp_path / "out.incomplete").exists()
 
 
@@ -84,12 +86,12 @@ def test_refuses_existing_output_and_output_in_source(toy_source: Path, tmp_path
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     with pytest.raises(OccreidError, match=r"already exists; pass --overwrite"):
-        build_dataset(BuildOptions(toy_source, out, ann))
+        build_dataset(BuildOptions(source=toy_source, out=out, annotations=ann))
     assert (out / "keep.txt").read_text() == "mine"
-    build_dataset(BuildOptions(toy_source, out, ann, overwrite=True))
+    build_dataset(BuildOptions(source=toy_source, out=out, annotations=ann, overwrite=True))
     assert not (out / "keep.txt").exists() and (out / "manifests" / "train.parquet").exists()
     with pytest.raises(OccreidError, match=r"inside the source"):
-        build_dataset(BuildOptions(toy_source, toy_source / "derived", ann))
+        build_dataset(BuildOptions(source=toy_source, out=toy_source / "derived", annotations=ann))
     assert not (toy_source / "derived").exists()
 
 
@@ -100,7 +102,9 @@ def test_unreadable_frames_listed_not_dropped(toy_source: Path, tmp_path: Path) 
     victim = paths[paths.str.startswith("train/")].iloc[5]
     (src / victim).write_bytes(b"not a jpeg")
     out = tmp_path / "out"
-    build_dataset(BuildOptions(src, out, src / "annotations.csv", check_images=True))
+    build_dataset(
+        BuildOptions(source=src, out=out, annotations=src / "annotations.csv", check_images=True)
+    )
     info = json.loads((out / "reports" / "build.json").read_text())
     assert info["unreadable_frames"] == [victim]
     assert victim in set(read_manifest(out / "manifests" / "train.parquet")["path"])
@@ -114,15 +118,15 @@ def test_exclude_and_missing_annotations(toy_source: Path, tmp_path: Path) -> No
     partial = tmp_path / "partial.csv"
     ann[~ann["path"].str.startswith("train/")].to_csv(partial, index=False)
     with pytest.raises(OccreidError, match=r"have no annotation"):
-        build_dataset(BuildOptions(toy_source, tmp_path / "o1", partial))
+        build_dataset(BuildOptions(source=toy_source, out=tmp_path / "o1", annotations=partial))
     build_dataset(
         BuildOptions(
-            toy_source,
-            tmp_path / "o2",
-            partial,
+            source=toy_source,
+            out=tmp_path / "o2",
+            annotations=partial,
             exclude=ex,
             missing=Missing.UNOCCLUDED,
-            policy=QueryPolicy(4, 10),
+            policy=QueryPolicy(min_frames=4, max_frames=10),
         )
     )
     train = read_manifest(tmp_path / "o2" / "manifests" / "train.parquet")

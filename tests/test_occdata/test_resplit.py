@@ -12,20 +12,23 @@ POLICY = QueryPolicy(min_frames=3, max_frames=6)
 def test_valid_runs_one_third_is_not_enough() -> None:
     # Exactly 1/3 occluded is not "more than 1/3": a 3-frame run needs 2 occluded frames.
     occ = np.array([1, 0, 0, 1, 1, 0, 0, 0, 0])
-    runs = valid_runs(occ, QueryPolicy(3, 3))
+    runs = valid_runs(occ, QueryPolicy(min_frames=3, max_frames=3))
     assert runs[3].tolist() == [2, 3]  # [0,1,1] and [1,1,0]
     # 6-frame runs: only [1,0,0,1,1,0] (3/6); the next one, [0,0,1,1,0,0], is exactly 1/3.
-    assert valid_runs(occ, QueryPolicy(6, 6))[6].tolist() == [0]
+    assert valid_runs(occ, QueryPolicy(min_frames=6, max_frames=6))[6].tolist() == [0]
     # 4-frame runs need 2 occluded frames: starts 0-3; [1,0,0,0] at 4 has one.
-    assert valid_runs(occ, QueryPolicy(4, 4))[4].tolist() == [0, 1, 2, 3]
-    assert valid_runs(np.zeros(9, dtype=int), QueryPolicy(3, 9)) == {}
+    assert valid_runs(occ, QueryPolicy(min_frames=4, max_frames=4))[4].tolist() == [0, 1, 2, 3]
+    assert valid_runs(np.zeros(9, dtype=int), QueryPolicy(min_frames=3, max_frames=9)) == {}
 
 
 def test_short_tracklet_offers_only_itself() -> None:
-    assert {k: v.tolist() for k, v in valid_runs(np.array([1, 0]), QueryPolicy(3, 6)).items()} == {
-        2: [0]
-    }
-    assert valid_runs(np.array([0, 1, 0]), QueryPolicy(4, 6)) == {}  # 1/3 of 3 frames
+    assert {
+        k: v.tolist()
+        for k, v in valid_runs(np.array([1, 0]), QueryPolicy(min_frames=3, max_frames=6)).items()
+    } == {2: [0]}
+    assert (
+        valid_runs(np.array([0, 1, 0]), QueryPolicy(min_frames=4, max_frames=6)) == {}
+    )  # 1/3 of 3 frames
 
 
 def test_query_rules(annotated_frames) -> None:
@@ -117,4 +120,4 @@ def test_exclude_file(tmp_path: Path) -> None:
 
 def test_policy_bounds() -> None:
     with pytest.raises(OccreidError, match=r"min-query-frames"):
-        QueryPolicy(10, 5)
+        QueryPolicy(min_frames=10, max_frames=5)

@@ -152,7 +152,11 @@ def test_labels_only_the_frames_of_a_built_dataset(toy_source: Path, tmp_path: P
     ex = tmp_path / "ex.txt"
     first_train = sorted(p.parent for p in (toy_source / "train").glob("*/*/*.jpg"))[0]
     ex.write_text("/".join(first_train.parts[-3:]) + "\n")
-    build_dataset(BuildOptions(toy_source, ds, toy_source / "annotations.csv", exclude=ex))
+    build_dataset(
+        BuildOptions(
+            source=toy_source, out=ds, annotations=toy_source / "annotations.csv", exclude=ex
+        )
+    )
     run(RunOptions(root=ds, out=tmp_path / "labels"))
     from occreid.occdata.manifest import read_manifest
 
