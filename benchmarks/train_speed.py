@@ -29,9 +29,8 @@ import torch
 
 from occreid.common.runtime import DEFAULT_DEVICE, DEVICE_HELP, Runtime
 from occreid.engine.config import load_config
-from occreid.engine.data import load_split, split_labels, to_input, train_loader
-from occreid.engine.train import build_training
-from occreid.model import rfc_losses
+from occreid.engine.data import load_split, split_labels, train_loader
+from occreid.engine.train import build_training, train_step
 from occreid.occdata.synth import SynthConfig
 from occreid.pseudolabel.cache import LabelCache
 
@@ -53,18 +52,10 @@ def fake_batch(cfg: Any, device: torch.device) -> dict[str, torch.Tensor]:
 
 
 def step_fn(cfg: Any, model: torch.nn.Module, opt: torch.optim.Optimizer, rt: Runtime):
-    device = rt.device
+    """The training step of `occreid train`, on one in-memory batch."""
 
     def step(batch: dict[str, torch.Tensor]) -> None:
-        x = to_input(batch["frames"], device, rt.channels_last)
-        with rt.autocast():
-            out = model(x)
-        kp = batch["keypoints"].to(device, non_blocking=True)
-        masks = batch["masks"].to(device, non_blocking=True).float()
-        loss = rfc_losses(out, batch["pid"].to(device), cfg.loss, kp, masks)["total"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        train_step(model, batch, opt, cfg, rt)
 
     return step
 

@@ -63,26 +63,38 @@ class Runtime:
     dist: Dist
     bf16: bool = False
     channels_last: bool = False
+    cpu_bf16: bool = False
 
     @classmethod
     def create(
-        cls, device: str = DEFAULT_DEVICE, *, bf16: bool = False, channels_last: bool = False
+        cls,
+        device: str = DEFAULT_DEVICE,
+        *,
+        bf16: bool = False,
+        channels_last: bool = False,
+        cpu_bf16: bool = False,
     ) -> Runtime:
-        """Join the torchrun job (if any) and pick this process's device."""
+        """Join the torchrun job (if any) and pick this process's device. ``cpu_bf16`` runs the
+        bf16 autocast on the CPU too (slow without native bf16; the tests use it to run the
+        GPU's mixed-precision path where no GPU is)."""
         import torch
 
         check_device(device)
         dist = init_distributed(use_cuda=device != "cpu" and torch.cuda.is_available())
-        return cls(resolve_device(device, dist), dist, bf16, channels_last)
+        return cls(resolve_device(device, dist), dist, bf16, channels_last, cpu_bf16)
 
     @property
     def cuda(self) -> bool:
         return self.device.type == "cuda"
 
     def autocast(self) -> Any:
-        """bf16 autocast on CUDA when asked; a disabled context elsewhere."""
+        """bf16 autocast on CUDA when asked (and on the CPU with ``cpu_bf16``); a disabled
+        context elsewhere. bf16 keeps float32's exponent range, so no gradient scaler is used,
+        on any device."""
         import torch
 
+        if self.cpu_bf16 and self.device.type == "cpu":
+            return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
         return autocast(self.device, torch.bfloat16, self.bf16)
 
     def place(self, model: nn.Module) -> Any:

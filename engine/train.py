@@ -97,6 +97,33 @@ class RunLog:
             self.tb.close()
 
 
+def train_step(
+    model: nn.Module,
+    batch: dict[str, Any],
+    opt: torch.optim.Optimizer,
+    cfg: TrainConfig,
+    rt: Runtime,
+) -> dict[str, torch.Tensor]:
+    """One optimizer step on a loader batch: forward under the runtime's autocast (bf16 on GPU;
+    no gradient scaler, bf16 keeps float32's range), eq. 13, backward, Adam. Returns the terms."""
+    device = rt.device
+    x = to_input(batch["frames"], device, rt.channels_last)
+    keypoints, masks = batch.get("keypoints"), batch.get("masks")
+    with rt.autocast():
+        out = model(x)
+    losses = rfc_losses(
+        out,
+        batch["pid"].to(device, non_blocking=True),
+        cfg.loss,
+        None if keypoints is None else keypoints.to(device, non_blocking=True),
+        None if masks is None else masks.to(device, non_blocking=True).float(),
+    )
+    opt.zero_grad(set_to_none=True)
+    losses["total"].backward()
+    opt.step()
+    return losses
+
+
 def train_one_epoch(
     model: nn.Module,
     loader: Any,
@@ -121,29 +148,13 @@ def train_one_epoch(
         **quiet(rt.dist),
         leave=False,
     )
-    device = rt.device
     for i, batch in enumerate(loader):
         if i >= iters:
             break
-        x = to_input(batch["frames"], device, rt.channels_last)
-        pids = batch["pid"].to(device, non_blocking=True)
-        keypoints = batch.get("keypoints")
-        masks = batch.get("masks")
-        with rt.autocast():
-            out = model(x)
-        losses = rfc_losses(
-            out,
-            pids,
-            cfg.loss,
-            None if keypoints is None else keypoints.to(device, non_blocking=True),
-            None if masks is None else masks.to(device, non_blocking=True).float(),
-        )
-        opt.zero_grad(set_to_none=True)
-        losses["total"].backward()
-        opt.step()
+        losses = train_step(model, batch, opt, cfg, rt)
         state.step += 1
         done += 1
-        seen += len(pids)
+        seen += len(batch["pid"])
         values = {k: float(v.detach()) for k, v in losses.items()}
         for k, v in values.items():
             sums[k] = sums.get(k, 0.0) + v

@@ -193,3 +193,23 @@ def test_backend_choices_come_from_the_backend_table() -> None:
     options = {p.name: p for p in main.commands["pseudolabel"].params}
     assert list(options["pose"].type.choices) == list(BACKENDS["pose"])
     assert list(options["parsing"].type.choices) == list(BACKENDS["parsing"])
+
+
+@pytest.mark.slow
+def test_the_gpu_suite_runs_end_to_end_in_quick_cpu_mode(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    suite = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_suite.py"
+    done = subprocess.run(
+        [sys.executable, str(suite), str(tmp_path / "out"), "--device", "cpu", "--quick"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**__import__("os").environ, "TQDM_DISABLE": "1"},
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    result = json.loads((tmp_path / "out" / "suite.json").read_text())
+    assert result["failed"] == [] and result["toy_training"]["steps"] >= 4
+    assert {"train_speed", "eval_speed", "model_cost", "pseudolabel_speed"} <= set(result)
+    assert "RFC step overhead" in (tmp_path / "out" / "summary.md").read_text()
