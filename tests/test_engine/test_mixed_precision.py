@@ -20,6 +20,15 @@ CONFIGS = {
 }
 
 
+def _training(config: str, rt: Runtime):
+    """(config, model, optimizer) of a tiny ``config`` placed by ``rt``."""
+    cfg = load_config(config, TINY)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # backbone trains from scratch
+        model, opt, _ = build_training(cfg, 4, rt)
+    return cfg, model, opt
+
+
 def _batch(frames: int, clips: int = 8, ids: int = 4) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
     masks = torch.zeros(clips, frames, 64, 32)
@@ -35,18 +44,15 @@ def _batch(frames: int, clips: int = 8, ids: int = 4) -> dict[str, torch.Tensor]
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_a_bf16_training_step_runs_the_gpu_path_on_cpu(name: str) -> None:
     config, frames = CONFIGS[name]
-    cfg = load_config(config, TINY)
     rt = Runtime(torch.device("cpu"), Dist(), bf16=True, channels_last=True, cpu_bf16=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model, opt, _ = build_training(cfg, 4, rt)
+    cfg, model, opt = _training(config, rt)
     dtypes = []
     model.classifier.register_forward_hook(lambda m, i, out: dtypes.append(out.dtype))
     batch = _batch(frames)
     totals = []
     for _ in range(6):
         losses = train_step(model, batch, opt, cfg, rt)
-        totals.append(float(losses["total"]))
+        totals.append(float(losses["total"].detach()))
         assert all(torch.isfinite(v) for v in losses.values())
         grads = [p.grad for p in model.parameters() if p.grad is not None]
         assert grads and all(torch.isfinite(g).all() for g in grads)
@@ -56,11 +62,8 @@ def test_a_bf16_training_step_runs_the_gpu_path_on_cpu(name: str) -> None:
 
 
 def test_without_cpu_bf16_the_cpu_step_stays_float32() -> None:
-    cfg = load_config("rfcnet_image", TINY)
     rt = Runtime(torch.device("cpu"), Dist(), bf16=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model, opt, _ = build_training(cfg, 4, rt)
+    cfg, model, opt = _training("rfcnet_image", rt)
     dtypes = []
     model.classifier.register_forward_hook(lambda m, i, out: dtypes.append(out.dtype))
     train_step(model, _batch(1), opt, cfg, rt)
@@ -72,11 +75,9 @@ def test_without_cpu_bf16_the_cpu_step_stays_float32() -> None:
     shutil.which(os.environ.get("CC", "cc")) is None, reason="torch.compile needs a C compiler"
 )
 def test_compiled_model_matches_eager_on_cpu() -> None:
-    cfg = load_config("rfcnet_video", TINY)
-    rt = Runtime(torch.device("cpu"), Dist(), channels_last=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model, _, _ = build_training(cfg, 4, rt)
+    _, model, _ = _training(
+        "rfcnet_video", Runtime(torch.device("cpu"), Dist(), channels_last=True)
+    )
     model.eval()
     x = torch.randn(2, 4, 3, 64, 32).contiguous(memory_format=torch.contiguous_format)
     with torch.no_grad():
