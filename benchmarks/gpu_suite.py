@@ -73,23 +73,23 @@ def steps(out: Path, device: str, quick: bool, work: Path) -> dict[str, list[str
 
 
 def toy_training(work: Path, device: str, quick: bool) -> list[str]:
-    """`occreid demo`'s data, then `occreid train` for 200 bf16 steps (4 with --quick)."""
-    steps_ = 4 if quick else 200
+    """`occreid demo`'s toy data (60 identities: 7 P x K batches an epoch), then `occreid train`
+    for 200 bf16 steps, 5 an epoch (10 with --quick)."""
     script = (
         "import sys; sys.path.insert(0, {here!r}); from _toy import toy_dataset; "
         "from occreid.occdata.synth import SynthConfig; "
-        "ds, labels = toy_dataset(__import__('pathlib').Path({work!r}), SynthConfig(ids=24)); "
+        "ds, labels = toy_dataset(__import__('pathlib').Path({work!r}), SynthConfig(ids=60)); "
         "from occreid.cli.main import main; "
         "main(['train', '--dataset', str(ds), '--labels', str(labels), '--out', {run!r}, "
         "'--overwrite', '--config', 'demo_rfcnet', '--set', 'run.device={device}', "
         "'--set', 'run.bf16=true', '--set', 'optim.epochs={epochs}', "
-        "'--set', 'data.iters_per_epoch=4', '--set', 'run.log_every=1'])"
+        "'--set', 'data.iters_per_epoch=5', '--set', 'run.log_every=1'])"
     ).format(
         here=str(HERE),
         work=str(work / "toy"),
         run=str(work / "toy-run"),
         device=device,
-        epochs=max(1, steps_ // 4),
+        epochs=2 if quick else 40,
     )
     return [sys.executable, "-c", script]
 
