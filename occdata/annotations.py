@@ -3,6 +3,9 @@
 Columns: ``path`` (relative to the source root, ``/``-separated), ``occlusion`` (0-10: 0 = none,
 k = (k-1)*10 % to k*10 % of the body hidden; paper 5.2 and footnote 3) and ``persons`` (>= 1).
 A frame is occluded when ``occlusion >= 1`` or ``persons > 1`` (paper 5.1, step 1).
+Optional columns, kept into the manifests where the CSV has them: ``confidence`` (0-1, how sure
+an automatic tagger is; empty = hand-made) and ``reviewed`` (0 / 1: a person confirmed or
+corrected the row in `occreid review`; empty = 0).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import pandas as pd
 from occreid.common.errors import OccreidError
 
 COLUMNS: tuple[str, ...] = ("path", "occlusion", "persons")
+OPTIONAL: dict[str, float] = {"confidence": float("nan"), "reviewed": False}  # and their blanks
 MAX_LABEL = 10
 
 
@@ -46,7 +50,7 @@ def read_annotations(csv_path: str | Path) -> pd.DataFrame:
             f"{csv_path}: missing column(s) {', '.join(absent)}; "
             "the header must be path,occlusion,persons"
         )
-    table = table[list(COLUMNS)]
+    table = table[[*COLUMNS, *(c for c in OPTIONAL if c in table.columns)]]
     table["path"] = table["path"].str.replace("\\", "/", regex=False).str.removeprefix("./")
     for col, low, high in (("occlusion", 0, MAX_LABEL), ("persons", 1, None)):
         values = pd.to_numeric(table[col], errors="coerce")
@@ -61,6 +65,7 @@ def read_annotations(csv_path: str | Path) -> pd.DataFrame:
                 f"{allowed} ({int(bad.sum())} such rows); fix the value"
             )
         table[col] = values.astype(np.int16)
+    _read_optional(table, csv_path)
     dup = table["path"].duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
@@ -69,6 +74,33 @@ def read_annotations(csv_path: str | Path) -> pd.DataFrame:
             f"({int(dup.sum())} duplicate rows); keep one row per frame"
         )
     return table
+
+
+def _read_optional(table: pd.DataFrame, csv_path: Path) -> None:
+    """Check and convert the optional columns in place: confidence a number in 0-1 or empty,
+    reviewed 0 / 1 / true / false or empty."""
+    checks = {
+        "confidence": lambda v: pd.to_numeric(v, errors="coerce"),
+        "reviewed": lambda v: v.str.lower().map({"0": 0.0, "1": 1.0, "false": 0.0, "true": 1.0}),
+    }
+    for col, convert in checks.items():
+        if col not in table.columns:
+            continue
+        values = convert(table[col]).astype("float64")
+        blank = table[col].isna() | (table[col].str.strip() == "")
+        bad = ~blank & (values.isna() | (values < 0) | (values > 1))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            allowed = "a number in 0-1" if col == "confidence" else "0 or 1"
+            raise OccreidError(
+                f"{csv_path}:{row + 2}: {col} = {table[col].iloc[row]} is not {allowed} "
+                f"({int(bad.sum())} such rows); fix the value or leave it empty"
+            )
+        blank_value = OPTIONAL[col]
+        if col == "reviewed":
+            table[col] = values.fillna(0).astype(bool)
+        else:
+            table[col] = values.where(~blank, blank_value).astype(np.float32)
 
 
 def attach_annotations(
@@ -105,4 +137,9 @@ def attach_annotations(
     out["persons"] = persons
     out["occluded"] = is_occluded(occlusion, persons)
     out["annotated"] = annotated
+    for col, blank in OPTIONAL.items():
+        if col in table.columns:
+            values = np.full(len(frames), blank, dtype=table[col].dtype)
+            values[pos] = table[col].to_numpy()
+            out[col] = values
     return out

@@ -32,6 +32,7 @@ COLUMNS: dict[str, str] = {
     "distractor": "bool",
     "annotated": "bool",
 }
+OPTIONAL_COLUMNS: dict[str, str] = {"confidence": "float32", "reviewed": "bool"}  # if present
 METADATA_KEY = b"occreid"
 SCHEMA_VERSION = 1
 
@@ -49,8 +50,10 @@ def _versions() -> dict[str, str]:
 
 
 def write_manifest(table: pd.DataFrame, path: Path, metadata: dict[str, Any]) -> None:
-    """Write the manifest columns of ``table`` to ``path`` with ``metadata`` as JSON."""
-    frame = pd.DataFrame({c: table[c].astype(t) for c, t in COLUMNS.items()})
+    """Write the manifest columns of ``table`` (and the optional ones it has) to ``path`` with
+    ``metadata`` as JSON."""
+    types = COLUMNS | {c: t for c, t in OPTIONAL_COLUMNS.items() if c in table.columns}
+    frame = pd.DataFrame({c: table[c].astype(t) for c, t in types.items()})
     arrow = pa.Table.from_pandas(frame, preserve_index=False)
     meta = {"schema_version": SCHEMA_VERSION, "versions": _versions(), **metadata}
     arrow = arrow.replace_schema_metadata(

@@ -134,3 +134,43 @@ def test_exclude_and_missing_annotations(toy_source: Path, tmp_path: Path) -> No
     assert not train["annotated"].any() and not train["occluded"].any()
     q = read_manifest(tmp_path / "o2" / "manifests" / "query.parquet")
     assert q.groupby("tracklet").size().between(1, 10).all()
+
+
+def test_confidence_and_reviewed_columns_are_kept_into_the_manifests(
+    toy_source: Path, tmp_path: Path
+) -> None:
+    ann = pd.read_csv(toy_source / "annotations.csv")
+    ann["confidence"] = [(i % 10) / 10 if i % 7 else None for i in range(len(ann))]  # None: empty
+    ann["reviewed"] = [int(i % 3 == 0) for i in range(len(ann))]
+    csv = tmp_path / "reviewed.csv"
+    ann.to_csv(csv, index=False)
+    out = tmp_path / "ds"
+    build_dataset(BuildOptions(source=toy_source, out=out, annotations=csv, seed=7))
+    expected = ann.set_index("path")
+    for split in SPLITS:
+        m = read_manifest(out / "manifests" / f"{split}.parquet").set_index("path")
+        assert list(m.columns)[-2:] == ["confidence", "reviewed"]
+        rows = expected.loc[m.index]
+        blank = rows["confidence"].isna()
+        assert m["confidence"][blank.to_numpy()].isna().all()
+        assert (
+            m["confidence"][~blank.to_numpy()] == rows["confidence"][~blank].astype("float32")
+        ).all()
+        assert (m["reviewed"] == rows["reviewed"].astype(bool)).all()
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [("confidence", "1.5", "is not a number in 0-1"), ("reviewed", "yes", "is not 0 or 1")],
+)
+def test_bad_optional_values_are_one_line_errors(
+    toy_source: Path, tmp_path: Path, column: str, value: str, message: str
+) -> None:
+    ann = pd.read_csv(toy_source / "annotations.csv")
+    ann[column] = ""
+    ann.loc[5, column] = value
+    csv = tmp_path / "bad.csv"
+    ann.to_csv(csv, index=False)
+    with pytest.raises(OccreidError, match=f":7: {column} = {value} {message}"):
+        build_dataset(BuildOptions(source=toy_source, out=tmp_path / "ds", annotations=csv))
+    assert not (tmp_path / "ds").exists()
