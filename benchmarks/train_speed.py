@@ -109,7 +109,7 @@ def main() -> None:
     rt = Runtime.create(args.device, bf16=cfg.run.bf16, channels_last=cfg.run.channels_last)
     device = rt.device
     torch.backends.cudnn.benchmark = True
-    size = (cfg.model.input_size[0], cfg.model.input_size[1])
+    size = cfg.model.size
     result: dict[str, Any] = {
         "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
         "config": args.config,

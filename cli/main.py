@@ -442,6 +442,7 @@ def train(config_file: str | Path | None, overrides: tuple[str, ...], **options:
     On several GPUs or nodes: torchrun --nproc-per-node N -m occreid.cli train ...
     (data.ids_per_batch is the global P and must split over the processes).
     """
+    from occreid.engine.checkpoint import last_checkpoint
     from occreid.engine.config import load_config
     from occreid.engine.train import train as run_training
 
@@ -453,7 +454,7 @@ def train(config_file: str | Path | None, overrides: tuple[str, ...], **options:
     try:
         summary = run_training(cfg, opts)
     except KeyboardInterrupt:
-        if not (out / "checkpoints" / "last.pt").is_file():
+        if not last_checkpoint(out).is_file():
             raise click.ClickException(
                 "interrupted before the first checkpoint; nothing was kept: run it again"
             ) from None

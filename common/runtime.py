@@ -48,11 +48,15 @@ def resolve_device(name: str, dist: Dist | None = None) -> torch.device:
     return torch.device(name)
 
 
-def autocast(device: torch.device, dtype: torch.dtype, enabled: bool = True) -> Any:
-    """Mixed precision in ``dtype`` on CUDA when ``enabled``; a disabled context elsewhere."""
+def autocast(
+    device: torch.device, dtype: torch.dtype, enabled: bool = True, cpu: bool = False
+) -> Any:
+    """Mixed precision in ``dtype`` on CUDA when ``enabled`` (on the CPU too with ``cpu``); a
+    disabled context elsewhere."""
     import torch
 
-    return torch.autocast(device.type, dtype=dtype, enabled=enabled and device.type == "cuda")
+    on = enabled and (device.type == "cuda" or (cpu and device.type == "cpu"))
+    return torch.autocast(device.type, dtype=dtype, enabled=on)
 
 
 @dataclass(frozen=True)
@@ -93,9 +97,7 @@ class Runtime:
         on any device."""
         import torch
 
-        if self.cpu_bf16 and self.device.type == "cpu":
-            return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
-        return autocast(self.device, torch.bfloat16, self.bf16)
+        return autocast(self.device, torch.bfloat16, self.bf16, cpu=self.cpu_bf16)
 
     def place(self, model: nn.Module) -> Any:
         """``model`` on the device, channels_last when asked: faster convolutions on GPU and on

@@ -23,6 +23,11 @@ FORMAT = 1
 KIND = "occreid-rfcnet"
 
 
+def last_checkpoint(run: Path) -> Path:
+    """RUN/checkpoints/last.pt: what --resume continues from."""
+    return run / "checkpoints" / "last.pt"
+
+
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Write ``state`` (plus format and kind) atomically to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)

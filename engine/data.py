@@ -213,8 +213,7 @@ def train_loader(
         rt.dist.rank,
         rt.dist.world,
     )
-    size = (cfg.model.input_size[0], cfg.model.input_size[1])
-    data = TrainClips(split, units, cfg.data, size, labels)
+    data = TrainClips(split, units, cfg.data, cfg.model.size, labels)
     return (
         loader(data, cfg.data.workers, rt.cuda, batch_sampler=sampler),
         sampler,

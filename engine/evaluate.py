@@ -37,11 +37,6 @@ class Embedded:
     camids: np.ndarray
 
 
-def input_size(cfg: TrainConfig) -> tuple[int, int]:
-    """(H, W) the model takes."""
-    return cfg.model.input_size[0], cfg.model.input_size[1]
-
-
 @torch.no_grad()
 def embed_split(
     model: nn.Module, split: SplitData, cfg: TrainConfig, rt: Runtime, desc: str = "embedding"
@@ -49,7 +44,7 @@ def embed_split(
     """Average the clip embeddings of each tracklet of ``split`` (this rank's clips, summed over
     ranks)."""
     model.eval()
-    clips = TestClips(split, cfg.data.test_clip_len, input_size(cfg))
+    clips = TestClips(split, cfg.data.test_clip_len, cfg.model.size)
     mine = Subset(clips, range(rt.dist.rank, len(clips), rt.dist.world))
     batches = loader(mine, cfg.data.workers, rt.cuda, batch_size=cfg.data.test_batch)
     n = len(split.tracklets)
@@ -134,7 +129,7 @@ def evaluate_checkpoint(opts: EvalOptions) -> dict[str, Any]:
     opts.out.mkdir(parents=True, exist_ok=True)
     (opts.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     if opts.visualize:
-        pictures = _pictures(model.cpu(), query, gallery, q, g, opts, input_size(cfg))
+        pictures = _pictures(model.cpu(), query, gallery, q, g, opts, cfg.model.size)
         metrics["pictures"] = [str(p) for p in pictures]
     return metrics
 

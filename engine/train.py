@@ -30,7 +30,12 @@ from tqdm import tqdm
 from occreid.common.distributed import Dist, barrier, quiet
 from occreid.common.errors import OccreidError
 from occreid.common.runtime import Runtime
-from occreid.engine.checkpoint import load_checkpoint, load_weights, save_checkpoint
+from occreid.engine.checkpoint import (
+    last_checkpoint,
+    load_checkpoint,
+    load_weights,
+    save_checkpoint,
+)
 from occreid.engine.config import TrainConfig, config_from_dict
 from occreid.engine.data import (
     LabelArrays,
@@ -184,7 +189,7 @@ def _prepare_out(opts: TrainOptions, cfg: TrainConfig, dist: Dist) -> None:
     """Refuse to overwrite a run; on --resume the saved config must match the one given."""
     if opts.resume:
         saved = opts.out / "config.yaml"
-        if not (opts.out / "checkpoints" / "last.pt").is_file():
+        if not (last_checkpoint(opts.out)).is_file():
             raise OccreidError(f"{opts.out}: nothing to resume (no checkpoints/last.pt)")
         if saved.is_file():
             before = config_from_dict(yaml.safe_load(saved.read_text())).to_dict()
@@ -244,7 +249,7 @@ def train(cfg: TrainConfig, opts: TrainOptions) -> dict[str, Any]:
     try:
         return _run(cfg, opts, rt)
     except BaseException:
-        last = opts.out / "checkpoints" / "last.pt"
+        last = last_checkpoint(opts.out)
         if rt.dist.main and not opts.resume and not last.is_file():
             shutil.rmtree(opts.out, ignore_errors=True)  # nothing to resume: leave nothing
         raise
@@ -258,7 +263,7 @@ def _run(cfg: TrainConfig, opts: TrainOptions, rt: Runtime) -> dict[str, Any]:
     data, sampler, num_classes = train_loader(train_split, cfg, labels, rt)
     model, opt, sched = build_training(cfg, num_classes, rt)
     state = RunState()
-    last = opts.out / "checkpoints" / "last.pt"
+    last = last_checkpoint(opts.out)
     if opts.resume:
         ckpt = load_checkpoint(last)
         load_weights(model, ckpt, last)

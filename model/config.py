@@ -58,6 +58,11 @@ class ModelConfig:
     clusters: int = 3
     reduction: int = 2
 
+    @property
+    def size(self) -> tuple[int, int]:
+        """(H, W) of the frames the model takes."""
+        return self.input_size[0], self.input_size[1]
+
     def validate(self) -> None:
         """Every field checked (OmegaConf has checked the keys and types): one-line errors."""
         for key, allowed in CHOICES.items():
