@@ -66,7 +66,7 @@ def steps(out: Path, device: str, quick: bool, work: Path) -> dict[str, list[str
             str(work / "pl"),
             "--json",
             str(out / "pseudolabel_speed.json"),
-            *(["--ids", "8", "--slow-ids", "2"] if quick else []),
+            *(["--ids", "8", "--oracle-only"] if quick else []),
         ],
         "toy_training": toy_training(work, device, quick),
     }

@@ -33,12 +33,16 @@ def main() -> None:
         "--slow-ids", type=int, default=6, help="Toy identities for model backends."
     )
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--oracle-only", action="store_true", help="Skip the model backends (the suite's --quick)."
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     results = {}
     print(f"{'backends':<20}{'device':>8}{'frames':>8}{'frames/s':>10}  time shares")
-    for pose, parsing in available_pairs():
+    pairs = [("oracle", "oracle")] if args.oracle_only else available_pairs()
+    for pose, parsing in pairs:
         source = toy(args.work, args.ids if pose == "oracle" else args.slow_ids)
         out = args.work / f"labels-{pose}"
         shutil.rmtree(out, ignore_errors=True)

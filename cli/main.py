@@ -20,6 +20,7 @@ from occreid.occdata.synth import SynthConfig
 from occreid.pseudolabel.backends import ADE20K_PERSON, BACKENDS
 from occreid.pseudolabel.runner import RunOptions
 from occreid.pseudolabel.tagging import MIN_SHARE
+from occreid.review.options import ReviewOptions
 
 
 def _default(cls: type, name: str) -> Any:
@@ -53,6 +54,7 @@ def main() -> None:
       build-dataset  re-split a DukeMTMC-VideoReID root into Occluded-DukeMTMC-VideoReID
       pseudolabel    cache pose keypoints and person masks for every frame
       tag-occlusion  occlusion labels from the cache, as an annotation CSV
+      review         confirm and correct the occlusion labels in a browser, then export
       stats          print the statistics report of a built dataset
       train          train RFCnet (or a baseline / ablation) from a config
       evaluate       mAP / CMC of a checkpoint, with pictures on request
@@ -260,6 +262,11 @@ def build_dataset(
 )
 @click.option("--parsing-checkpoint", help="mmseg: checkpoint path or URL.")
 @click.option(
+    "--detector-config",
+    help="mmseg: mmdet config that counts persons (default: RTMDet-tiny COCO from the package).",
+)
+@click.option("--detector-checkpoint", help="mmseg: the person detector's checkpoint path or URL.")
+@click.option(
     "--person-classes",
     help="mmseg: comma-separated class ids that count as person "
     f"(default: {','.join(map(str, ADE20K_PERSON))}, ADE20K's person).",
@@ -269,6 +276,13 @@ def build_dataset(
     default=_default(RunOptions, "device"),
     show_default=True,
     help=f"Where the mm models run: {DEVICE_HELP}.",
+)
+@click.option(
+    "--margin",
+    default=_default(RunOptions, "margin"),
+    show_default=True,
+    help="mediapipe: where no pose is found on a crop, try again with this grey margin around "
+    "it (share of its height / width on each side; 0: no retry).",
 )
 @click.option(
     "--batch-size",
@@ -299,8 +313,11 @@ def pseudolabel(
     pose_checkpoint: str | None,
     parsing_config: str | None,
     parsing_checkpoint: str | None,
+    detector_config: str | None,
+    detector_checkpoint: str | None,
     person_classes: str | None,
     device: str,
+    margin: float,
     batch_size: int,
     workers: int,
     shard_frames: int,
@@ -324,12 +341,18 @@ def pseudolabel(
       mmpose     OpenMMLab top-down pose (scripts/install_mm.sh); weights from the mmpose model
                  zoo, e.g. the RTMPose-m COCO checkpoint URL, via --pose-checkpoint
       mmseg      OpenMMLab segmentation; a human-parsing model (e.g. trained on LIP) or the person
-                 class of an ADE20K / Cityscapes model, via --parsing-checkpoint
+                 class of an ADE20K / Cityscapes model, via --parsing-checkpoint; persons are
+                 counted by an mmdet detector (--detector-checkpoint)
     """
     from occreid.pseudolabel.runner import run
 
     pose_options = {"config": pose_config, "checkpoint": pose_checkpoint}
-    parsing_options: dict[str, Any] = {"config": parsing_config, "checkpoint": parsing_checkpoint}
+    parsing_options: dict[str, Any] = {
+        "config": parsing_config,
+        "checkpoint": parsing_checkpoint,
+        "detector_config": detector_config,
+        "detector_checkpoint": detector_checkpoint,
+    }
     if person_classes is not None:
         parsing_options["person_classes"] = tuple(int(c) for c in person_classes.split(","))
     opts = RunOptions(
@@ -340,6 +363,7 @@ def pseudolabel(
         pose_options={k: v for k, v in pose_options.items() if v is not None},
         parsing_options={k: v for k, v in parsing_options.items() if v is not None},
         device=device,
+        margin=margin,
         batch_size=batch_size,
         workers=workers,
         shard_frames=shard_frames,
@@ -360,7 +384,7 @@ def pseudolabel(
     "--out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Annotation CSV to write (path,occlusion,persons).",
+    help="Annotation CSV to write (path,occlusion,persons,confidence).",
 )
 @click.option(
     "--min-share",
@@ -369,11 +393,14 @@ def pseudolabel(
     help="Hidden share of the body below which a frame counts as unoccluded.",
 )
 def tag_occlusion(labels: Path, out: Path, min_share: float) -> None:
-    """Estimate each frame's occlusion label (0-10) and person count from a label cache.
+    """Estimate each frame's occlusion label (0-10), person count and confidence from a cache.
 
-    The expected body is the tracklet's (the 90th percentile of its frames' person-mask areas);
-    the hidden share is what a frame's mask lacks of it. Person counts come from the
-    parsing backend where it can tell, else 1. The CSV goes straight into build-dataset.
+    Each frame is judged on its own evidence (the box is full-extent: it is the expected body):
+    the pose model's score of each body level, and the share of the skeleton's silhouette that
+    the target person's own mask leaves uncovered, as far as the parsing backend's mask can be
+    trusted. A frame where nothing was found takes its share from its tracklet neighbours, else
+    0.5 at confidence 0. The CSV (path,occlusion,persons,confidence) goes straight into
+    build-dataset and `occreid review`; pseudolabel/tagging.py explains every constant.
     """
     from occreid.pseudolabel.cache import LabelCache
     from occreid.pseudolabel.tagging import tag_occlusion as tag
@@ -382,6 +409,74 @@ def tag_occlusion(labels: Path, out: Path, min_share: float) -> None:
     table.to_csv(out, index=False)
     occluded = ((table["occlusion"] > 0) | (table["persons"] > 1)).mean()
     click.echo(f"wrote {out}: {len(table):,} frames, {occluded:.1%} occluded")
+
+
+@main.command()
+@click.argument("source", type=_EXISTING_DIR)
+@click.option(
+    "--annotations",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Annotation CSV to review (tag-occlusion's, synth's or hand-made); the review store "
+    "goes beside it (CSV.review.sqlite).",
+)
+@click.option(
+    "--labels", type=_EXISTING_DIR, help="Label cache: overlay its key points and person masks."
+)
+@click.option(
+    "--host",
+    default=_default(ReviewOptions, "host"),
+    show_default=True,
+    help="Address to listen on; any other than loopback requires a token.",
+)
+@click.option("--port", default=_default(ReviewOptions, "port"), show_default=True)
+@click.option("--reviewer", help="Your name, stored with every decision (asked when not given).")
+@click.option(
+    "--token",
+    help="Token every request must carry (made up and printed in the URL when --host is not "
+    "loopback and none is given).",
+)
+@click.option(
+    "--missing-as-unoccluded",
+    is_flag=True,
+    help="Frames without a CSV row are proposed as occlusion 0, persons 1 (else an error).",
+)
+@click.option(
+    "--export",
+    "export_to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the reviewed CSV here (and OUT.exclude.txt) and exit, without serving.",
+)
+def review(export_to: Path | None, **options: Any) -> None:
+    """Review the occlusion labels of SOURCE in a browser, tracklet by tracklet.
+
+    SOURCE is a DukeMTMC-VideoReID root or a dataset built from one. The page offers the
+    tracklets most in need first (not reviewed, least confident tags, occluded share nearest the
+    1/3 that decides query eligibility), each as a filmstrip with its labels; digits set labels,
+    p marks more than one person, Enter accepts and opens the next, u undoes. Every decision is
+    stored at once (SQLite, with your name and the time): stop the server any time and start it
+    again to continue. --export writes the reviewed CSV (with a `reviewed` column) that
+    build-dataset reads, and the train tracklets marked as sharing an obstacle with the test set
+    in the --exclude format.
+    """
+    from occreid.review.session import open_session, open_store, serve, url
+
+    opts = ReviewOptions(**options)
+    if export_to is not None:
+        from occreid.review.export import export
+
+        done = export(open_store(opts)[1], export_to)
+        click.echo(
+            f"wrote {done['csv']} ({done['frames']:,} frames, {done['reviewed_frames']:,} "
+            f"reviewed) and {done['exclude']} ({done['excluded_tracklets']} train tracklets)"
+        )
+        return
+    import getpass
+
+    reviewer = opts.reviewer or click.prompt("Reviewer name", default=getpass.getuser())
+    ctx = open_session(opts, reviewer)
+    click.echo(f"reviewing {opts.source} as {reviewer}: open {url(opts, ctx)}  (Ctrl+C stops)")
+    serve(opts, ctx)
 
 
 @main.command()

@@ -60,9 +60,9 @@ def split_frames(root: Path, split: str, source: Path | None = None) -> tuple[Pa
 
 
 def frames_to_label(root: Path) -> tuple[Path, pd.DataFrame]:
-    """(source root, every frame with path and tracklet) of any root: a source's frames, a built
-    dataset's (the frames of its manifests, under the source recorded in them), or an image
-    folder's (each image its own tracklet)."""
+    """(source root, every frame with path and tracklet) of any root: a source's frames (of the
+    split folders it has), a built dataset's (the frames of its manifests, under the source
+    recorded in them), or an image folder's (each image its own tracklet)."""
     kind = root_kind(root)
     if kind is RootKind.IMAGE_FOLDER:
         splits = [index_image_split(root, s) for s in SPLIT_FOLDERS]
@@ -74,6 +74,6 @@ def frames_to_label(root: Path) -> tuple[Path, pd.DataFrame]:
             columns={"src_tracklet": "tracklet"}
         )
         return source, frames.drop_duplicates("path").reset_index(drop=True)
-    return root, index_source(root).frames[["path", "tracklet"]].astype(
+    return root, index_source(root, all_splits=False).frames[["path", "tracklet"]].astype(
         {"path": str, "tracklet": str}
     )

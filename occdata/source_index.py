@@ -98,8 +98,11 @@ def _numeric_folder(entry: os.DirEntry[str], what: str) -> int:
     return int(entry.name)
 
 
-def index_source(root: str | Path) -> SourceIndex:
+def index_source(root: str | Path, all_splits: bool = True) -> SourceIndex:
     """Index ``root`` (train/query/gallery folders): frames sorted by split, pid, tracklet, F.
+
+    ``all_splits`` False indexes the split folders that are there (pseudo-labelling a part of a
+    tree, e.g. a labelled set with only train/); building a dataset needs all three.
 
     Columns: path (relative, ``/``-separated), split, pid, camid, tracklet (``split/pid/tid``,
     unique across the dataset), findex (F), frame (0-based position in the tracklet),
@@ -109,7 +112,7 @@ def index_source(root: str | Path) -> SourceIndex:
     if not root.is_dir():
         raise OccreidError(f"{root}: source root not found; pass the DukeMTMC-VideoReID folder")
     missing = [s for s in SPLITS if not (root / s).is_dir()]
-    if missing:
+    if missing and (all_splits or len(missing) == len(SPLITS)):
         raise OccreidError(
             f"{root}: missing split folder(s) {', '.join(missing)}; "
             "the root must hold train/, query/ and gallery/"
@@ -129,7 +132,8 @@ def index_source(root: str | Path) -> SourceIndex:
             "distractor",
         )
     }
-    folders = [(split, e) for split in SPLITS for e in _subdirs(root / split, skipped)]
+    present = [s for s in SPLITS if s not in missing]
+    folders = [(split, e) for split in present for e in _subdirs(root / split, skipped)]
     for split, pid_entry in tqdm(folders, desc=f"indexing {root}", unit="id"):
         pid = _numeric_folder(pid_entry, "person id")
         for trk_entry in _subdirs(Path(pid_entry.path), skipped):

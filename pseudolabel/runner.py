@@ -45,6 +45,7 @@ from occreid.pseudolabel.cache import (
     plan_shards,
     write_shard,
 )
+from occreid.pseudolabel.letterbox import MARGIN
 
 
 @dataclass
@@ -67,7 +68,8 @@ class RunOptions:
     """What `occreid pseudolabel` takes (see its --help; the CLI's defaults are these).
 
     pose_options / parsing_options: the backend's own constructor options (config, checkpoint,
-    person_classes, ...); ``root`` and ``device`` are passed to the backends that declare them.
+    person_classes, ...); ``root``, ``device`` and ``margin`` (letterbox.py's input policy) are
+    passed to the backends that declare them.
     """
 
     root: Path
@@ -77,6 +79,7 @@ class RunOptions:
     pose_options: dict[str, Any] = field(default_factory=dict)
     parsing_options: dict[str, Any] = field(default_factory=dict)
     device: str = DEFAULT_DEVICE
+    margin: float = MARGIN
     batch_size: int = 64
     workers: int = 4
     shard_frames: int = 4096
@@ -205,7 +208,7 @@ def run(opts: RunOptions) -> dict[str, Any]:
     source, frames = frames_to_label(opts.root)
     _check_out(opts, source)
     barrier(info)  # every rank has checked before rank 0 creates the folder
-    shared = {"root": source, "device": opts.device}
+    shared = {"root": source, "device": opts.device, "margin": opts.margin}
     pose_options = _backend_options("pose", opts.pose, opts.pose_options, shared)
     parsing_options = _backend_options("parsing", opts.parsing, opts.parsing_options, shared)
     plan = plan_shards(frames, opts.shard_frames)

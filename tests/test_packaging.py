@@ -30,7 +30,8 @@ def test_core_imports_leave_mmcv_and_bare_names_out(tmp_path: Path) -> None:
         "import occreid.cli.main, occreid.occdata.build, occreid.occdata.synth\n"
         "assert 'mmcv' not in sys.modules and 'mmpose' not in sys.modules, 'mm imported'\n"
         "assert 'torch' not in sys.modules, 'torch imported by the dataset side'\n"
-        "for bare in ('model', 'cli', 'occdata', 'engine', 'pseudolabel', 'manifests'):\n"
+        "assert 'fastapi' not in sys.modules, 'the web app imported by the CLI'\n"
+        "for bare in ('model', 'cli', 'occdata', 'engine', 'pseudolabel', 'review', 'manifests'):\n"
         "    assert importlib.util.find_spec(bare) is None, bare\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
@@ -51,7 +52,8 @@ LAYERS = {
     "occdata": {"common"},
     "pseudolabel": {"common", "occdata"},
     "engine": {"common", "occdata", "pseudolabel", "model", "configs"},
-    "cli": {"common", "occdata", "pseudolabel", "engine", "model", "configs"},
+    "review": {"common", "occdata", "pseudolabel"},
+    "cli": {"common", "occdata", "pseudolabel", "engine", "model", "configs", "review"},
 }
 
 

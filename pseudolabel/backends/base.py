@@ -35,6 +35,9 @@ class ParsingBackend(ABC):
     """Predicts a binary person mask per frame, at the cache's mask size."""
 
     name: str = "parsing"
+    # How far the mask is the target person's visible body, for the occlusion tags (tagging.py):
+    # 1 = exactly, 0 = not at all (it covers occluders or other people too).
+    mask_weight: float = 0.0
 
     @abstractmethod
     def predict(

@@ -2,9 +2,14 @@
 (pose landmarker "full" for keypoints, selfie segmentation for the person mask); no download.
 
 Install: ``pip install ".[mediapipe]"`` then ``pip install --no-deps mediapipe==0.10.14`` (its
-declared dependencies pull jax and a clashing OpenCV). Input policy: each crop is padded to a
-square and scaled to 256x256 (letterbox.py); the 33 landmarks are mapped to COCO-17 order and back
-to frame pixels, the visibility is the score. One person per frame: persons is unknown (None).
+declared dependencies pull jax and a clashing OpenCV). Input policy (letterbox.py): the crop is
+padded to a square and scaled to 256x256; where no pose is found, the pose model tries again with
+a grey margin of ``margin`` (MARGIN) around the crop. The 33 landmarks are mapped to COCO-17
+order and back to frame pixels, the visibility is the score.
+
+Persons: this backend cannot count them. The pose landmarker follows one person and selfie
+segmentation merges everyone into one mask, so persons stays unknown (None, stored as 1); a
+frame with a second person is tagged only by what that person hides of the first.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import numpy as np
 
 from occreid.common.errors import OccreidError
 from occreid.pseudolabel.backends.base import FrameBatch, ParsingBackend, PoseBackend
-from occreid.pseudolabel.letterbox import letterbox
+from occreid.pseudolabel.letterbox import MARGIN, Letterbox, letterbox
 
 INPUT = (256, 256)
 # mediapipe pose landmark index of each COCO-17 keypoint
@@ -40,8 +45,9 @@ def _solutions() -> Any:
 class MediaPipePose(PoseBackend):
     name = "mediapipe"
 
-    def __init__(self, complexity: int = 1) -> None:
+    def __init__(self, complexity: int = 1, margin: float = MARGIN) -> None:
         self.complexity = complexity
+        self.margin = margin
         self.pose = _solutions().pose.Pose(static_image_mode=True, model_complexity=complexity)
 
     def describe(self) -> dict[str, Any]:
@@ -51,16 +57,24 @@ class MediaPipePose(PoseBackend):
             "model": "pose_landmark",
             "complexity": self.complexity,
             "input": list(INPUT),
+            "margin": self.margin,
         }
+
+    def _landmarks(self, image: np.ndarray, margin: float) -> tuple[Any, Letterbox] | None:
+        """The landmarks of one crop padded by ``margin`` and its letterbox; None if no pose."""
+        canvas, box = letterbox(image, INPUT, margin)
+        result = self.pose.process(cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB))
+        return None if result.pose_landmarks is None else (result.pose_landmarks.landmark, box)
 
     def predict(self, batch: FrameBatch) -> np.ndarray:
         out = np.zeros((len(batch.images), 17, 3), dtype=np.float32)
         for i, image in enumerate(batch.images):
-            canvas, box = letterbox(image, INPUT)
-            result = self.pose.process(cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB))
-            if result.pose_landmarks is None:
+            found = self._landmarks(image, 0.0)
+            if found is None and self.margin > 0:
+                found = self._landmarks(image, self.margin)
+            if found is None:
                 continue
-            lm = result.pose_landmarks.landmark
+            lm, box = found
             xy = np.array([[lm[j].x * INPUT[1], lm[j].y * INPUT[0]] for j in COCO_FROM_MEDIAPIPE])
             out[i, :, :2] = box.points_to_frame(xy)
             out[i, :, 2] = [lm[j].visibility for j in COCO_FROM_MEDIAPIPE]
@@ -69,6 +83,7 @@ class MediaPipePose(PoseBackend):
 
 class MediaPipeParsing(ParsingBackend):
     name = "mediapipe"
+    mask_weight = 0.0  # selfie segmentation covers occluders too (tagging.py)
 
     def __init__(self) -> None:
         self.segmenter = _solutions().selfie_segmentation.SelfieSegmentation(model_selection=0)

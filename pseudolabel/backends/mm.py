@@ -5,6 +5,13 @@ Install: ``scripts/install_mm.sh`` (builds mmcv for the installed torch). Withou
 model keeps random weights and a warning says so (tests do this). On CUDA, inference runs under
 fp16 autocast.
 
+Persons (paper 5.1, step 1: a frame with more than one person is occluded): MMSeg also runs an
+mmdet detector (RTMDet-tiny COCO by default, ``detector_checkpoint`` for its weights) on the same
+letterboxed input and counts the detections of COCO's person class with score >= PERSON_SCORE
+(0.5) whose box is at least PERSON_MIN_HEIGHT (0.5) of the crop high: a second person standing
+next to or in front of the target, not a small figure far behind. The target itself is always
+counted, detected or not (persons >= 1).
+
 Input policy. mmpose: the frame is the person box; the config's top-down pipeline pads the box to
 the model's aspect ratio (bbox padding 1.25), scales it to the input size (e.g. 256x192) and maps
 the keypoints back to frame pixels. mmseg: the frame is letterboxed (letterbox.py) to
@@ -26,13 +33,17 @@ from occreid.common.errors import OccreidError
 from occreid.common.runtime import DEFAULT_DEVICE, autocast, resolve_device
 from occreid.pseudolabel.backends import ADE20K_PERSON
 from occreid.pseudolabel.backends.base import FrameBatch, ParsingBackend, PoseBackend
-from occreid.pseudolabel.letterbox import letterbox
+from occreid.pseudolabel.letterbox import Letterbox, letterbox
 
 if TYPE_CHECKING:
     import torch
 
 POSE_CONFIG = "body_2d_keypoint/rtmpose/coco/rtmpose-m_8xb256-420e_coco-256x192.py"
 SEG_CONFIG = "segformer/segformer_mit-b0_8xb2-160k_ade20k-512x512.py"
+DET_CONFIG = "rtmdet/rtmdet_tiny_8xb32-300e_coco.py"
+COCO_PERSON = 0  # mmdet's COCO label of person
+PERSON_SCORE = 0.5  # a detection counts as a person from this score
+PERSON_MIN_HEIGHT = 0.5  # ... and when its box is at least this share of the crop's height
 
 
 def _require(module: str) -> Any:
@@ -134,10 +145,67 @@ class MMPose(PoseBackend):
         return out
 
 
+def count_persons(
+    labels: np.ndarray, scores: np.ndarray, heights: np.ndarray, crop_height: float
+) -> int:
+    """Persons in one crop from its detections (label, score, box height in crop pixels): the
+    detections of a person at PERSON_SCORE and PERSON_MIN_HEIGHT, at least 1 (the target)."""
+    person = (labels == COCO_PERSON) & (scores >= PERSON_SCORE)
+    tall = heights >= PERSON_MIN_HEIGHT * crop_height
+    return max(1, int((person & tall).sum()))
+
+
+class PersonCounter:
+    """An mmdet detector that counts the persons of letterboxed crops (count_persons)."""
+
+    def __init__(self, config: str | None, checkpoint: str | None, device: Any) -> None:
+        mmdet = _require("mmdet")
+        _require("mmdet.models")
+        from mmdet.registry import MODELS
+        from mmengine.config import Config
+        from mmengine.registry import init_default_scope
+
+        init_default_scope("mmdet")
+        self.config = config or packaged_config(mmdet, DET_CONFIG)
+        self.checkpoint = checkpoint
+        self.device = device
+        self.model = MODELS.build(Config.fromfile(self.config).model)
+        _load_weights(self.model, checkpoint, "mmdet")
+        self.model.to(device).eval()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "config": Path(self.config).name,
+            "checkpoint": self.checkpoint,
+            "min_score": PERSON_SCORE,
+            "min_height": PERSON_MIN_HEIGHT,
+        }
+
+    def count(self, inputs: list[torch.Tensor], boxes: list[Letterbox]) -> np.ndarray:
+        """(B,) int8 persons of each crop; ``inputs`` are the letterboxed canvases (3, H, W)."""
+        import torch
+        from mmdet.structures import DetDataSample
+
+        shape = tuple(inputs[0].shape[1:])
+        meta = {"img_shape": shape, "ori_shape": shape, "pad_shape": shape, "scale_factor": (1, 1)}
+        samples = [DetDataSample(metainfo=meta) for _ in inputs]
+        with torch.no_grad(), _fp16(self.device):
+            results = self.model.test_step({"inputs": inputs, "data_samples": samples})
+        counts = []
+        for box, r in zip(boxes, results, strict=True):
+            found = r.pred_instances
+            xyxy = found.bboxes.float().cpu().numpy().reshape(-1, 4)
+            heights = (xyxy[:, 3] - xyxy[:, 1]) / box.scale  # in the crop's pixels
+            labels, scores = found.labels.cpu().numpy(), found.scores.float().cpu().numpy()
+            counts.append(count_persons(labels, scores, heights, box.orig[0]))
+        return np.array(counts, dtype=np.int8)
+
+
 class MMSeg(ParsingBackend):
     """Semantic segmentation whose ``person_classes`` make the person mask."""
 
     name = "mmseg"
+    mask_weight = 0.5  # person classes, target component only; not measured on real crops
 
     def __init__(
         self,
@@ -146,6 +214,8 @@ class MMSeg(ParsingBackend):
         device: str | None = None,
         person_classes: tuple[int, ...] = ADE20K_PERSON,
         input_size: tuple[int, int] = (512, 256),
+        detector_config: str | None = None,
+        detector_checkpoint: str | None = None,
     ) -> None:
         mmseg = _require("mmseg")
         _require("mmseg.models")
@@ -162,6 +232,7 @@ class MMSeg(ParsingBackend):
         self.model = MODELS.build(Config.fromfile(self.config).model)
         _load_weights(self.model, checkpoint, "mmseg")
         self.model.to(self.device).eval()
+        self.persons = PersonCounter(detector_config, detector_checkpoint, self.device)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -171,9 +242,10 @@ class MMSeg(ParsingBackend):
             "checkpoint": self.checkpoint,
             "person_classes": self.person_classes,
             "input": list(self.input_size),
+            "detector": self.persons.describe(),
         }
 
-    def predict(self, batch: FrameBatch, size: tuple[int, int]) -> tuple[np.ndarray, None]:
+    def predict(self, batch: FrameBatch, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         import torch
         from mmseg.structures import SegDataSample
 
@@ -195,4 +267,4 @@ class MMSeg(ParsingBackend):
                 for box, r in zip(boxes, results, strict=True)
             ]
         )
-        return masks, None
+        return masks, self.persons.count(inputs, boxes)

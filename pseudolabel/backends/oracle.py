@@ -53,6 +53,7 @@ class OraclePose(PoseBackend):
 
 class OracleParsing(ParsingBackend):
     name = "oracle"
+    mask_weight = 1.0  # the visible body of the target person, exactly
 
     def __init__(self, root: Path) -> None:
         self.truth = GroundTruth(root)

@@ -152,6 +152,7 @@ def _library_defaults() -> dict[str, dict[str, object]]:
     from occreid.occdata.synth import SynthConfig
     from occreid.pseudolabel.runner import RunOptions
     from occreid.pseudolabel.tagging import MIN_SHARE
+    from occreid.review.options import ReviewOptions
 
     def fields(cls: type, **renamed: str) -> dict[str, object]:
         out = {f.name: f.default for f in dataclasses.fields(cls)}
@@ -163,6 +164,7 @@ def _library_defaults() -> dict[str, dict[str, object]]:
         "build-dataset": {**fields(BuildOptions), **query},
         "pseudolabel": fields(RunOptions),
         "tag-occlusion": {"min_share": MIN_SHARE},
+        "review": fields(ReviewOptions),
         "evaluate": fields(EvalOptions),
         "demo": fields(DemoOptions),
         "train": {},

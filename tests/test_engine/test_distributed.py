@@ -1,6 +1,5 @@
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,18 +12,15 @@ from occreid.engine.options import EvalOptions
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "rfcnet_video.yaml"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _torchrun(*args: str) -> None:
-    port = _free_port()
+    """Two CPU processes; --standalone lets the rendezvous store pick its own free port (no race
+    between choosing a port and binding it); the output is shown when it fails."""
     env = {**os.environ, "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
-    cmd += ["--master-port", str(port), "-m", "occreid.cli", *args]
-    subprocess.run(cmd, env=env, check=True)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+    done = subprocess.run(
+        [*cmd, "-m", "occreid.cli", *args], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
 
 
 @pytest.mark.dist

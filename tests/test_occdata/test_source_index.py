@@ -1,3 +1,4 @@
+import shutil
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,12 @@ def test_missing_root_and_split(tmp_path: Path, tree_factory) -> None:
     (root / "query").rmdir()
     with pytest.raises(OccreidError, match=r"missing split folder.*query"):
         index_source(root)
+    partial = index_source(root, all_splits=False)  # pseudo-labelling takes the splits there are
+    assert set(partial.frames["split"]) == {"train"} and len(partial.frames) == 2
+    for split in ("train", "gallery"):
+        shutil.rmtree(root / split)
+    with pytest.raises(OccreidError, match=r"missing split folder"):
+        index_source(root, all_splits=False)
 
 
 def test_non_numeric_pid_folder(tree_factory) -> None:

@@ -96,13 +96,17 @@ def test_apu_targets_knee_x_is_the_split_between_the_legs() -> None:
     assert np.isclose(a[2], 0.5 + (0.93 - 0.5) * (0.2 / 0.43))
 
 
+@pytest.mark.parametrize("margin", [0.0, 0.1, 0.25])
 @pytest.mark.parametrize("shape", [(120, 48), (64, 200), (256, 128)])
-def test_letterbox_maps_points_and_masks_back(shape: tuple[int, int]) -> None:
+def test_letterbox_maps_points_and_masks_back(shape: tuple[int, int], margin: float) -> None:
     h, w = shape
     image = np.zeros((h, w, 3), dtype=np.uint8)
     image[h // 4 : h // 2, w // 3 : w // 2] = 255
-    canvas, box = letterbox(image, (256, 256))
+    canvas, box = letterbox(image, (256, 256), margin)
     assert canvas.shape == (256, 256, 3)
+    grey = canvas[..., 1] == 114  # a margin is grey padding on every side of the crop
+    edges = grey[0].all() and grey[-1].all() and grey[:, 0].all() and grey[:, -1].all()
+    assert edges == (margin > 0)
     ys, xs = np.nonzero(canvas[..., 0] == 255)
     corner = box.points_to_frame(np.array([xs.min(), ys.min()], dtype=float))
     assert np.allclose(corner, [w // 3, h // 4], atol=1.5)

@@ -38,6 +38,39 @@ def test_pose_finds_the_toy_person_in_frame_pixels(clean_frames) -> None:
     assert (kp[front][:, 5, 0] > kp[front][:, 6, 0]).mean() > 0.7
 
 
+def test_pose_retries_with_a_margin_where_none_is_found(clean_frames, monkeypatch) -> None:
+    """The crop goes in as it is first; only where no pose is found, again with the margin."""
+    from occreid.pseudolabel.backends.mediapipe_backend import INPUT
+
+    batch, _, _ = clean_frames
+    pose = make_pose("mediapipe", margin=0.25)
+    image = batch.images[0]
+    as_is = pose.predict(FrameBatch(batch.paths[:1], [image]))
+    seen: list[tuple[int, int]] = []
+    real = pose.pose.process
+
+    def blind_without_margin(canvas: np.ndarray):
+        grey_rows = (canvas == 114).all(axis=(1, 2)).sum()
+        seen.append((len(seen), int(grey_rows)))
+        result = real(canvas)
+        if len(seen) == 1:
+            result.pose_landmarks = None  # nothing found on the crop as it is
+        return result
+
+    monkeypatch.setattr(pose.pose, "process", blind_without_margin)
+    retried = pose.predict(FrameBatch(batch.paths[:1], [image]))
+    assert len(seen) == 2 and seen[1][1] > seen[0][1]  # the retry has the grey margin
+    assert retried[0, :, 2].max() > 0  # ... and finds the person
+    shoulders = np.linalg.norm(retried[0, 5:7, :2] - as_is[0, 5:7, :2], axis=-1)
+    assert (shoulders < 0.1 * INPUT[0]).all()  # mapped back to the same frame pixels
+    monkeypatch.setattr(pose.pose, "process", real)
+    once = make_pose("mediapipe", margin=0.0)
+    calls: list[int] = []
+    monkeypatch.setattr(once.pose, "process", lambda c: calls.append(1) or real(c))
+    once.predict(FrameBatch(batch.paths[:1], [image]))
+    assert calls == [1]
+
+
 def test_parsing_mask_overlaps_the_person(clean_frames) -> None:
     batch, _, gt_masks = clean_frames
     masks, persons = make_parsing("mediapipe").predict(batch, (128, 64))

@@ -62,7 +62,9 @@ def test_mmpose_batching_equals_one_by_one(pose, frames: FrameBatch) -> None:
 def test_mmseg_masks_and_batching(frames: FrameBatch) -> None:
     seg = make_parsing("mmseg", device="cpu", person_classes=[12], input_size=(256, 128))
     masks, persons = seg.predict(frames, (64, 32))
-    assert masks.shape == (2, 64, 32) and masks.dtype == bool and persons is None
+    assert masks.shape == (2, 64, 32) and masks.dtype == bool
+    assert persons.shape == (2,) and (persons >= 1).all()  # the detector's count, target incl.
+    assert seg.describe()["detector"]["config"].startswith("rtmdet")
     one = seg.predict(FrameBatch(frames.paths[:1], frames.images[:1]), (64, 32))[0]
     assert np.array_equal(one[0], masks[0])
     every = make_parsing(

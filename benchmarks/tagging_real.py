@@ -1,0 +1,187 @@
+"""How far the automatic occlusion tags agree with people's labels, on real crops and on toy data.
+
+For each DIR in the layout of ../shared/realdata (a DukeMTMC-VideoReID tree + labels.csv with a
+``visibility`` (0-1) or an ``occluded`` (0/1) column): `occreid pseudolabel` with the chosen
+backends, every core busy (torchrun, one process per core), then the tags of tagging.py against
+the labels: Spearman of the label with 1 - visibility, ROC-AUC of the label for visibility < 0.5,
+ROC-AUC occluded vs whole (rows whose ``kind`` is occluded or whole), agreement at the label
+threshold (tagged occluded vs hidden share over MIN_SHARE / occluded), frames with no pose, and
+frames/s. Then, on fresh `occreid synth` seeds (not the ones the mapping was looked at on), the
+same tags against the exact ground truth with the oracle backend (and the chosen backend when it
+is not the oracle): occluded yes / no accuracy and label MAE.
+
+The real sets are research-only: they stay where they are; this script takes their path.
+
+    python benchmarks/tagging_real.py ../shared/realdata/mot17-dev \\
+        ../shared/realdata/partial-reid-dev --pose mediapipe --parsing mediapipe \\
+        --json benchmarks/results/tagging_real.json
+
+Targets (issue 10), offline backend on the dev crops: MOT17 Spearman >= 0.5, AUC >= 0.75;
+Partial-REID AUC >= 0.95; oracle on synth: accuracy >= 0.95 on every seed, MAE <= 0.3;
+>= 100 frames/s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from occreid.pseudolabel.cache import LabelCache
+from occreid.pseudolabel.letterbox import MARGIN
+from occreid.pseudolabel.tagging import MIN_SHARE, tag_frames
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman rank correlation (pandas' average ranks for ties)."""
+    table = pd.DataFrame({"a": np.asarray(a, float), "b": np.asarray(b, float)})
+    return float(table.corr(method="spearman").iloc[0, 1])
+
+
+def roc_auc(positive: np.ndarray, score: np.ndarray) -> float:
+    """ROC-AUC of ``score`` for the boolean ``positive`` (Mann-Whitney U, ties count half)."""
+    positive = np.asarray(positive, bool)
+    ranks = pd.Series(np.asarray(score, float)).rank().to_numpy()
+    n1, n0 = int(positive.sum()), int((~positive).sum())
+    if not n1 or not n0:
+        return float("nan")
+    return float((ranks[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def label_frames(
+    source: Path, out: Path, pose: str, parsing: str, margin: float, procs: int
+) -> dict[str, Any]:
+    """`occreid pseudolabel` on ``source`` with ``procs`` processes; wall time and frames/s."""
+    frames = sum(1 for _ in source.rglob("*.jpg"))
+    shard = max(4, math.ceil(frames / (procs * 8)))  # enough shards for every process
+    args = ["-m", "occreid.cli", "pseudolabel", str(source), "--out", str(out)]
+    args += ["--pose", pose, "--parsing", parsing, "--margin", str(margin), "--device", "cpu"]
+    args += ["--shard-frames", str(shard), "--overwrite"]
+    launcher = [sys.executable]
+    if procs > 1:
+        launcher += ["-m", "torch.distributed.run", "--nproc-per-node", str(procs)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1", "GLOG_minloglevel": "2"}
+    t = time.perf_counter()
+    subprocess.run(launcher + args, check=True, env=env, capture_output=True)
+    wall = time.perf_counter() - t
+    report = json.loads((out / "report.json").read_text())
+    busy = report["seconds_this_run"]  # rank 0's labelling time; every rank has a like share
+    return {
+        "frames": frames,
+        "processes": procs,
+        "wall_s": round(wall, 1),
+        "frames_per_s_wall": round(frames / wall, 1),
+        "frames_per_s_labelling": round(frames / busy, 1) if busy else None,
+    }
+
+
+def score_real(source: Path, tags: pd.DataFrame) -> dict[str, Any]:
+    """The agreement metrics of one real set's tags with its labels.csv."""
+    truth = pd.read_csv(source / "labels.csv").merge(tags, on="path", how="left")
+    occluded_tag = (truth["occlusion"] > 0) | (truth["persons"] > 1)
+    out: dict[str, Any] = {"frames_no_pose": round(float(1 - truth["pose_found"].mean()), 3)}
+    if "visibility" in truth:
+        hidden = 1 - truth["visibility"].to_numpy()
+        out["spearman_label_vs_hidden"] = round(spearman(truth["occlusion"], hidden), 3)
+        out["spearman_share_vs_hidden"] = round(spearman(truth["share"], hidden), 3)
+        out["auc_visibility_below_half"] = round(roc_auc(hidden > 0.5, truth["occlusion"]), 3)
+        out["auc_share_visibility_below_half"] = round(roc_auc(hidden > 0.5, truth["share"]), 3)
+        out["agreement_at_threshold"] = round(
+            float((occluded_tag == (hidden > MIN_SHARE)).mean()), 3
+        )
+    if "occluded" in truth:
+        rows = truth["kind"].isin(["occluded", "whole"]) if "kind" in truth else truth.index >= 0
+        sub = truth[rows]
+        out["auc_occluded_vs_whole"] = round(roc_auc(sub["occluded"] == 1, sub["occlusion"]), 3)
+        out["auc_share_occluded_vs_whole"] = round(roc_auc(sub["occluded"] == 1, sub["share"]), 3)
+        agree = occluded_tag[rows] == (sub["occluded"] == 1)
+        out["agreement_at_threshold"] = round(float(agree.mean()), 3)
+    truth["unseen_below"] = 1 - truth["lowest_seen"]
+    for column in ("kp_hidden", "unseen_below", "mask_hidden"):
+        if "visibility" in truth and truth[column].notna().sum() > 2:
+            seen = truth[column].notna()
+            out[f"spearman_{column}_where_found"] = round(
+                spearman(truth.loc[seen, column], 1 - truth.loc[seen, "visibility"]), 3
+            )
+    return out
+
+
+def score_synth(
+    seed: int, ids: int, work: Path, backends: list[tuple[str, str]], margin: float, procs: int
+) -> dict[str, Any]:
+    """Tags against the synth ground truth of one fresh seed, per backend pair."""
+    from occreid.occdata.synth import SynthConfig, synthesize
+
+    source = work / f"synth-{seed}"
+    if not (source / "groundtruth").is_dir():
+        synthesize(source, SynthConfig(ids=ids, distractors=2, seed=seed), overwrite=True)
+    gt = pd.read_parquet(source / "groundtruth" / "index.parquet").set_index("path")
+    result: dict[str, Any] = {}
+    for pose, parsing in backends:
+        out = work / f"labels-synth-{seed}-{pose}"
+        speed = label_frames(source, out, pose, parsing, margin, procs)
+        tags = tag_frames(LabelCache(out)).set_index("path").loc[gt.index]
+        occluded_gt = (gt["occlusion"] > 0) | (gt["persons"] > 1)
+        occluded_tag = (tags["occlusion"] > 0) | (tags["persons"] > 1)
+        result[f"{pose}+{parsing}"] = {
+            "frames": len(gt),
+            "occluded_accuracy": round(float((occluded_gt == occluded_tag).mean()), 3),
+            "label_mae": round(float((tags["occlusion"] - gt["occlusion"]).abs().mean()), 3),
+            "frames_no_pose": round(float(1 - tags["pose_found"].mean()), 3),
+            "frames_per_s_labelling": speed["frames_per_s_labelling"],
+        }
+    return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("dirs", nargs="*", type=Path, help="Folders in the realdata layout.")
+    p.add_argument("--pose", default="mediapipe")
+    p.add_argument("--parsing", default="mediapipe")
+    p.add_argument("--margin", type=float, default=MARGIN)
+    p.add_argument("--procs", type=int, default=len(os.sched_getaffinity(0)))
+    p.add_argument("--synth-seeds", type=int, nargs="*", default=[11, 12, 13, 14, 15])
+    p.add_argument("--synth-ids", type=int, default=16)
+    p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "occreid-tagbench")
+    p.add_argument("--json", type=Path)
+    args = p.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "backends": f"{args.pose}+{args.parsing}",
+        "margin": args.margin,
+        "min_share": MIN_SHARE,
+        "real": {},
+        "synth": {},
+    }
+    for source in args.dirs:
+        out = args.work / f"labels-{source.name}"
+        speed = label_frames(source, out, args.pose, args.parsing, args.margin, args.procs)
+        metrics = {**score_real(source, tag_frames(LabelCache(out))), **speed}
+        results["real"][source.name] = metrics
+        print(f"{source.name}: " + ", ".join(f"{k} {v}" for k, v in metrics.items()))
+    pairs = [("oracle", "oracle")]
+    if (args.pose, args.parsing) != ("oracle", "oracle"):
+        pairs.append((args.pose, args.parsing))
+    for seed in args.synth_seeds:
+        synth = score_synth(seed, args.synth_ids, args.work, pairs, args.margin, args.procs)
+        results["synth"][f"seed {seed}"] = synth
+        for name, m in synth.items():
+            print(f"synth seed {seed} {name}: " + ", ".join(f"{k} {v}" for k, v in m.items()))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"-> {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""`occreid review`: people confirm and correct the occlusion tags in a browser."""
