@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from occreid.engine.metrics import evaluate_rank, evaluate_rank_reference, rank_metrics
+from occreid.engine.metrics import (
+    _rank_metrics_torch,
+    evaluate_rank,
+    evaluate_rank_reference,
+    match_ranks,
+    rank_metrics,
+)
 
 
 def test_worked_example() -> None:
@@ -49,7 +55,7 @@ def test_chunking_does_not_change_the_answer(chunk: int) -> None:
     dist = rng.random((50, 300), dtype=np.float32)
     q_pids, g_pids = rng.integers(0, 20, 50), rng.integers(0, 20, 300)
     q_cams, g_cams = rng.integers(0, 4, 50), rng.integers(0, 4, 300)
-    got = rank_metrics(dist, q_pids, g_pids, q_cams, g_cams, chunk=chunk)
+    got = _rank_metrics_torch(dist, q_pids, g_pids, q_cams, g_cams, 50, chunk)  # the GPU kernel
     ref_cmc, ref_ap = evaluate_rank_reference(dist, q_pids, g_pids, q_cams, g_cams)
     assert np.allclose(got.cmc, ref_cmc) and got.mAP == pytest.approx(ref_ap, abs=1e-12)
 
@@ -60,3 +66,30 @@ def test_no_query_with_a_match_is_a_clear_error() -> None:
     dist = np.array([[0.1, 0.2]])
     with pytest.raises(OccreidError, match="none of the 1 queries has a match"):
         rank_metrics(dist, np.array([1]), np.array([2, 3]), np.array([1]), np.array([2, 2]))
+
+
+@pytest.mark.parametrize("values", ["ties", "signed zeros", "continuous"])
+def test_the_cpu_and_gpu_kernels_agree_with_the_loop(values: str) -> None:
+    rng = np.random.default_rng(3)
+    nq, ng = 80, 900
+    if values == "ties":
+        dist = rng.integers(0, 12, (nq, ng)).astype(np.float32)
+    elif values == "signed zeros":
+        dist = rng.choice(np.array([0.0, -0.0, 1.0, -1.0], dtype=np.float32), size=(nq, ng))
+    else:
+        dist = rng.random((nq, ng), dtype=np.float32)
+    q_pids, g_pids = rng.integers(0, 30, nq), rng.integers(0, 30, ng)
+    q_cams, g_cams = rng.integers(0, 4, nq), rng.integers(0, 4, ng)
+    ref_cmc, ref_ap = evaluate_rank_reference(dist, q_pids, g_pids, q_cams, g_cams, max_rank=25)
+    cpu = rank_metrics(dist, q_pids, g_pids, q_cams, g_cams, max_rank=25)
+    gpu_kernel = _rank_metrics_torch(dist, q_pids, g_pids, q_cams, g_cams, 25, 16)
+    for got in (cpu, gpu_kernel):
+        assert np.allclose(got.cmc, ref_cmc) and got.mAP == pytest.approx(ref_ap, abs=1e-12)
+
+
+def test_match_ranks_counts_ties_by_gallery_order_and_leaves_junk_out() -> None:
+    row = np.array([0.3, 0.1, 0.3, 0.2, 0.3, 0.0], dtype=np.float32)
+    # matches 2 and 4 (both 0.3: 0 ties ahead of 2, index 0 and 2 ahead of 4); junk: 1 and 0
+    ranks = match_ranks(row, np.array([2, 4]), np.array([0, 1]))
+    # kept order by (distance, index): 5 (0.0), 3 (0.2), 2 (0.3), 4 (0.3)
+    assert ranks.tolist() == [3, 4]
