@@ -138,29 +138,18 @@ def rank_metrics(
 ) -> RankResult:
     """CMC and mAP of a (num_query, num_gallery) distance matrix (smaller = more similar): the
     CPU kernel for a matrix in main memory, the chunked torch kernel on a GPU."""
-    if not (isinstance(distmat, torch.Tensor) and distmat.is_cuda):
-        return _rank_metrics_cpu(distmat, q_pids, g_pids, q_camids, g_camids, max_rank)
-    return _rank_metrics_torch(distmat, q_pids, g_pids, q_camids, g_camids, max_rank, chunk)
-
-
-def _numpy(x: np.ndarray | torch.Tensor) -> np.ndarray:
-    return x.cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-
-
-def _rank_metrics_cpu(
-    distmat: np.ndarray | torch.Tensor,
-    q_pids: np.ndarray | torch.Tensor,
-    g_pids: np.ndarray | torch.Tensor,
-    q_camids: np.ndarray | torch.Tensor,
-    g_camids: np.ndarray | torch.Tensor,
-    max_rank: int,
-) -> RankResult:
+    if isinstance(distmat, torch.Tensor) and distmat.is_cuda:
+        return _rank_metrics_torch(distmat, q_pids, g_pids, q_camids, g_camids, max_rank, chunk)
     dist = np.ascontiguousarray(_numpy(distmat), dtype=np.float32)
     qp, gp, qc, gc = (_numpy(x) for x in (q_pids, g_pids, q_camids, g_camids))
     max_rank = min(max_rank, dist.shape[1])
     hits, ap_sum, valid = _cpu_counts(dist, qp, gp, qc, gc, max_rank)
     _require_valid(valid, dist.shape)
     return RankResult(hits / valid, ap_sum / valid, valid, dist.shape[0] - valid)
+
+
+def _numpy(x: np.ndarray | torch.Tensor) -> np.ndarray:
+    return x.cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
 def _require_valid(valid: int, shape: tuple[int, ...]) -> None:
