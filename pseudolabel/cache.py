@@ -172,7 +172,8 @@ class LabelCache:
         return pos
 
     def frame(self, path: str) -> dict[str, Any]:
-        """One frame's labels: keypoints (17, 3), apu (4,), mask (H, W) bool, persons, ok."""
+        """One frame's labels: keypoints (17, 3), apu (4,), mask (H, W) bool, persons, ok, size
+        (height, width of the frame)."""
         row = self.index.iloc[int(self._locate([path])[0])]
         arrays = self._shard(int(row["shard"]))
         r = int(row["row"])
@@ -182,6 +183,7 @@ class LabelCache:
             "mask": unpack_masks(np.asarray(arrays["mask"][r : r + 1]), self.mask_size)[0],
             "persons": int(arrays["persons"][r]),
             "ok": bool(row["ok"]),
+            "size": (int(row["height"]), int(row["width"])),
         }
 
     def gather(self, paths: list[str]) -> dict[str, np.ndarray]:

@@ -168,10 +168,8 @@ def create_app(ctx: ReviewContext) -> FastAPI:
             frame = ctx.labels.frame(path)
         except OccreidError:
             raise HTTPException(404, f"no labels for {path}") from None
-        row = ctx.labels.index.loc[ctx.labels.index["path"] == path].iloc[0]
-        size = [int(row["height"]), int(row["width"])]
         return {
-            "size": size,
+            "size": list(frame["size"]),
             "keypoints": np.round(frame["keypoints"], 2).tolist(),
             "mask": frame["mask"].astype(int).tolist(),
         }

@@ -211,3 +211,19 @@ def test_bad_input_is_one_line_before_anything_starts(
     shutil.copytree(review_source, copy)  # the same frames elsewhere: another source
     assert "belongs to the source" in run(str(copy), "--annotations", str(tags))
     assert store_path(tags).is_file()
+
+
+def test_the_overlay_serves_the_cached_key_points_and_mask(session, tmp_path: Path) -> None:
+    from occreid.pseudolabel.cache import LabelCache
+    from occreid.pseudolabel.runner import RunOptions, run
+
+    path = session.store.frames()["path"].iloc[0]
+    assert _client(session).get("/api/overlay", params={"path": path}).status_code == 404
+    run(RunOptions(root=session.source, out=tmp_path / "labels"))
+    session.labels = LabelCache(tmp_path / "labels")
+    client = _client(session)
+    got = client.get("/api/overlay", params={"path": path}).json()
+    assert got["size"] == [128, 64] and len(got["keypoints"]) == 17
+    assert len(got["mask"]) == 64 and len(got["mask"][0]) == 32 and sum(map(sum, got["mask"])) > 50
+    assert client.get("/api/session").json()["overlay"] is True
+    assert client.get("/api/overlay", params={"path": "train/x.jpg"}).status_code == 404
