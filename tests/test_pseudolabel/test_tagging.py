@@ -184,3 +184,18 @@ def test_person_count_thresholds_on_score_and_size() -> None:
     assert count_persons(labels, scores, heights, crop_height=128) == 2
     assert count_persons(labels, scores, heights * 0.4, crop_height=128) == 1  # far behind
     assert count_persons(labels[:0], scores[:0], heights[:0], crop_height=128) == 1  # the target
+
+
+def test_a_flickering_frame_is_evened_out_by_its_tracklet_neighbours(tmp_path: Path) -> None:
+    kp, mask = _person()
+    flicker = kp.copy()
+    flicker[[13, 14, 15, 16], 2] = 0.2  # the pose model loses the legs in one frame
+    keypoints = np.stack([kp, kp, flicker, kp, kp])
+    masks = np.stack([_small(mask)] * 5)
+    cache = _cache(tmp_path / "c", ["t"] * 5, keypoints, masks, "mediapipe")
+    tags = tag_frames(cache)
+    alone = 1 - (3 + 0.2 + 0.2) / 5  # the flickering frame's own key-point share
+    assert tags.loc[2, "share"] == pytest.approx(alone / 3, abs=1e-3)
+    assert tags.loc[1, "share"] == tags.loc[3, "share"] == pytest.approx(alone / 3, abs=1e-3)
+    assert tags.loc[0, "share"] == pytest.approx(0, abs=1e-3)  # two clear frames in its window
+    assert tags.loc[2, "occlusion"] < occlusion_labels(np.array([alone]))[0]  # 2, not 4
