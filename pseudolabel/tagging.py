@@ -30,13 +30,12 @@ A share within BOUNDARY (0.05) of ``min_share`` lowers it, to half at most (occl
 doubt there): x (0.5 + 0.5 min(1, |s - min_share| / BOUNDARY)).
 
 What it reaches (benchmarks/tagging_real.py; benchmarks/results/tagging_real.json): with the
-oracle backend on 5 fresh synth seeds (11-15), occluded yes / no 0.964-0.984 and label MAE
-0.095-0.125. With mediapipe on the real dev crops: MOT17 Spearman 0.49 of the label with
-1 - visibility, ROC-AUC 0.72 for visibility < 0.5; Partial-REID occluded vs whole ROC-AUC 0.89 on
-the label, 0.94 on the share (the 0.08 threshold puts the lightly occluded photos at label 0, tied
-with the whole ones). What limits it: mediapipe finds no pose on half of the MOT17 crops, and on
-the others still scores hidden parts 0.2-0.4. Persons come from the parsing backend where it can
-count (mmseg runs an mmdet detector), else 1.
+oracle backend on 5 fresh synth seeds (11-15), occluded yes / no 0.969-0.987 and label MAE
+0.110-0.126. With mediapipe on the real dev crops: MOT17 Spearman 0.51 of the label with
+1 - visibility, ROC-AUC 0.73 for visibility < 0.5; Partial-REID occluded vs whole ROC-AUC 0.955 on
+the label (0.975 on the share). What limits it: mediapipe finds no pose on half of the MOT17
+crops, and on the others still scores hidden parts 0.2-0.4. Persons come from the parsing backend
+where it can count (mmseg runs an mmdet detector), else 1.
 """
 
 from __future__ import annotations
