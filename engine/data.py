@@ -195,6 +195,10 @@ def loader(dataset: Dataset, workers: int, pin: bool, **kwargs: Any) -> DataLoad
     workers = min(workers, usable_cores())
     extra: dict[str, Any] = {}
     if workers > 0:
+        # OpenCV's thread pool is not fork-safe: once it has run in this process (a resize in
+        # tagging, say), a forked worker's first OpenCV call can wait forever. One thread here
+        # first leaves no pool to inherit; this process decodes nothing once its loaders exist.
+        cv2.setNumThreads(1)
         extra = {"persistent_workers": True, "prefetch_factor": 4, "worker_init_fn": _worker_init}
     return DataLoader(dataset, num_workers=workers, pin_memory=pin, **extra, **kwargs)
 

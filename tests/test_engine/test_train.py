@@ -182,3 +182,28 @@ def test_loader_workers_are_capped_at_the_usable_cores(toy_dataset) -> None:
 
     assert loader(list(range(4)), 512, False).num_workers == usable_cores()
     assert loader(list(range(4)), 0, False).num_workers == 0
+
+
+def test_loader_workers_start_after_opencv_ran_threads_here() -> None:
+    """A forked worker inherits OpenCV's thread pool; the loader must not hang on it (it did in
+    `occreid demo` after tagging). Runs in a fresh process with a timeout."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, cv2, torch\n"
+        "from occreid.engine.data import loader\n"
+        "a = np.random.rand(256, 128).astype(np.float32)\n"
+        "for _ in range(3000):\n"
+        "    cv2.resize(a, (32, 64), interpolation=cv2.INTER_AREA)\n"
+        "    cv2.connectedComponents((a > 0.5).astype(np.uint8), connectivity=8)\n"
+        "class D(torch.utils.data.Dataset):\n"
+        "    def __len__(self): return 8\n"
+        "    def __getitem__(self, i):\n"
+        "        return float(cv2.resize(np.ones((300, 300), np.float32), (9, 9)).sum())\n"
+        "print(sum(b.sum() for b in loader(D(), workers=2, pin=False, batch_size=2)).item())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0 and done.stdout.strip() == str(8 * 81.0), done.stderr[-2000:]
