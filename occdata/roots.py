@@ -59,21 +59,28 @@ def split_frames(root: Path, split: str, source: Path | None = None) -> tuple[Pa
     return frames_root, frames
 
 
+FRAME_COLUMNS = ["path", "tracklet", "split", "pid", "camid"]
+
+
 def frames_to_label(root: Path) -> tuple[Path, pd.DataFrame]:
-    """(source root, every frame with path and tracklet) of any root: a source's frames (of the
-    split folders it has), a built dataset's (the frames of its manifests, under the source
-    recorded in them), or an image folder's (each image its own tracklet)."""
+    """(source root, every frame: path, tracklet, split, pid, camid) of any root, each tracklet's
+    frames together and in frame order: a source's frames (of the split folders it has), a built
+    dataset's (the frames of its manifests, under the source recorded in them, with their source
+    tracklet and split), or an image folder's (each image its own tracklet)."""
     kind = root_kind(root)
     if kind is RootKind.IMAGE_FOLDER:
-        splits = [index_image_split(root, s) for s in SPLIT_FOLDERS]
-        return root, pd.concat(splits, ignore_index=True)[["path", "tracklet"]]
+        splits = [index_image_split(root, s).assign(split=s) for s in SPLIT_FOLDERS]
+        return root, pd.concat(splits, ignore_index=True)[FRAME_COLUMNS]
     if kind is RootKind.DATASET:
         parts = [read_manifest(root / "manifests" / f"{s}.parquet") for s in SPLITS]
         source = Path(parts[0].attrs["occreid"]["source"])
-        frames = pd.concat(parts)[["path", "src_tracklet"]].rename(
-            columns={"src_tracklet": "tracklet"}
-        )
-        return source, frames.drop_duplicates("path").reset_index(drop=True)
-    return root, index_source(root, all_splits=False).frames[["path", "tracklet"]].astype(
-        {"path": str, "tracklet": str}
-    )
+        if not source.is_dir():
+            raise OccreidError(f"{source}: the source of {root} is missing (moved?)")
+        own = ["path", "src_tracklet", "src_split", "pid", "camid", "findex"]
+        renamed = {"src_tracklet": "tracklet", "src_split": "split"}
+        frames = pd.concat(parts)[own].rename(columns=renamed)
+        frames = frames.drop_duplicates("path").sort_values(["tracklet", "findex"], kind="stable")
+        frames = frames.reset_index(drop=True)[FRAME_COLUMNS]
+        return source, frames.astype({"path": str, "tracklet": str, "split": str})
+    frames = index_source(root, all_splits=False).frames[FRAME_COLUMNS]
+    return root, frames.astype({"path": str, "tracklet": str, "split": str})

@@ -40,8 +40,6 @@ where it can count (mmseg runs an mmdet detector), else 1.
 
 from __future__ import annotations
 
-from importlib import import_module
-
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
@@ -65,14 +63,13 @@ def occlusion_labels(share: np.ndarray, min_share: float = MIN_SHARE) -> np.ndar
 
 def mask_weight(meta: dict[str, object]) -> float:
     """The ``mask_weight`` of the parsing backend that made a cache (0 for one we do not know)."""
-    from occreid.pseudolabel.backends import BACKENDS
+    from occreid.pseudolabel.backends import BACKENDS, backend_class
 
     backends = meta.get("backends")
     name = backends.get("parsing", {}).get("name") if isinstance(backends, dict) else None
     if name not in BACKENDS["parsing"]:
         return 0.0
-    module, cls = BACKENDS["parsing"][str(name)].split(":")
-    return float(getattr(import_module(module), cls).mask_weight)
+    return float(backend_class("parsing", str(name)).mask_weight)
 
 
 def combine(ev: Evidence, weight: float) -> tuple[np.ndarray, np.ndarray]:
@@ -113,19 +110,22 @@ def fill_from_neighbours(
     return out_share, np.nan_to_num(out_conf, nan=0.0)
 
 
-def cache_evidence(cache: LabelCache, weight: float) -> Evidence:
-    """Evidence of every frame of the cache, in the order of its index, in bounded chunks."""
+def cache_evidence(cache: LabelCache, weight: float) -> tuple[Evidence, np.ndarray]:
+    """Evidence and persons (>= 1) of every frame of the cache, in the order of its index, read
+    once, in bounded chunks."""
     index = cache.index
-    parts = []
+    parts, persons = [], []
     for start in tqdm(range(0, len(index), CHUNK), desc="occlusion evidence", unit="chunk"):
         rows = index.iloc[start : start + CHUNK]
         data = cache.gather(rows["path"].tolist())
         masks = unpack_masks(data["mask"], cache.mask_size) if weight > 0 else None
         frames = rows[["height", "width"]].to_numpy()
         parts.append(frame_evidence(data["keypoints"], masks, frames, data["ok"]))
-    return Evidence(
+        persons.append(np.maximum(data["persons"], 1).astype(np.int16))
+    evidence = Evidence(
         *(np.concatenate([getattr(p, f) for p in parts]) for f in Evidence.__dataclass_fields__)
     )
+    return evidence, np.concatenate(persons)
 
 
 def tag_frames(cache: LabelCache, min_share: float = MIN_SHARE) -> pd.DataFrame:
@@ -133,14 +133,10 @@ def tag_frames(cache: LabelCache, min_share: float = MIN_SHARE) -> pd.DataFrame:
     confidence (the CSV's columns and what they came from)."""
     index = cache.index
     weight = mask_weight(cache.meta)
-    ev = cache_evidence(cache, weight)
+    ev, persons = cache_evidence(cache, weight)
     tracklets = index["tracklet"].to_numpy()
     share, confidence = fill_from_neighbours(*combine(ev, weight), tracklets)
     share = smooth_in_tracklet(share, tracklets)
-    persons = np.ones(len(index), dtype=np.int16)
-    for start in range(0, len(index), CHUNK):
-        paths = index["path"].iloc[start : start + CHUNK].tolist()
-        persons[start : start + len(paths)] = np.maximum(cache.gather(paths)["persons"], 1)
     table = pd.DataFrame({"path": index["path"], "tracklet": index["tracklet"]})
     for i, level in enumerate(LEVELS):
         table[f"seen_{level}"] = ev.levels[:, i]

@@ -100,10 +100,6 @@ class ReviewStore:
                 _fill(con, csv, here, frames)
         return store
 
-    def meta(self) -> dict[str, str]:
-        with self.connect() as con:
-            return dict(con.execute("SELECT key, value FROM meta").fetchall())
-
     def tracklets(self) -> pd.DataFrame:
         """Every tracklet with its current occluded fraction and mean confidence."""
         query = """

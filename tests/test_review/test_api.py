@@ -227,3 +227,22 @@ def test_the_overlay_serves_the_cached_key_points_and_mask(session, tmp_path: Pa
     assert len(got["mask"]) == 64 and len(got["mask"][0]) == 32 and sum(map(sum, got["mask"])) > 50
     assert client.get("/api/session").json()["overlay"] is True
     assert client.get("/api/overlay", params={"path": "train/x.jpg"}).status_code == 404
+
+
+def test_a_built_dataset_is_reviewed_as_the_frames_of_its_source(
+    review_source: Path, tags: Path, tmp_path: Path
+) -> None:
+    from occreid.occdata.build import BuildOptions, build_dataset
+    from occreid.review.source import source_frames
+
+    ds = tmp_path / "ds"
+    build_dataset(BuildOptions(source=review_source, out=ds, annotations=tags))
+    root, frames = source_frames(ds)
+    _, every = source_frames(review_source)
+    assert root == review_source and set(frames["path"]) <= set(every["path"])
+    mine = every.set_index("path").loc[frames["path"]]
+    assert (mine["tracklet"].to_numpy() == frames["tracklet"].to_numpy()).all()
+    assert (mine["split"].to_numpy() == frames["split"].to_numpy()).all()
+    for _, t in frames.groupby("tracklet"):  # numbered 0.. in frame (F) order
+        f_index = t["path"].str.extract(r"_F(\d+)_")[0].astype(int)
+        assert t["frame"].tolist() == list(range(len(t))) and f_index.is_monotonic_increasing
