@@ -122,3 +122,29 @@ def plan_tracklets(cfg: SynthConfig, rng: np.random.Generator) -> list[TrackletP
     for pid in distractors:
         add("gallery", pid, int(rng.integers(1, cfg.cameras + 1)))
     return plans
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything drawn before the first pixel, in the order the seed draws it."""
+
+    tracklets: list[TrackletPlan]
+    looks: dict[int, Appearance]  # every identity, 1 .. ids + distractors
+    cameras: list[Camera]
+    passers_by: list[Appearance]  # the looks of people who cross a crop as occluders
+
+
+def draw_plan(cfg: SynthConfig) -> Plan:
+    """The plan of the toy dataset of ``cfg`` (a function of the seed alone)."""
+    rng = np.random.default_rng(cfg.seed)
+    tracklets = plan_tracklets(cfg, rng)
+    looks = appearances(cfg, sorted({p.pid for p in tracklets}), rng)
+    cams = cameras(cfg, rng)
+    passers_by = [appearances(cfg, list(range(g * 3, g * 3 + 3)), rng)[g * 3] for g in range(8)]
+    return Plan(tracklets, looks, cams, passers_by)
+
+
+def look_group(pid: int, cfg: SynthConfig) -> int:
+    """The group whose head and upper body identity ``pid`` shares (identities 1, 2, 3 form
+    group 0 with the default size 3): group-mates can be told apart only by their legs."""
+    return (pid - 1) // cfg.group_size

@@ -25,7 +25,7 @@ from occreid.occdata.staging import staged_output
 from occreid.occdata.synth.config import SynthConfig
 from occreid.occdata.synth.motion import frame_pose, start_walk
 from occreid.occdata.synth.occluders import plan_occluder
-from occreid.occdata.synth.plan import TrackletPlan, appearances, cameras, plan_tracklets
+from occreid.occdata.synth.plan import TrackletPlan, draw_plan
 from occreid.occdata.synth.render import render_frame
 
 
@@ -36,29 +36,24 @@ def frame_name(pid: int, cam: int, index: int, video_frame: int) -> str:
 
 def synthesize(dest: Path, cfg: SynthConfig, overwrite: bool = False) -> dict[str, int]:
     """Render the toy dataset into ``dest`` (atomically); returns counts per split."""
-    rng = np.random.default_rng(cfg.seed)
-    plans = plan_tracklets(cfg, rng)
-    all_pids = sorted({p.pid for p in plans})
-    appearance = appearances(cfg, all_pids, rng)
-    cams = cameras(cfg, rng)
-    others = [appearances(cfg, list(range(g * 3, g * 3 + 3)), rng)[g * 3] for g in range(8)]
+    drawn = draw_plan(cfg)
     rows: list[tuple[str, int, int, float]] = []
     keypoints: list[np.ndarray] = []
     masks: list[np.ndarray] = []
     with staged_output(Path(dest), overwrite) as stage:
-        for plan in tqdm(plans, desc="rendering tracklets", unit="tracklet"):
+        for plan in tqdm(drawn.tracklets, desc="rendering tracklets", unit="tracklet"):
             trng = np.random.default_rng(plan.seed)
-            cam = cams[plan.cam - 1]
+            cam = drawn.cameras[plan.cam - 1]
             folder = stage / plan.split / f"{plan.pid:04d}" / f"{plan.tid:04d}"
             folder.mkdir(parents=True)
             occ = None
             if trng.random() < cfg.occluded_tracklets:
-                occ = plan_occluder(plan.length, cfg.width, cfg.height, trng, others)
+                occ = plan_occluder(plan.length, cfg.width, cfg.height, trng, drawn.passers_by)
             walk = start_walk(cfg, cam, trng)
             for i in range(plan.length):
                 pose = frame_pose(cfg, walk, i, trng)
                 img, truth = render_frame(
-                    cfg, cam, appearance[plan.pid], pose, occ, i, walk.pan(i), trng
+                    cfg, cam, drawn.looks[plan.pid], pose, occ, i, walk.pan(i), trng
                 )
                 name = frame_name(plan.pid, plan.cam, i + 1, plan.first_frame + i)
                 cv2.imwrite(str(folder / name), img, [cv2.IMWRITE_JPEG_QUALITY, 92])
@@ -68,7 +63,7 @@ def synthesize(dest: Path, cfg: SynthConfig, overwrite: bool = False) -> dict[st
                 keypoints.append(truth.keypoints)
                 masks.append(np.packbits(truth.mask, axis=1))
         _write_groundtruth(stage, rows, keypoints, masks)
-        counts = _write_card(stage, cfg, plans)
+        counts = _write_card(stage, cfg, drawn.tracklets)
     return counts
 
 

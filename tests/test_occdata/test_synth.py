@@ -8,7 +8,7 @@ import pytest
 from occreid.occdata.source_index import index_source
 from occreid.occdata.synth import SynthConfig, synthesize
 from occreid.occdata.synth.person import COCO_KEYPOINTS, Pose, skeleton
-from occreid.occdata.synth.plan import appearances
+from occreid.occdata.synth.plan import appearances, draw_plan, look_group
 from occreid.occdata.synth.render import occlusion_label
 
 
@@ -78,6 +78,18 @@ def test_groups_share_the_upper_body_and_differ_below() -> None:
         group = [apps[p] for p in range(g, g + 3)]
         assert len({(a.skin, a.hair, a.upper, a.bag) for a in group}) == 1
         assert len({a.left_leg for a in group}) == 3
+
+
+def test_look_group_names_the_identities_that_share_the_upper_body() -> None:
+    cfg = SynthConfig(ids=24, distractors=6, seed=3)
+    looks = draw_plan(cfg).looks
+    assert sorted(looks) == list(range(1, 31))
+    for p in looks:
+        mates = [q for q in looks if look_group(q, cfg) == look_group(p, cfg)]
+        assert len(mates) == cfg.group_size
+        upper = {(looks[q].skin, looks[q].hair, looks[q].upper, looks[q].bag) for q in mates}
+        assert len(upper) == 1
+        assert len({looks[q].left_leg for q in mates}) == cfg.group_size
 
 
 def test_skeleton_left_right_and_walking() -> None:
