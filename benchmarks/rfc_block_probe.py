@@ -23,7 +23,6 @@ from typing import Any
 import torch
 
 from occreid.engine import train as training
-from occreid.engine.config import load_config
 from occreid.engine.options import TrainOptions
 from occreid.model import rfc_block
 from occreid.occdata.synth import SynthConfig
@@ -69,6 +68,7 @@ def main() -> None:
     args = p.parse_args()
     warnings.filterwarnings("ignore", message="backbone trains from scratch")
     from _toy import query_draws, toy_dataset
+    from toy_accuracy import toy_config
     from toy_analysis import blocks_as_identity
 
     dataset, labels = toy_dataset(args.work, SynthConfig(ids=60, seed=0))
@@ -77,12 +77,10 @@ def main() -> None:
         start_blocks_on()
     elif args.variant == "no-bn-decay":
         no_decay_on_vectors()
-    step = max(1, round(args.epochs * 0.75))
-    sets = [f"run.seed={args.seed}", f"optim.epochs={args.epochs}", f"optim.step={step}"]
     out = args.work / "probe" / f"{args.variant}-{args.seed}"
     t = time.perf_counter()
     opts = TrainOptions(dataset=dataset, out=out, labels=labels, overwrite=True)
-    training.train(load_config("demo_rfcnet.yaml", sets), opts)
+    training.train(toy_config("rfcnet", args.seed, args.epochs), opts)
     result = {"variant": args.variant, "seed": args.seed, "epochs": args.epochs}
     result |= blocks_as_identity(out / "model.pt", draws)
     result["s"] = round(time.perf_counter() - t, 1)

@@ -30,7 +30,7 @@ import numpy as np
 
 from occreid.common.runtime import Runtime
 from occreid.engine.checkpoint import model_from_checkpoint
-from occreid.engine.config import load_config
+from occreid.engine.config import TrainConfig, load_config
 from occreid.engine.data import load_split
 from occreid.engine.evaluate import embed_split, retrieval_metrics
 from occreid.engine.options import TrainOptions
@@ -44,6 +44,14 @@ MODELS = {
 }
 # Two-sided 95 % quantiles of Student's t for 1..10 degrees of freedom.
 T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228)
+
+
+def toy_config(model: str, seed: int, epochs: int) -> TrainConfig:
+    """The demo config for ``model`` (a MODELS key), trained ``epochs`` from ``seed``, with the
+    step decay at three quarters of the epochs."""
+    step = max(1, round(epochs * 0.75))
+    sets = [*MODELS[model], f"run.seed={seed}", f"optim.epochs={epochs}", f"optim.step={step}"]
+    return load_config("demo_rfcnet.yaml", sets)
 
 
 def score(checkpoint: Path, draws: list[Path]) -> list[dict[str, float]]:
@@ -83,12 +91,10 @@ def main() -> None:
 
     dataset, labels = toy_dataset(args.work, SynthConfig(ids=args.ids, seed=0))
     draws = query_draws(args.work, args.draws)
-    step = max(1, round(args.epochs * 0.75))
     runs: dict[str, list[dict[str, Any]]] = {m: [] for m in args.models}
     for seed in args.seeds:
         for name in args.models:
-            sets = [*MODELS[name], f"run.seed={seed}", f"optim.epochs={args.epochs}"]
-            cfg = load_config("demo_rfcnet.yaml", [*sets, f"optim.step={step}"])
+            cfg = toy_config(name, seed, args.epochs)
             out = args.work / "runs" / f"{name}-{seed}"
             t = time.perf_counter()
             train(cfg, TrainOptions(dataset=dataset, out=out, labels=labels, overwrite=True))
@@ -125,10 +131,10 @@ def main() -> None:
             print(f"{name} - baseline mAP: {d['mean']:+.1%} (95 % CI {lo:+.1%} .. {hi:+.1%})")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        base_cfg = load_config("demo_rfcnet.yaml")
+        base_cfg = toy_config("rfcnet", args.seeds[0], args.epochs)
         meta = {"epochs": args.epochs, "seeds": args.seeds, "draws": args.draws, "ids": args.ids}
         meta |= {"labels": "oracle", "arch": base_cfg.model.arch}
-        meta |= {"input_size": list(base_cfg.model.input_size), "step": step}
+        meta |= {"input_size": list(base_cfg.model.input_size), "step": base_cfg.optim.step}
         meta |= {"last_stride": base_cfg.model.last_stride, "lr": base_cfg.optim.lr}
         result = {**meta, "models": summary, "paired_mAP_difference": differences}
         args.json.write_text(json.dumps(result, indent=2) + "\n")
