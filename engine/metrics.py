@@ -26,10 +26,19 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from occreid.common.cores import usable_cores
 from occreid.common.errors import OccreidError
-from occreid.engine.data import usable_cores
 
 INT64_MAX = torch.iinfo(torch.int64).max
+
+
+@dataclass
+class Embedded:
+    """One split's tracklet features (N, D), L2-normalised, with pids and camids."""
+
+    features: torch.Tensor
+    pids: np.ndarray
+    camids: np.ndarray
 
 
 @dataclass
