@@ -649,7 +649,7 @@ def demo(directory: Path, **options: Any) -> None:
     synth -> pseudolabel -> build-dataset -> train a baseline and an RFCnet for the same budget
     (configs/demo_*.yaml: ResNet-18 at 96 x 48 from scratch) -> evaluate both -> report with the
     dataset statistics, training curves, mAP / CMC of both models and the RFCnet's pictures.
-    About 11 minutes on a 2-core laptop CPU.
+    Minutes on a laptop CPU (the README gives a measured time).
     """
     from occreid.engine.demo import run_demo
 
