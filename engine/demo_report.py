@@ -97,34 +97,31 @@ def _spread_cells(model: dict[str, Any]) -> list[str]:
     return cells
 
 
+def _row(cells: list[str], attrs: str = "") -> str:
+    return f"<tr{attrs}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+
+
 def results_table(results: dict[str, dict[str, Any]], acc: dict[str, Any] | None) -> str:
     """This run's numbers, and beside them the benchmark's spread at the same budget."""
-    spread = acc is not None
-    head = (
-        "<tr><th rowspan=2>model</th><th colspan=4>this run (one machine)</th>"
-        + (
-            f"<th colspan=4>toy benchmark: {len(acc['seeds'])} seeds × {acc['draws']} query "
-            "draws</th>"
-            if acc
-            else ""
-        )
-        + "<th rowspan=2>train +<br>eval (s)</th></tr><tr><th>mAP</th><th>rank-1</th>"
-        "<th>rank-5</th><th>rank-10</th>"
-        + (
+    spread_head = spread_columns = ""
+    if acc is not None:
+        runs = f"{len(acc['seeds'])} seeds × {acc['draws']} query draws"
+        spread_head = f"<th colspan=4>toy benchmark: {runs}</th>"
+        spread_columns = (
             "<th>mAP<br>mean ± std</th><th>rank-1<br>mean ± std</th>"
             "<th>mAP<br>single runs</th><th>rank-1<br>single runs</th>"
-            if spread
-            else ""
         )
-        + "</tr>"
+    head = (
+        "<tr><th rowspan=2>model</th><th colspan=4>this run (one machine)</th>"
+        f"{spread_head}<th rowspan=2>train +<br>eval (s)</th></tr>"
+        f"<tr><th>mAP</th><th>rank-1</th><th>rank-5</th><th>rank-10</th>{spread_columns}</tr>"
     )
     rows = []
     for name, r in results.items():
         cells = [name, *(_pts(r[k]) for k in ("mAP", "rank1", "rank5", "rank10"))]
-        if acc:
+        if acc is not None:
             cells += _spread_cells(acc["models"][BENCHMARK_NAMES[name]])
-        cells.append(f"{r['seconds']:.0f}")
-        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+        rows.append(_row([*cells, f"{r['seconds']:.0f}"]))
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -142,11 +139,13 @@ def benchmark_table(bench: dict[str, dict[str, Any]], this: str | None) -> str:
         cells = [
             _budget(acc) + (" (this demo)" if name == this else ""),
             _seeds(acc["seeds"]),
-            *(f"{_pts(models[m]['mAP_mean'])} ± {_pts(models[m]['mAP_std'])}" for m in models),
+            *(
+                f"{_pts(models[m]['mAP_mean'])} ± {_pts(models[m]['mAP_std'])}"
+                for m in BENCHMARK_NAMES.values()
+            ),
             f"{_signed(mean)} ({_signed(low)} .. {_signed(high)})",
         ]
-        tr = "<tr class=this>" if name == this else "<tr>"
-        rows.append(tr + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+        rows.append(_row(cells, " class=this" if name == this else ""))
     return f"<table>{head}{''.join(rows)}</table>"
 
 
