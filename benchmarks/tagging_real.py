@@ -38,8 +38,9 @@ import numpy as np
 import pandas as pd
 
 from occreid.pseudolabel.cache import LabelCache
+from occreid.pseudolabel.calibration import MIN_SHARE
 from occreid.pseudolabel.letterbox import MARGIN
-from occreid.pseudolabel.tagging import MIN_SHARE, tag_frames
+from occreid.pseudolabel.tagging import tag_frames
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:

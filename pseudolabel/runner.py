@@ -85,7 +85,7 @@ class RunOptions:
     shard_frames: int = 4096
     resume: bool = False
     overwrite: bool = False
-    threshold: float = 0.3
+    threshold: float | None = None  # APU "found" score; None: the pose backend's seen score
 
 
 def _read(path: Path) -> np.ndarray | None:
@@ -141,6 +141,7 @@ def label_shard(
             t = time.perf_counter()
             kp[rows] = pose.predict(batch)
             timings.pose += time.perf_counter() - t
+            batch.keypoints, batch.seen_score = kp[rows], pose.seen_score
             t = time.perf_counter()
             m, p = parsing.predict(batch, MASK_SIZE)
             timings.parsing += time.perf_counter() - t
@@ -152,7 +153,8 @@ def label_shard(
         start += len(chunk)
         bar.update(len(chunk))
     t = time.perf_counter()
-    apu = apu_targets(kp, np.maximum(sizes[:, 0], 1), np.maximum(sizes[:, 1], 1), opts.threshold)
+    threshold = pose.seen_score if opts.threshold is None else opts.threshold  # calibration.py
+    apu = apu_targets(kp, np.maximum(sizes[:, 0], 1), np.maximum(sizes[:, 1], 1), threshold)
     index = pd.DataFrame({"path": paths, "ok": ok, "height": sizes[:, 0], "width": sizes[:, 1]})
     data = ShardData(index, kp, apu, pack_masks(masks), persons)
     timings.targets += time.perf_counter() - t
@@ -222,7 +224,7 @@ def run(opts: RunOptions) -> dict[str, Any]:
         "mask_size": list(MASK_SIZE),
         "shards": n_shards,
         "frames": len(plan),
-        "threshold": opts.threshold,
+        "threshold": pose.seen_score if opts.threshold is None else opts.threshold,
         "backends": {"pose": pose.describe(), "parsing": parsing.describe()},
     }
     if rank == 0:
@@ -260,6 +262,7 @@ def finish(
 ) -> dict[str, Any]:
     """Mark the cache complete, write report.json and the automatic occlusion tags."""
     from occreid.pseudolabel.cache import LabelCache
+    from occreid.pseudolabel.calibration import calibration_for
     from occreid.pseudolabel.tagging import tag_occlusion
 
     missing = set(range(meta["shards"])) - finished_shards(out)
@@ -278,5 +281,7 @@ def finish(
         "unreadable_frames": bad,
     }
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    tag_occlusion(cache).to_csv(out / "occlusion.csv", index=False)
+    cal = calibration_for(out, cache.meta)
+    tag_occlusion(cache, cal).to_csv(out / "occlusion.csv", index=False)
+    cal.save(out / "occlusion.calibration.json")
     return report

@@ -8,6 +8,7 @@ pose:    oracle     synth ground truth (groundtruth/ beside the frames)
 parsing: oracle     synth ground truth
          mediapipe  selfie segmentation (offline CPU)
          mmseg      any mmsegmentation config + checkpoint; --person-classes picks the classes
+         keypoints  the body the seen key points support (no model: for a pose-only backend)
 
 Each backend declares its constructor's options (no catch-all): an option it does not take is a
 one-line error naming the options it does, found before any model is built.
@@ -32,6 +33,7 @@ BACKENDS: dict[str, dict[str, str]] = {
         "oracle": "occreid.pseudolabel.backends.oracle:OracleParsing",
         "mediapipe": "occreid.pseudolabel.backends.mediapipe_backend:MediaPipeParsing",
         "mmseg": "occreid.pseudolabel.backends.mm:MMSeg",
+        "keypoints": "occreid.pseudolabel.backends.keypoints:KeypointParsing",
     },
 }
 ADE20K_PERSON = (12,)  # mmseg's default person classes: "person" of ADE20K
