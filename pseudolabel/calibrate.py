@@ -12,13 +12,22 @@ hidden) to the reviewed label:
 - the label of an occluded frame: isotonic regression of the reviewed label on the model's score.
 - the prior of frames without evidence, per reason: the share of reviewed such frames that are
   occluded, with one pseudo-count each way (Laplace), and their median label.
+- the confidence: an isotonic map from a tag's certainty max(p, 1 - p) to the agreement with the
+  reviewers at that certainty, measured out of fold (the starting calibration's tags where it is
+  kept: they were not fitted on these frames); each level of the map is pulled towards the
+  overall agreement as if SHRINK_FRAMES more frames had it, so that a few reviewed frames cannot
+  promise certainty.
+
+The model is fitted only where the reviewed frames with evidence hold both occluded and clear
+frames in at least MIN_CLASS_TRACKLETS tracklets each; otherwise the frames with evidence keep
+the starting mapping and only the prior and the confidence are fitted.
 
 Validation is tracklet-grouped cross-validation (GroupKFold, FOLDS folds; frames of one tracklet
 are never split between fitting and checking): each reviewed frame is tagged by a calibration
 fitted without its tracklet, and its occluded yes / no compared with the reviewer's. The fit is
-used only where it is better than the calibration it starts from on agreement or balanced
-accuracy and worse on neither, with at least MIN_TRACKLETS reviewed tracklets; otherwise the
-defaults stay and ``CalibrationFit.reason`` says why. Intervals (``agreement_interval``) are
+used only where it is not worse than the calibration it starts from on agreement and on
+balanced accuracy, with at least MIN_TRACKLETS reviewed tracklets; otherwise the defaults' tags
+stay and ``CalibrationFit.reason`` says why. Intervals (``agreement_interval``) are
 percentile bootstraps over tracklets (frames of a tracklet are not independent).
 
 For the review app and the dataset report: ``fit_calibration`` (evidence + reviewed labels ->
@@ -41,7 +50,9 @@ from occreid.pseudolabel.tagging import FEATURES, features, tag_table
 C = 1.0  # inverse L2 strength of the logistic regression (scikit-learn's default)
 FOLDS = 5  # tracklet-grouped cross-validation folds (fewer where fewer tracklets)
 MIN_TRACKLETS = 5  # fewer reviewed tracklets than this: keep the calibration it starts from
+MIN_CLASS_TRACKLETS = 3  # reviewed tracklets with evidence needed of each class to fit a model
 DRAWS = 2000  # bootstrap draws over tracklets for an interval
+SHRINK_FRAMES = 10  # a confidence block's agreement counts this many frames of the overall one
 
 
 @dataclass(frozen=True)
@@ -152,6 +163,27 @@ def fit_model(x: pd.DataFrame, y: np.ndarray, label: np.ndarray) -> OccludedMode
     return OccludedModel(**{**model.__dict__, "label_knots": knots})
 
 
+def confidence_knots(tags: pd.DataFrame, truth: np.ndarray) -> tuple[tuple[float, float], ...]:
+    """The isotonic map certainty -> agreement on the frames with evidence of ``tags`` (each
+    tagged without having been fitted on itself) against ``truth``."""
+    from sklearn.isotonic import IsotonicRegression
+
+    known = ~tags["unknown"].to_numpy()
+    if known.sum() < 2:
+        return ()
+    p = tags["p_occluded"].to_numpy()[known]
+    certainty = np.maximum(p, 1 - p)
+    agree = (occluded(tags) == truth)[known].astype(np.float64)
+    iso = IsotonicRegression(y_min=0.5, y_max=1.0, out_of_bounds="clip").fit(certainty, agree)
+    level = iso.predict(certainty)
+    xs = np.asarray(iso.X_thresholds_)
+    ys = np.asarray(iso.y_thresholds_, dtype=np.float64)
+    for value in np.unique(ys):  # each isotonic block, pulled towards the overall agreement
+        n = float((level == value).sum())
+        ys[ys == value] = (value * n + agree.mean() * SHRINK_FRAMES) / (n + SHRINK_FRAMES)
+    return tuple(zip(xs.tolist(), np.maximum.accumulate(ys).tolist(), strict=True))
+
+
 def _usable(cal: Calibration) -> list[str]:
     """The features a fit may use: the mask only where the calibration trusts it."""
     trusted = cal.mask_is_visible_body and cal.mask_weight > 0
@@ -169,7 +201,13 @@ def fit_on(table: pd.DataFrame, reviewed: pd.DataFrame, base: Calibration) -> Ca
     known = x["share"].notna().to_numpy()
     y = ((rows["label"] > 0) | (rows["label_persons"] > 1)).to_numpy()
     labels = rows["label"].to_numpy()
-    model = fit_model(x.loc[known, _usable(base)], y[known], labels[known])
+    tracklets_of = rows.loc[known, "tracklet"]
+    per_class = [tracklets_of[y[known] == c].nunique() for c in (True, False)]
+    model = (
+        fit_model(x.loc[known, _usable(base)], y[known], labels[known])
+        if min(per_class) >= MIN_CLASS_TRACKLETS
+        else base.model
+    )
     reasons = np.where(rows["pose_found"].to_numpy(), NO_EVIDENCE[1], NO_EVIDENCE[0])
     prior, prior_label = {}, {}
     for reason in NO_EVIDENCE:
@@ -193,6 +231,14 @@ def fit_on(table: pd.DataFrame, reviewed: pd.DataFrame, base: Calibration) -> Ca
             ),
         },
     )
+
+
+def not_worse(
+    before: Interval, after: Interval, before_balanced: float, after_balanced: float
+) -> bool:
+    """The fit is used where its cross-validated agreement and balanced accuracy are both at
+    least the starting calibration's (equal tags with a fitted prior and confidence are kept)."""
+    return after.estimate >= before.estimate and after_balanced >= before_balanced
 
 
 @dataclass(frozen=True)
@@ -272,18 +318,28 @@ def fit_calibration(
     checked_tagged = occluded(checked)
     after = agreement_interval(checked_tagged == checked_y, checked["tracklet"].to_numpy())
     after_balanced = balanced_accuracy(checked_y, checked_tagged)
-    gains = (after.estimate - before.estimate, after_balanced - before_balanced)
-    if min(gains) >= 0 and max(gains) > 0:
-        reason = "uses the fitted calibration: better than the starting one, worse on neither"
+    confidence_source = {
+        "confidence": f"isotonic map of certainty to out-of-fold agreement on {len(reviewed)} "
+        f"reviewed frames of {tracklets} tracklets"
+    }
+    if not_worse(before, after, before_balanced, after_balanced):
+        reason = "uses the fitted calibration: worse than the starting one on neither measure"
+        fitted = fit_on(table, reviewed, base).with_fit(
+            confidence_knots=confidence_knots(checked, checked_y), sources=confidence_source
+        )
         return CalibrationFit(
-            fit_on(table, reviewed, base), True, reason, tracklets, len(reviewed),
+            fitted, True, reason, tracklets, len(reviewed),
             before, after, before_balanced, after_balanced,
         )  # fmt: skip
     reason = (
-        "kept the starting calibration: the fitted one was not better in cross-validation "
-        "(agreement and balanced accuracy); review more and calibrate again"
+        "kept the starting calibration's tags: the fitted one was worse in cross-validation "
+        "(agreement or balanced accuracy); review more and calibrate again (their confidence "
+        "is now the agreement the reviewers found)"
+    )
+    kept = base.with_fit(
+        confidence_knots=confidence_knots(start.reset_index(), y), sources=confidence_source
     )
     return CalibrationFit(
-        base, False, reason, tracklets, len(reviewed), before, after, before_balanced,
+        kept, False, reason, tracklets, len(reviewed), before, after, before_balanced,
         after_balanced,
     )  # fmt: skip

@@ -18,6 +18,10 @@ number came from (``sources``):
 - ``model``: None for the shipped defaults; after `occreid calibrate`, a logistic model of
   P(occluded) on monotone evidence features and an isotonic map from its score to the label,
   fitted on reviewed labels (calibrate.py).
+- ``confidence_knots``: after `occreid calibrate`, the isotonic map from a tag's certainty
+  max(p, 1 - p) to the agreement with the reviewers measured out of fold at that certainty, so
+  that a confidence means what it says; none in the shipped defaults (the certainty itself, up
+  to the pose backend's ``confidence_cap``: under 0.8 where its scale was not fitted).
 
 The shipped default of a pair (``default_calibration``) is built from the two backends'
 declarations; nothing in it was fitted on real crops.
@@ -97,7 +101,17 @@ class Calibration:
         default_factory=lambda: dict.fromkeys(NO_EVIDENCE, PRIOR_LABEL)
     )
     model: OccludedModel | None = None
+    confidence_knots: tuple[tuple[float, float], ...] = ()
+    confidence_cap: float = 1.0
     sources: dict[str, str] = field(default_factory=dict)
+
+    def confidence(self, certainty: np.ndarray) -> np.ndarray:
+        """max(p, 1 - p) -> the agreement reviewers found at that certainty (the isotonic map
+        ``confidence_knots``); without knots the certainty itself, up to ``confidence_cap``."""
+        if not self.confidence_knots:
+            return np.minimum(certainty, self.confidence_cap)
+        xs, ys = np.asarray(self.confidence_knots).T
+        return np.asarray(np.interp(certainty, xs, ys), dtype=np.float64)
 
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, **asdict(self)}, indent=2) + "\n"
@@ -120,6 +134,9 @@ class Calibration:
                     label_knots=tuple((float(x), float(y)) for x, y in model["label_knots"]),
                 )
             data["score_scale"] = tuple(data["score_scale"])
+            data["confidence_knots"] = tuple(
+                (float(x), float(y)) for x, y in data["confidence_knots"]
+            )
             return cls(**data, model=model)
         except (ValueError, TypeError, KeyError) as err:
             raise OccreidError(
@@ -160,6 +177,7 @@ def default_calibration(pose: str, parsing: str) -> Calibration:
         seen_score=float(pose_cls.seen_score),
         mask_is_visible_body=bool(parse_cls.mask_is_visible_body),
         mask_weight=float(parse_cls.mask_weight),
+        confidence_cap=float(pose_cls.confidence_cap),
         sources={
             "score_scale": f"{pose} pose backend: {pose_cls.score_source}",
             "seen_score": f"{pose} pose backend: {pose_cls.score_source}",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -203,6 +204,15 @@ def _prepare(opts: RunOptions, plan: pd.DataFrame, meta: dict[str, Any]) -> None
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
 
 
+def not_the_body(parsing: ParsingBackend) -> str:
+    """The one-line warning for a parsing backend whose mask is not the target's visible body."""
+    return (
+        f"the {parsing.name} parsing backend's mask is not the target's visible body "
+        f"({parsing.mask_source}): the tags ignore it, and the foreground loss Lf would learn to "
+        "keep occluders; --parsing keypoints stores the body the key points support instead"
+    )
+
+
 def run(opts: RunOptions) -> dict[str, Any]:
     """Label every frame of ``opts.root`` into ``opts.out``; returns the report (rank 0)."""
     info = init_distributed()
@@ -229,6 +239,8 @@ def run(opts: RunOptions) -> dict[str, Any]:
     }
     if rank == 0:
         _prepare(opts, plan, meta)
+        if not parsing.mask_is_visible_body:
+            warnings.warn(not_the_body(parsing), stacklevel=2)
     barrier(info)
     done = finished_shards(opts.out)
     mine = [s for s in range(n_shards) if s % world == rank and s not in done]

@@ -16,9 +16,10 @@ From a frame's evidence (evidence.py) to its tag:
    when p >= 0.5, with label max(1, ceil(10 s)) (1 = up to 10 % hidden ... 10 = over 90 %, the
    paper's footnote 3), else 0. With a fitted model (`occreid calibrate`): p and the label from
    the model's monotone features (FEATURES) of the frame.
-3. Confidence = P(the occluded yes / no is right) = max(p, 1 - p): confidence 0.9 means right 9
-   times in 10 as far as the calibration knows (benchmarks/review_loop.py and tagging_real.py
-   print the reliability per confidence bin).
+3. Confidence = P(the occluded yes / no is right): max(p, 1 - p), mapped, after `occreid
+   calibrate`, to the agreement with the reviewers found out of fold at that certainty
+   (calibration.py): confidence 0.9 means right 9 times in 10 as far as the calibration knows
+   (benchmarks/review_loop.py and tagging_real.py print the reliability per confidence bin).
 4. Frames without evidence are unknown: confidence 0 (first in the review queue), ``unknown`` and
    ``evidence`` (no_pose / not_a_body) in the table; their P(occluded) and label are the
    calibration's prior for that reason (calibration.py says why not the tracklet's). They are
@@ -187,7 +188,7 @@ def tag_table(table: pd.DataFrame, cal: Calibration) -> pd.DataFrame:
     out["p_occluded"] = np.where(known, p, prior_p[which])
     out["occlusion"] = np.where(known, np.nan_to_num(labels), prior_label[which]).astype(np.int16)
     out["unknown"] = ~known
-    confidence = np.where(known, np.maximum(p, 1 - p), 0.0)  # NaN-free where known
+    confidence = np.where(known, cal.confidence(np.maximum(p, 1 - p)), 0.0)
     out["confidence"] = np.round(np.nan_to_num(confidence), 3)
     return out
 

@@ -37,6 +37,15 @@ BACKENDS: dict[str, dict[str, str]] = {
     },
 }
 ADE20K_PERSON = (12,)  # mmseg's default person classes: "person" of ADE20K
+# The parsing backend that goes with a pose backend where one model does both jobs badly:
+# mediapipe's selfie mask is not the target's visible body (it covers occluders), so the mask
+# the key points support is stored instead and no segmentation model runs (backends/keypoints.py).
+PAIRED_PARSING = {"mediapipe": "keypoints"}
+
+
+def paired_parsing(pose: str) -> str:
+    """The parsing backend to run with pose backend ``pose`` when none is chosen (the demo)."""
+    return PAIRED_PARSING.get(pose, pose)
 
 
 def backend_class(kind: str, name: str) -> Any:

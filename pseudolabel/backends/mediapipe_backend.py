@@ -50,6 +50,7 @@ class MediaPipePose(PoseBackend):
         "mediapipe documents a landmark's visibility as the likelihood that it is visible: "
         "read as that probability (0-1), seen at 0.5; not fitted on any crops"
     )
+    confidence_cap = 1.0  # a probability: P(some level hidden) is one too
 
     def __init__(self, complexity: int = 1, margin: float = MARGIN) -> None:
         self.complexity = complexity
@@ -91,7 +92,10 @@ class MediaPipeParsing(ParsingBackend):
     name = "mediapipe"
     mask_is_visible_body = False
     mask_weight = 0.0
-    mask_source = "selfie segmentation covers occluders and other people too (README, tagging)"
+    mask_source = (
+        "selfie segmentation covers occluders and other people too "
+        "(measured: benchmarks/pseudolabel_quality.py)"
+    )
 
     def __init__(self) -> None:
         self.segmenter = _solutions().selfie_segmentation.SelfieSegmentation(model_selection=0)

@@ -89,6 +89,7 @@ class MMPose(PoseBackend):
     score_scale = (0.3, 0.3)
     seen_score = 0.3
     score_source = "mmpose's own key-point threshold (kpt_thr 0.3 of its demos); not fitted"
+    confidence_cap = 0.75  # not fitted: no tag claims 0.8 before `occreid calibrate`
 
     def __init__(
         self,

@@ -44,6 +44,7 @@ class OraclePose(PoseBackend):
     score_scale = (0.5, 1.0)
     seen_score = 0.75
     score_source = "exact: hidden points score 0.5, visible ones 1.0 (SCORE_OF_VISIBILITY)"
+    confidence_cap = 1.0
 
     def __init__(self, root: Path) -> None:
         self.truth = GroundTruth(root)

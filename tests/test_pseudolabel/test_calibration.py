@@ -16,10 +16,12 @@ from occreid.cli.main import main
 from occreid.common.errors import OccreidError
 from occreid.pseudolabel.calibrate import (
     MIN_TRACKLETS,
+    Interval,
     agreement_interval,
     balanced_accuracy,
     cross_validated,
     fit_calibration,
+    not_worse,
     occluded,
     read_reviewed,
 )
@@ -123,13 +125,35 @@ def test_a_few_reviewed_tracklets_keep_the_defaults_and_say_so() -> None:
     assert "kept the starting calibration" in fit.reason and str(MIN_TRACKLETS) in fit.reason
 
 
-def test_a_fit_that_is_not_better_in_cross_validation_is_not_used() -> None:
+def test_a_fit_is_used_only_where_cross_validation_finds_it_worse_on_neither() -> None:
+    at = Interval
+    assert not_worse(at(0.8, 0.7, 0.9), at(0.8, 0.7, 0.9), 0.7, 0.7)  # equal tags: kept
+    assert not not_worse(at(0.8, 0.7, 0.9), at(0.85, 0.7, 0.9), 0.7, 0.69)
+    assert not not_worse(at(0.8, 0.7, 0.9), at(0.79, 0.7, 0.9), 0.7, 0.9)
+
+
+def test_a_kept_calibration_keeps_its_tags_and_learns_its_confidence() -> None:
     table, answers = _squeezed_table(20, seen_at=0.75)
     base = default_calibration("oracle", "oracle")  # oracle scale: the legs at 0.55 are hidden
-    assert (occluded(tag_table(table, base)) == occluded(answers)).all()  # nothing to gain
+    assert (occluded(tag_table(table, base)) == occluded(answers)).all()
     fit = fit_calibration(table, answers, base)
     assert fit.after.estimate <= fit.before.estimate
-    assert not fit.used_fit and fit.calibration is base and "not better" in fit.reason
+    kept = tag_table(table, fit.calibration)
+    assert kept["occlusion"].equals(tag_table(table, base)["occlusion"])
+    assert (kept["confidence"] == 1.0).all()  # the reviewers agreed with every tag
+
+
+def test_confidence_is_the_agreement_found_at_that_certainty() -> None:
+    table, answers = _squeezed_table(20, seen_at=0.75)
+    base = default_calibration("oracle", "oracle")
+    flipped = answers.copy()
+    odd = table["path"].str.endswith(("F001.jpg", "F003.jpg", "F005.jpg")).to_numpy()
+    flipped.loc[odd, "occlusion"] = np.where(flipped.loc[odd, "occlusion"] > 0, 0, 4)
+    fit = fit_calibration(table, flipped, base)  # half the frames disagree with any tag
+    tags = tag_table(table, fit.calibration)
+    agree = (occluded(tags) == occluded(flipped)).mean()
+    assert agree == pytest.approx(0.5, abs=0.1)
+    assert tags["confidence"].max() <= agree + 0.1  # not the model's certainty (near 1)
 
 
 def test_cross_validation_never_checks_a_frame_with_a_fit_on_its_own_tracklet() -> None:
