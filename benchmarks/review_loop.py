@@ -36,9 +36,7 @@ most orders; after 40 %: gap <= 0.05, balanced accuracy >= 0.75; confidence >= 0
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -46,12 +44,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tagging_real import label_frames, reliability
+from tagging_real import label_frames, real_set_parser, reliability, write_results
 
 from occreid.pseudolabel.cache import LabelCache, shard_name
 from occreid.pseudolabel.calibrate import balanced_accuracy, fit_calibration, occluded
 from occreid.pseudolabel.calibration import MIN_SHARE, Calibration, calibration_for
-from occreid.pseudolabel.letterbox import MARGIN
 from occreid.pseudolabel.tagging import evidence_table, occlusion_labels, tag_table
 
 SHARES = (0.0, 0.05, 0.10, 0.20, 0.40)
@@ -230,18 +227,12 @@ def print_loop(name: str, loop: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("dirs", nargs="*", type=Path, help="Folders in the realdata layout.")
-    p.add_argument("--pose", default="mediapipe")
-    p.add_argument("--parsing", default="mediapipe")
-    p.add_argument("--margin", type=float, default=MARGIN)
-    p.add_argument("--procs", type=int, default=len(os.sched_getaffinity(0)))
+    p = real_set_parser(__doc__)
     p.add_argument("--seeds", type=int, default=8, help="Random review orders per K.")
     p.add_argument("--toy-seeds", type=int, nargs="*", default=[31, 32, 33])
     p.add_argument("--toy-ids", type=int, default=24)
     p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "occreid-loop")
     p.add_argument("--reuse", action="store_true", help="Reuse label caches already in --work.")
-    p.add_argument("--json", type=Path)
     args = p.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
@@ -266,10 +257,7 @@ def main() -> None:
         results["toy_squeezed"][f"seed {seed}"] = loop
         print(f"toy seed {seed}: oracle's own tags {loop['oracle_occluded_accuracy']:.3f}")
         print_loop(f"toy seed {seed}, squeezed scores", loop)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-        print(f"-> {args.json}")
+    write_results(args.json, results)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from occreid.pseudolabel.backends import paired_parsing
 from occreid.pseudolabel.cache import LabelCache
 from occreid.pseudolabel.calibration import MIN_SHARE
 from occreid.pseudolabel.letterbox import MARGIN
@@ -181,20 +182,33 @@ def score_synth(
     return result
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def real_set_parser(doc: str) -> argparse.ArgumentParser:
+    """The arguments of the benchmarks on realdata-layout sets (this one and review_loop.py)."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("dirs", nargs="*", type=Path, help="Folders in the realdata layout.")
     p.add_argument("--pose", default="mediapipe")
-    p.add_argument("--parsing", default="mediapipe")
+    p.add_argument("--parsing", default=paired_parsing("mediapipe"))
     p.add_argument("--margin", type=float, default=MARGIN)
     p.add_argument("--procs", type=int, default=len(os.sched_getaffinity(0)))
+    p.add_argument("--json", type=Path)
+    return p
+
+
+def write_results(path: Path | None, results: dict[str, Any]) -> None:
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"-> {path}")
+
+
+def main() -> None:
+    p = real_set_parser(__doc__)
     p.add_argument("--synth-seeds", type=int, nargs="*", default=[11, 12, 13, 14, 15])
     p.add_argument("--synth-ids", type=int, default=16)
     p.add_argument(
         "--oracle-synth-only", action="store_true", help="On synth seeds, only the oracle."
     )
     p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "occreid-tagbench")
-    p.add_argument("--json", type=Path)
     args = p.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
@@ -218,10 +232,7 @@ def main() -> None:
         results["synth"][f"seed {seed}"] = synth
         for name, m in synth.items():
             print(f"synth seed {seed} {name}: " + ", ".join(f"{k} {v}" for k, v in m.items()))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-        print(f"-> {args.json}")
+    write_results(args.json, results)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ hidden) to the reviewed label:
   occluded, with one pseudo-count each way (Laplace), and their median label.
 - the confidence: an isotonic map from a tag's certainty max(p, 1 - p) to the agreement with the
   reviewers at that certainty, measured out of fold (the starting calibration's tags where it is
-  kept: they were not fitted on these frames); each level of the map is pulled towards the
-  overall agreement as if SHRINK_FRAMES more frames had it, so that a few reviewed frames cannot
-  promise certainty.
+  kept: they were not fitted on these frames); each level of the map is pulled towards 0.5 as if
+  SHRINK_FRAMES more frames at that level had been coin flips, so that a few reviewed frames
+  cannot promise certainty.
 
 The model is fitted only where the reviewed frames with evidence hold both occluded and clear
 frames in at least MIN_CLASS_TRACKLETS tracklets each; otherwise the frames with evidence keep
@@ -52,7 +52,7 @@ FOLDS = 5  # tracklet-grouped cross-validation folds (fewer where fewer tracklet
 MIN_TRACKLETS = 5  # fewer reviewed tracklets than this: keep the calibration it starts from
 MIN_CLASS_TRACKLETS = 3  # reviewed tracklets with evidence needed of each class to fit a model
 DRAWS = 2000  # bootstrap draws over tracklets for an interval
-SHRINK_FRAMES = 10  # a confidence block's agreement counts this many frames of the overall one
+SHRINK_FRAMES = 10  # a confidence block's agreement counts this many more frames, each a coin flip
 
 
 @dataclass(frozen=True)
@@ -178,9 +178,9 @@ def confidence_knots(tags: pd.DataFrame, truth: np.ndarray) -> tuple[tuple[float
     level = iso.predict(certainty)
     xs = np.asarray(iso.X_thresholds_)
     ys = np.asarray(iso.y_thresholds_, dtype=np.float64)
-    for value in np.unique(ys):  # each isotonic block, pulled towards the overall agreement
+    for value in np.unique(ys):  # each isotonic block, as if SHRINK_FRAMES more were coin flips
         n = float((level == value).sum())
-        ys[ys == value] = (value * n + agree.mean() * SHRINK_FRAMES) / (n + SHRINK_FRAMES)
+        ys[ys == value] = (value * n + 0.5 * SHRINK_FRAMES) / (n + SHRINK_FRAMES)
     return tuple(zip(xs.tolist(), np.maximum.accumulate(ys).tolist(), strict=True))
 
 

@@ -20,8 +20,9 @@ number came from (``sources``):
   fitted on reviewed labels (calibrate.py).
 - ``confidence_knots``: after `occreid calibrate`, the isotonic map from a tag's certainty
   max(p, 1 - p) to the agreement with the reviewers measured out of fold at that certainty, so
-  that a confidence means what it says; none in the shipped defaults (the certainty itself, up
-  to the pose backend's ``confidence_cap``: under 0.8 where its scale was not fitted).
+  that a confidence means what it says; none in the shipped defaults: there the certainty is
+  scaled into 0.5 .. the pose backend's ``confidence_cap`` (under 0.8 unless its scores are
+  exact: a confidence of 0.8 or more is earned by measurement, the oracle's or reviewers').
 
 The shipped default of a pair (``default_calibration``) is built from the two backends'
 declarations; nothing in it was fitted on real crops.
@@ -107,9 +108,10 @@ class Calibration:
 
     def confidence(self, certainty: np.ndarray) -> np.ndarray:
         """max(p, 1 - p) -> the agreement reviewers found at that certainty (the isotonic map
-        ``confidence_knots``); without knots the certainty itself, up to ``confidence_cap``."""
+        ``confidence_knots``); without knots the certainty scaled from 0.5-1 into
+        0.5-``confidence_cap`` (order kept, for the review queue)."""
         if not self.confidence_knots:
-            return np.minimum(certainty, self.confidence_cap)
+            return 0.5 + (certainty - 0.5) * (self.confidence_cap - 0.5) / 0.5
         xs, ys = np.asarray(self.confidence_knots).T
         return np.asarray(np.interp(certainty, xs, ys), dtype=np.float64)
 

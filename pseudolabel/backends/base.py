@@ -31,7 +31,7 @@ class PoseBackend(ABC):
     seen_score: float = 0.5
     score_source: str = "not declared: a step at 0.5, the middle of a 0-1 score"
     # The highest confidence a tag may state before `occreid calibrate` has measured one: under
-    # 0.8 where the scale was not fitted (a step says nothing about how often it is right).
+    # 0.8 unless the scores are exact (a score says nothing measured about how often it is right).
     confidence_cap: float = 0.75
 
     @abstractmethod

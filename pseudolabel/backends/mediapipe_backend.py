@@ -50,7 +50,7 @@ class MediaPipePose(PoseBackend):
         "mediapipe documents a landmark's visibility as the likelihood that it is visible: "
         "read as that probability (0-1), seen at 0.5; not fitted on any crops"
     )
-    confidence_cap = 1.0  # a probability: P(some level hidden) is one too
+    confidence_cap = 0.75  # its likelihoods were never checked against people: not above 0.8
 
     def __init__(self, complexity: int = 1, margin: float = MARGIN) -> None:
         self.complexity = complexity

@@ -140,7 +140,7 @@ def test_a_kept_calibration_keeps_its_tags_and_learns_its_confidence() -> None:
     assert fit.after.estimate <= fit.before.estimate
     kept = tag_table(table, fit.calibration)
     assert kept["occlusion"].equals(tag_table(table, base)["occlusion"])
-    assert (kept["confidence"] == 1.0).all()  # the reviewers agreed with every tag
+    assert (kept["confidence"] > 0.95).all()  # the reviewers agreed with every tag (120 frames)
 
 
 def test_confidence_is_the_agreement_found_at_that_certainty() -> None:
