@@ -235,6 +235,8 @@ def run(opts: RunOptions) -> dict[str, Any]:
         "shards": n_shards,
         "frames": len(plan),
         "threshold": pose.seen_score if opts.threshold is None else opts.threshold,
+        # for training: a mask that is not the target's visible body must not teach Lf
+        "mask_is_visible_body": parsing.mask_is_visible_body,
         "backends": {"pose": pose.describe(), "parsing": parsing.describe()},
     }
     if rank == 0:

@@ -214,7 +214,8 @@ def test_the_calibration_lies_beside_the_tags_and_sets_the_apu_threshold(labels:
 
     cal = load_calibration(labels / "occlusion.calibration.json")
     assert (cal.pose, cal.parsing) == ("oracle", "oracle") and cal.seen_score == 0.75
-    assert json.loads((labels / "meta.json").read_text())["threshold"] == cal.seen_score
+    meta = json.loads((labels / "meta.json").read_text())
+    assert meta["threshold"] == cal.seen_score and meta["mask_is_visible_body"]
     assert "SCORE_OF_VISIBILITY" in cal.sources["seen_score"]  # where the number comes from
 
 
