@@ -268,6 +268,7 @@ class CalibrationFit:
             f"occluded yes / no agreement, fitted (cross-validated by tracklet): {self.after} "
             f"(balanced {self.after_balanced:.3f})",
             self.reason,
+            f"estimated occluded yes / no accuracy of the unreviewed frames' tags: {self.accuracy}",
         ]
 
 

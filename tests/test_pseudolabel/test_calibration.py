@@ -212,6 +212,7 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(csv)])
     assert r.exit_code == 0, r.output
     assert "of 12 tracklets" in r.output and "uses the fitted calibration" in r.output
+    assert "accuracy of the unreviewed frames' tags: 1.000 (95 % CI" in r.output
     assert isinstance(load_calibration(cache.root / "calibration.json"), Calibration)
     after = runner.invoke(
         main, ["tag-occlusion", str(cache.root), "--out", str(tmp_path / "b.csv")]
