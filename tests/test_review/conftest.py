@@ -1,14 +1,18 @@
-"""A small synth source with a tag CSV (with confidence) for the review app's tests."""
+"""A small synth source with a tag CSV (with confidence) for the review app's tests, and a test
+client that talks to the app as its page does (Host 127.0.0.1:PORT, the token header)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 
 from occreid.occdata.synth import SynthConfig, synthesize
+from occreid.review.app import ReviewContext, create_app
 from occreid.review.options import ReviewOptions
 from occreid.review.session import open_session
 
@@ -35,5 +39,34 @@ def tags(review_source: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def session(review_source: Path, tags: Path):
-    return open_session(ReviewOptions(source=review_source, annotations=tags), "ann")
+def session(review_source: Path, tags: Path) -> ReviewContext:
+    return open_session(ReviewOptions(source=review_source, annotations=tags), "ann")[0]
+
+
+class Page(TestClient):
+    """One open page: the token header on every request, its own page id in every write."""
+
+    def __init__(self, ctx: ReviewContext, page: str = "page-one") -> None:
+        super().__init__(
+            create_app(ctx),
+            base_url=f"http://127.0.0.1:{ctx.port}",
+            headers={"X-Occreid-Token": ctx.secret},
+        )
+        self.page = page
+
+    def write(self, path: str, **body: Any):
+        """POST ``body`` (plus this page's id, and the tracklet's current version unless
+        given)."""
+        if "key" in body and "version" not in body:
+            body["version"] = self.get("/api/tracklet", params={"key": body["key"]}).json()[
+                "version"
+            ]
+        return self.post(path, json={**body, "page": self.page})
+
+    def first_key(self) -> str:
+        return str(self.get("/api/queue").json()["items"][0]["key"])
+
+
+@pytest.fixture
+def page(session: ReviewContext) -> Page:
+    return Page(session)
