@@ -70,3 +70,9 @@ class Page(TestClient):
 @pytest.fixture
 def page(session: ReviewContext) -> Page:
     return Page(session)
+
+
+@pytest.fixture
+def open_page() -> type[Page]:
+    """Page, for tests that open several (tabs, reviewers, restarts)."""
+    return Page

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -14,8 +15,6 @@ from occreid.review.options import ReviewOptions
 from occreid.review.queue import QUERY_SHARE, order_queue
 from occreid.review.session import open_session
 from occreid.review.store import ReviewStore
-
-from .conftest import Page
 
 
 def test_queue_puts_unreviewed_then_doubtful_then_near_a_third_first() -> None:
@@ -34,7 +33,7 @@ def test_queue_puts_unreviewed_then_doubtful_then_near_a_third_first() -> None:
     assert abs(0.34 - QUERY_SHARE) < abs(0.9 - QUERY_SHARE)  # why e comes before b
 
 
-def test_the_api_queue_follows_confidence_and_moves_reviewed_to_the_end(page: Page) -> None:
+def test_the_api_queue_follows_confidence_and_moves_reviewed_to_the_end(page: Any) -> None:
     items = page.get("/api/queue").json()["items"]
     confidences = [i["confidence"] for i in items]
     assert confidences == sorted(confidences)
@@ -51,7 +50,7 @@ def test_the_api_queue_follows_confidence_and_moves_reviewed_to_the_end(page: Pa
 
 
 def test_a_label_change_and_its_undo_are_stored_with_the_reviewer(
-    session: ReviewContext, page: Page
+    session: ReviewContext, page: Any
 ) -> None:
     key = page.first_key()
     before = page.get("/api/tracklet", params={"key": key}).json()["frame_rows"]
@@ -76,9 +75,9 @@ def test_a_label_change_and_its_undo_are_stored_with_the_reviewer(
 
 
 def test_a_write_on_an_outdated_version_is_refused_and_the_tracklet_sent_back(
-    session: ReviewContext,
+    session: ReviewContext, open_page
 ) -> None:
-    a, b = Page(session, "tab-aaaa"), Page(session, "tab-bbbb")
+    a, b = open_page(session, "tab-aaaa"), open_page(session, "tab-bbbb")
     key = a.first_key()
     seen = a.get("/api/tracklet", params={"key": key}).json()["version"]
     change = {"key": key, "first": 0, "last": 0, "field": "occlusion"}
@@ -94,22 +93,24 @@ def test_a_write_on_an_outdated_version_is_refused_and_the_tracklet_sent_back(
     assert a.write("/api/frames", **change, value=4, version=now).is_success
 
 
-def test_undo_undoes_only_what_this_page_did(session: ReviewContext) -> None:
-    a, b = Page(session, "tab-aaaa"), Page(session, "tab-bbbb")  # one reviewer, two tabs
+def test_undo_undoes_only_what_this_page_did(session: ReviewContext, open_page) -> None:
+    a, b = open_page(session, "tab-aaaa"), open_page(session, "tab-bbbb")  # one reviewer, two tabs
     key = a.first_key()
     assert a.write("/api/frames", key=key, first=0, last=0, field="occlusion", value=9).is_success
     assert b.write("/api/undo").json() == {"undone": None}
     assert session.store.tracklet(key)["frame_rows"][0]["occlusion"] == 9
     other = ReviewContext(session.source, ReviewStore(session.store.path), "bob", port=8765)
-    c = Page(other, "tab-cccc")  # another reviewer on the same store
+    c = open_page(other, "tab-cccc")  # another reviewer on the same store
     assert c.write("/api/frames", key=key, first=1, last=1, field="occlusion", value=8).is_success
     assert a.write("/api/undo").json()["tracklet"] == key  # a's own 9 is undone, c's 8 stays
     rows = session.store.tracklet(key)["frame_rows"]
     assert rows[0]["occlusion"] != 9 and rows[1]["occlusion"] == 8
 
 
-def test_an_undone_frame_overwritten_since_keeps_the_later_value(session: ReviewContext) -> None:
-    a, b = Page(session, "tab-aaaa"), Page(session, "tab-bbbb")
+def test_an_undone_frame_overwritten_since_keeps_the_later_value(
+    session: ReviewContext, open_page
+) -> None:
+    a, b = open_page(session, "tab-aaaa"), open_page(session, "tab-bbbb")
     key = a.first_key()
     change = {"key": key, "first": 0, "last": 0, "field": "occlusion"}
     assert a.write("/api/frames", **change, value=4).is_success
@@ -120,9 +121,11 @@ def test_an_undone_frame_overwritten_since_keeps_the_later_value(session: Review
     assert session.store.tracklet(key)["frame_rows"][0]["occlusion"] == 6
 
 
-def test_a_restart_continues_where_the_reviewer_stopped(review_source: Path, tags: Path) -> None:
+def test_a_restart_continues_where_the_reviewer_stopped(
+    review_source: Path, tags: Path, open_page
+) -> None:
     opts = ReviewOptions(source=review_source, annotations=tags)
-    first = Page(open_session(opts, "ann")[0])
+    first = open_page(open_session(opts, "ann")[0])
     key = first.first_key()
     first.write("/api/tracklet", key=key, field="accepted", value=1)
     again, opened = open_session(opts, "ann")  # a new server on the same store
@@ -130,11 +133,13 @@ def test_a_restart_continues_where_the_reviewer_stopped(review_source: Path, tag
     assert again.store.tracklet(key)["accepted"] == 1 and again.store.tracklet(key)["reviewer"]
 
 
-def test_export_pair_build_dataset_reads_it(session: ReviewContext, tmp_path: Path) -> None:
+def test_export_pair_build_dataset_reads_it(
+    session: ReviewContext, tmp_path: Path, open_page
+) -> None:
     from occreid.occdata.build import BuildOptions, build_dataset
     from occreid.occdata.manifest import read_manifest
 
-    page = Page(session)
+    page = open_page(session)
     items = page.get("/api/queue").json()["items"]
     query = next(i["key"] for i in items if i["split"] == "gallery")
     train = next(i["key"] for i in items if i["split"] == "train")
@@ -163,7 +168,7 @@ def test_export_pair_build_dataset_reads_it(session: ReviewContext, tmp_path: Pa
 
 
 def test_only_image_files_under_the_source_are_served(
-    session: ReviewContext, page: Page, tmp_path: Path
+    session: ReviewContext, page: Any, tmp_path: Path
 ) -> None:
     frame = session.store.frames()["path"].iloc[0]
     ok = page.get(f"/frame/{frame}")
@@ -188,16 +193,16 @@ def test_only_image_files_under_the_source_are_served(
 
 
 def test_the_overlay_serves_the_cached_key_points_and_mask(
-    session: ReviewContext, tmp_path: Path
+    session: ReviewContext, tmp_path: Path, open_page
 ) -> None:
     from occreid.pseudolabel.cache import LabelCache
     from occreid.pseudolabel.runner import RunOptions, run
 
     path = session.store.frames()["path"].iloc[0]
-    assert Page(session).get("/api/overlay", params={"path": path}).status_code == 404
+    assert open_page(session).get("/api/overlay", params={"path": path}).status_code == 404
     run(RunOptions(root=session.source, out=tmp_path / "labels"))
     session.labels = LabelCache(tmp_path / "labels")
-    page = Page(session)
+    page = open_page(session)
     got = page.get("/api/overlay", params={"path": path}).json()
     assert got["size"] == [128, 64] and len(got["keypoints"]) == 17
     assert len(got["mask"]) == 64 and len(got["mask"][0]) == 32 and sum(map(sum, got["mask"])) > 50

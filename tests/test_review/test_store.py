@@ -23,13 +23,11 @@ from occreid.review.options import ReviewOptions
 from occreid.review.session import open_session, open_store
 from occreid.review.store import SCHEMA_VERSION, disagreement_path, store_path
 
-from .conftest import Page
 
-
-def _decide(opts: ReviewOptions) -> tuple[str, str, str]:
+def _decide(opts: ReviewOptions, open_page: type) -> tuple[str, str, str]:
     """Frame 0 of one tracklet set to 7, another tracklet accepted as proposed; (the frame's
     path, the set tracklet, the accepted tracklet)."""
-    page = Page(open_session(opts, "ann")[0])
+    page = open_page(open_session(opts, "ann")[0])
     items = page.get("/api/queue").json()["items"]
     set_key, accepted = items[0]["key"], items[1]["key"]
     page.write("/api/frames", key=set_key, first=0, last=0, field="occlusion", value=7)
@@ -39,10 +37,10 @@ def _decide(opts: ReviewOptions) -> tuple[str, str, str]:
 
 
 def test_a_changed_csv_gives_new_proposals_to_frames_nobody_decided(
-    review_source: Path, tags: Path
+    review_source: Path, tags: Path, open_page: type
 ) -> None:
     opts = ReviewOptions(source=review_source, annotations=tags)
-    path, set_key, accepted = _decide(opts)
+    path, set_key, accepted = _decide(opts, open_page)
     table = pd.read_csv(tags)
     tracklet = table["path"].str.rsplit("/", n=1).str[0]
     old = table.copy()
@@ -72,7 +70,7 @@ def test_a_changed_csv_gives_new_proposals_to_frames_nobody_decided(
 
 
 def test_a_reviewed_column_precision_and_row_order_come_back(
-    review_source: Path, tags: Path, tmp_path: Path
+    review_source: Path, tags: Path, tmp_path: Path, open_page
 ) -> None:
     table = pd.read_csv(tags).sample(frac=1.0, random_state=3).reset_index(drop=True)
     tracklet = table["path"].str.rsplit("/", n=1).str[0]
@@ -87,7 +85,7 @@ def test_a_reviewed_column_precision_and_row_order_come_back(
     assert opened.imported == int(table["reviewed"].sum())
     assert ctx.store.tracklet(whole)["accepted"] == 1
     assert ctx.store.tracklet(part)["accepted"] == 0
-    unreviewed = Page(ctx).get("/api/queue", params={"reviewed": "false"}).json()["items"]
+    unreviewed = open_page(ctx).get("/api/queue", params={"reviewed": "false"}).json()["items"]
     assert whole not in {i["key"] for i in unreviewed}
     out = tmp_path / "round2.csv"
     export(ctx.store, out)
@@ -98,10 +96,10 @@ def test_a_reviewed_column_precision_and_row_order_come_back(
 
 
 def test_the_store_finds_its_source_by_content_not_by_path(
-    review_source: Path, tags: Path, tmp_path: Path
+    review_source: Path, tags: Path, tmp_path: Path, open_page: type
 ) -> None:
     opts = ReviewOptions(source=review_source, annotations=tags)
-    path, _, _ = _decide(opts)
+    path, _, _ = _decide(opts, open_page)
     moved = tmp_path / "moved"
     shutil.copytree(review_source, moved)  # the dataset moved to another disk
     ctx, _ = open_session(ReviewOptions(source=moved, annotations=tags), "ann")
@@ -145,7 +143,7 @@ CREATE TABLE change_rows (
 
 
 def test_a_store_of_the_first_version_opens_and_keeps_its_decisions(
-    review_source: Path, tags: Path
+    review_source: Path, tags: Path, open_page
 ) -> None:
     from occreid.review.source import proposals, source_frames
 
@@ -196,7 +194,7 @@ def test_a_store_of_the_first_version_opens_and_keeps_its_decisions(
     other = now[(now["tracklet"] != accepted) & (now.index != target)]
     new = retag.set_index("path").loc[other.index, "occlusion"]
     assert (other["occlusion"] == new).all()  # the rest follows the new CSV
-    assert Page(ctx).write("/api/undo").json() == {"undone": None}  # not this page's
+    assert open_page(ctx).write("/api/undo").json() == {"undone": None}  # not this page's
 
 
 def test_a_store_that_cannot_be_written_is_one_line_with_its_path(
@@ -223,7 +221,7 @@ def test_a_store_that_cannot_be_written_is_one_line_with_its_path(
 
 
 @pytest.mark.skipif(not shutil.which("setpriv"), reason="no setpriv")
-def test_a_read_only_store_exports(review_source: Path, tags: Path) -> None:
+def test_a_read_only_store_exports(review_source: Path, tags: Path, open_page: type) -> None:
     """As another user (root drops to nobody), the store and its folder cannot be written."""
     work = Path(tempfile.mkdtemp())  # outside pytest's private folder: the other user reads it
     try:
@@ -233,7 +231,7 @@ def test_a_read_only_store_exports(review_source: Path, tags: Path) -> None:
         shutil.copy(tags, csv)
         out.mkdir(mode=0o777)
         out.chmod(0o777)
-        _decide(ReviewOptions(source=source, annotations=csv))
+        _decide(ReviewOptions(source=source, annotations=csv), open_page)
         last = pd.read_csv(csv)["path"].iloc[-1]
         held = sqlite3.connect(store_path(csv))  # a server killed before SQLite folded its log
         held.execute("PRAGMA wal_autocheckpoint = 0")
