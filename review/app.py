@@ -135,7 +135,11 @@ class Guard:
         if refusal is not None:
             await JSONResponse({"detail": refusal[1]}, refusal[0])(scope, receive, send)
             return
-        body, too_big = await _read_body(receive)
+        announced = headers.get("content-length", "0")
+        too_big = not announced.isdigit() or int(announced) > MAX_BODY
+        body = b""
+        if not too_big:
+            body, too_big = await _read_body(receive)
         if too_big:
             detail = f"request body over {MAX_BODY} bytes"
             await JSONResponse({"detail": detail}, 413)(scope, receive, send)
