@@ -78,6 +78,6 @@ def test_a_failed_checkpoint_write_keeps_the_last_one(tmp_path: Path) -> None:
     path = tmp_path / "last.pt"
     save_checkpoint(path, {"epoch": 1})
     before = path.read_bytes()
-    with pytest.raises(pickle.PicklingError):
+    with pytest.raises((pickle.PicklingError, AttributeError)):  # by Python version
         save_checkpoint(path, {"epoch": 2, "bad": lambda: 0})  # cannot be pickled
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["last.pt"]
