@@ -16,8 +16,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import pandas as pd
-
 from occreid.common.atomic import remove_leftovers, write_bytes, write_text
 from occreid.review.store import ReviewStore
 
@@ -37,21 +35,14 @@ def pair_matches(out: Path) -> bool:
 
 def export(store: ReviewStore, out: Path) -> dict[str, int | str]:
     """Write OUT (CSV) and OUT.exclude.txt from the store; returns what was written."""
-    frames = store.frames()
-    table = pd.DataFrame(
-        {
-            "path": frames["path"],
-            "occlusion": frames["occlusion"],
-            "persons": frames["persons"],
-        }
-    )
+    frames, excluded = store.reviewed_frames()
+    table = frames[["path", "occlusion", "persons"]].copy()
     if frames["confidence"].notna().any():
         table["confidence"] = frames["confidence"]
     table["reviewed"] = frames["reviewed"].astype(int)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out.parent, {out.name, exclude_path(out).name})
     data = table.to_csv(index=False, lineterminator="\n").encode()
-    excluded = sorted(frames.loc[frames["exclude"].astype(bool), "tracklet"].unique())
     lines = [
         _PAIR.format(name=out.name, digest=hashlib.sha256(data).hexdigest()),
         "# train tracklets that share an obstacle with the test set (occreid review)",

@@ -76,11 +76,11 @@ CREATE INDEX IF NOT EXISTS changes_by_page ON changes (page, undone);
 CREATE TABLE IF NOT EXISTS change_rows (
     change INTEGER NOT NULL, target TEXT NOT NULL, field TEXT NOT NULL,
     old INTEGER NOT NULL, new INTEGER NOT NULL, old_decision INTEGER);
-CREATE INDEX IF NOT EXISTS change_rows_by_target ON change_rows (target);
 """
 FRAME_FIELDS = ("occlusion", "persons")
 TRACKLET_FIELDS = ("accepted", "exclude")
 IMPORT = "import reviewed"
+CACHE_KIB = 64 * 1024  # SQLite's page cache: building the frame index of 927k rows fits
 _DECIDED = "(f.decision IS NOT NULL OR t.accepted = 1)"
 
 
@@ -193,6 +193,7 @@ class ReviewStore:
         try:
             con.execute("PRAGMA journal_mode = WAL")
             con.execute("PRAGMA synchronous = FULL")
+            con.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield con
             con.execute("COMMIT")
@@ -281,16 +282,14 @@ class ReviewStore:
         bounds = (key, min(span), max(span))
         with self.connect(write=True) as con:
             new_version = _bump(con, key, version)
-            old = con.execute(
-                f"SELECT path, {field}, decision FROM frames WHERE {where}", bounds
-            ).fetchall()
-            if not old:
-                raise KeyError(key)
             change = _record(con, who, key, f"set {field}")
-            con.executemany(
-                "INSERT INTO change_rows VALUES (?, ?, ?, ?, ?, ?)",
-                [(change, p, field, v, value, d) for p, v, d in old],
+            done = con.execute(
+                f"INSERT INTO change_rows SELECT ?, path, ?, {field}, ?, decision FROM frames "
+                f"WHERE {where}",
+                (change, field, value, *bounds),
             )
+            if done.rowcount == 0:
+                raise KeyError(key)
             con.execute(
                 f"UPDATE frames SET {field} = ?, decision = ? WHERE {where}",
                 (value, change, *bounds),
@@ -336,52 +335,45 @@ class ReviewStore:
         """Undo the last decision of page ``who[1]`` not yet undone; None when there is none."""
         with self.connect(write=True) as con:
             last = con.execute(
-                "SELECT id, tracklet FROM changes WHERE page = ? AND undone = 0 "
+                "SELECT id, tracklet, action FROM changes WHERE page = ? AND undone = 0 "
                 "AND action != 'undo' ORDER BY id DESC LIMIT 1",
                 (who[1],),
             ).fetchone()
             if last is None:
                 return None
-            change, key = last
-            rows = con.execute(
-                "SELECT target, field, old, new, old_decision FROM change_rows WHERE change = ?",
-                (change,),
-            ).fetchall()
+            change, key, action = last
             undo = _record(con, who, key, "undo")
-            for target, field, old, new, decision in rows:
-                if field in FRAME_FIELDS:
-                    done = con.execute(
-                        f"UPDATE frames SET {field} = ?, decision = ? "
-                        f"WHERE path = ? AND {field} = ? AND decision = ?",
-                        (old, decision, target, new, change),
-                    )
-                else:
-                    done = con.execute(
-                        f"UPDATE tracklets SET {field} = ? WHERE key = ? AND {field} = ?",
-                        (old, target, new),
-                    )
-                if done.rowcount:
-                    con.execute(
-                        "INSERT INTO change_rows VALUES (?, ?, ?, ?, ?, ?)",
-                        (undo, target, field, new, old, change),
-                    )
+            _restore(con, change, undo, action.removeprefix("set "))  # one field per decision
             con.execute("UPDATE changes SET undone = 1 WHERE id = ?", (change,))
             con.execute("UPDATE tracklets SET version = version + 1 WHERE key = ?", (key,))
         return {"undone": change, "tracklet": key}
 
     def frames(self, reviewed_only: bool = False) -> pd.DataFrame:
-        """Every frame's current values, its tracklet's flags and whether a person reviewed it
-        (accepted tracklet or a CSV's reviewed column), in the CSV's row order (the export), or
-        only those of accepted tracklets (the header's tables)."""
+        """Every frame's current values and its tracklet's flags, or only those of accepted
+        tracklets (the header's tables)."""
         where = "WHERE t.accepted = 1" if reviewed_only else ""
         query = f"""
             SELECT f.path, f.tracklet, t.split, f.occlusion, f.persons, f.confidence,
-                   t.accepted, t.exclude,
-                   (t.accepted = 1 OR COALESCE(f.decision IN
-                       (SELECT id FROM changes WHERE action = '{IMPORT}'), 0)) AS reviewed
-            FROM frames f JOIN tracklets t ON t.key = f.tracklet {where} ORDER BY f.row"""
+                   t.accepted, t.exclude
+            FROM frames f JOIN tracklets t ON t.key = f.tracklet {where} ORDER BY f.rowid"""
         with self.connect() as con:
             return pd.read_sql_query(query, con)
+
+    def reviewed_frames(self) -> tuple[pd.DataFrame, list[str]]:
+        """(every frame's path, occlusion, persons, confidence and reviewed (accepted tracklet,
+        or reviewed in a CSV) in the CSV's row order; the excluded tracklets): the export."""
+        query = f"""
+            SELECT f.path, f.occlusion, f.persons, f.confidence, f.row,
+                   (t.accepted = 1 OR COALESCE(f.decision IN
+                       (SELECT id FROM changes WHERE action = '{IMPORT}'), 0)) AS reviewed
+            FROM frames f JOIN tracklets t ON t.key = f.tracklet"""
+        with self.connect() as con:
+            table = pd.read_sql_query(query, con)
+            excluded = [r[0] for r in con.execute("SELECT key FROM tracklets WHERE exclude = 1")]
+        row = table.pop("row").to_numpy()
+        if not (np.diff(row) > 0).all():  # the CSV was not in the source's order
+            table = table.iloc[np.argsort(row, kind="stable")].reset_index(drop=True)
+        return table, sorted(excluded)
 
     def history(self) -> pd.DataFrame:
         """Every decision with what it changed (reviewer, page, time)."""
@@ -411,14 +403,39 @@ def _tracklet(con: sqlite3.Connection, key: str) -> dict[str, Any]:
     return {**dict(row), "frame_rows": [dict(f) for f in frames]}
 
 
+def _restore(con: sqlite3.Connection, change: int, undo: int, field: str) -> None:
+    """Put back the old values ``change`` gave ``field`` where nobody has changed them since,
+    recording what was put back as the rows of ``undo``."""
+    table, column, mine = (
+        ("frames", "path", "AND x.decision = r.change")
+        if field in FRAME_FIELDS
+        else ("tracklets", "key", "")
+    )
+    con.execute(
+        f"INSERT INTO change_rows SELECT ?, r.target, r.field, r.new, r.old, r.change "
+        f"FROM change_rows r JOIN {table} x ON x.{column} = r.target "
+        f"WHERE r.change = ? AND r.field = ? AND x.{field} = r.new {mine}",
+        (undo, change, field),
+    )
+    decision = ", decision = r.old_decision" if field in FRAME_FIELDS else ""
+    con.execute(
+        f"UPDATE {table} AS x SET {field} = r.old{decision} FROM change_rows r "
+        f"WHERE r.change = ? AND r.field = ? AND r.target = x.{column} AND x.{field} = r.new "
+        f"{mine}",
+        (change, field),
+    )
+
+
 def _bump(con: sqlite3.Connection, key: str, version: int) -> int:
     """Check that the write was made on the tracklet's current version; the next one."""
-    found = con.execute("SELECT version FROM tracklets WHERE key = ?", (key,)).fetchone()
-    if found is None:
-        raise KeyError(key)
-    if found[0] != version:
+    done = con.execute(
+        "UPDATE tracklets SET version = version + 1 WHERE key = ? AND version = ?", (key, version)
+    )
+    if done.rowcount == 0:
+        found = con.execute("SELECT version FROM tracklets WHERE key = ?", (key,)).fetchone()
+        if found is None:
+            raise KeyError(key)
         raise Stale(key, found[0])
-    con.execute("UPDATE tracklets SET version = ? WHERE key = ?", (version + 1, key))
     return version + 1
 
 
@@ -454,8 +471,11 @@ def _new_set(con: sqlite3.Connection, proposals: Proposals) -> int:
 
 
 def _confidences(frames: pd.DataFrame) -> list[float | None]:
+    """The confidences as SQLite takes them: float, or None where there is none."""
     confidence = frames["confidence"].astype("float64").to_numpy()
-    return [None if np.isnan(c) else float(c) for c in confidence]
+    values = confidence.astype(object)
+    values[np.isnan(confidence)] = None
+    return list(values.tolist())
 
 
 def _create(con: sqlite3.Connection, root: Path, here: str, proposals: Proposals) -> Opened:
@@ -557,42 +577,46 @@ def _reload(con: sqlite3.Connection, path: Path, proposals: Proposals) -> Opened
         "(f.proposed_occlusion != i.occlusion OR f.proposed_persons != i.persons "
         "OR f.confidence IS NOT i.confidence)"
     )
-    joined = "frames f JOIN incoming i ON i.path = f.path JOIN tracklets t ON t.key = f.tracklet"
-    changed = con.execute(f"SELECT COUNT(*) FROM {joined} WHERE {differs}").fetchone()[0]
-    kept = con.execute(f"SELECT COUNT(*) FROM {joined} WHERE {differs} AND {_DECIDED}")
-    kept_n = kept.fetchone()[0]
     con.execute(
-        f"INSERT INTO superseded SELECT f.proposal_set, f.path, f.proposed_occlusion, "
-        f"f.proposed_persons, f.confidence FROM {joined} WHERE {differs}"
+        "CREATE TEMP TABLE moved AS SELECT f.path, f.tracklet, f.proposal_set, "
+        "f.proposed_occlusion, f.proposed_persons, f.confidence, "
+        f"{_DECIDED} AS decided FROM frames f JOIN incoming i ON i.path = f.path "
+        f"JOIN tracklets t ON t.key = f.tracklet WHERE {differs}"
+    )
+    changed, kept = con.execute("SELECT COUNT(*), COALESCE(SUM(decided), 0) FROM moved").fetchone()
+    con.execute(
+        "INSERT INTO superseded SELECT proposal_set, path, proposed_occlusion, "
+        "proposed_persons, confidence FROM moved"
     )
     con.execute(
-        "UPDATE tracklets SET version = version + 1 WHERE key IN "
-        f"(SELECT DISTINCT f.tracklet FROM {joined} WHERE {differs})"
+        "UPDATE tracklets SET version = version + 1 "
+        "WHERE key IN (SELECT DISTINCT tracklet FROM moved)"
     )
-    undecided = set(
-        r[0]
-        for r in con.execute(
-            "SELECT f.path FROM frames f JOIN tracklets t ON t.key = f.tracklet "
-            "WHERE f.decision IS NULL AND t.accepted = 0"
-        )
+    follows = (
+        "frames.decision IS NULL AND NOT EXISTS (SELECT 1 FROM tracklets t "
+        "WHERE t.key = frames.tracklet AND t.accepted = 1)"
     )
+    take = np.zeros(len(frames), dtype=bool)
+    if frames["reviewed"].any():
+        open_paths = con.execute(
+            f"SELECT i.path FROM incoming i JOIN frames ON frames.path = i.path "
+            f"WHERE i.reviewed = 1 AND {follows}"
+        ).fetchall()
+        take = frames["path"].isin([r[0] for r in open_paths]).to_numpy()
     con.execute(
         "UPDATE frames SET proposed_occlusion = i.occlusion, proposed_persons = i.persons, "
-        "confidence = i.confidence, row = i.row, proposal_set = ? FROM incoming i "
-        "WHERE i.path = frames.path",
+        "confidence = i.confidence, row = i.row, proposal_set = ?, "
+        f"occlusion = CASE WHEN {follows} THEN i.occlusion ELSE frames.occlusion END, "
+        f"persons = CASE WHEN {follows} THEN i.persons ELSE frames.persons END "
+        "FROM incoming i WHERE i.path = frames.path",
         (set_id,),
     )
-    con.execute(
-        "UPDATE frames SET occlusion = proposed_occlusion, persons = proposed_persons "
-        "WHERE decision IS NULL AND tracklet IN (SELECT key FROM tracklets WHERE accepted = 0)"
-    )
-    take = frames["reviewed"].to_numpy(bool) & frames["path"].isin(undecided).to_numpy()
     _import_reviewed(con, proposals, take)
     disagree = pd.read_sql_query(
         "SELECT f.path, f.tracklet, f.occlusion, f.persons, f.proposed_occlusion, "
-        "f.proposed_persons, c.reviewer FROM frames f JOIN tracklets t ON t.key = f.tracklet "
-        "LEFT JOIN changes c ON c.id = COALESCE(f.decision, "
-        "(SELECT MAX(r.change) FROM change_rows r WHERE r.target = t.key)) "
+        "f.proposed_persons, COALESCE(c.reviewer, t.reviewer) AS reviewer "
+        "FROM frames f JOIN tracklets t ON t.key = f.tracklet "
+        "LEFT JOIN changes c ON c.id = f.decision "
         f"WHERE {_DECIDED} AND (f.occlusion != f.proposed_occlusion "
         "OR f.persons != f.proposed_persons) ORDER BY f.row",
         con,
@@ -602,10 +626,11 @@ def _reload(con: sqlite3.Connection, path: Path, proposals: Proposals) -> Opened
         (changed, len(disagree), set_id),
     )
     con.execute("DROP TABLE incoming")
+    con.execute("DROP TABLE moved")
     listed = disagreement_path(path)
     write_text(listed, disagree.to_csv(index=False))
     return Opened(
-        state="reloaded", changed=changed, kept=kept_n, disagree=len(disagree), listed=listed
+        state="reloaded", changed=changed, kept=kept, disagree=len(disagree), listed=listed
     )
 
 
@@ -621,13 +646,14 @@ def _migrate(con: sqlite3.Connection) -> None:
     con.execute("ALTER TABLE changes ADD COLUMN proposal_set INTEGER")
     con.execute("UPDATE changes SET proposal_set = 1")
     con.execute("ALTER TABLE change_rows ADD COLUMN old_decision INTEGER")
-    con.execute("CREATE INDEX IF NOT EXISTS change_rows_by_target ON change_rows (target)")
+    con.execute("CREATE INDEX migrating ON change_rows (target)")  # for the next statement
     con.execute(
         "UPDATE frames SET decision = (SELECT MAX(r.change) FROM change_rows r "
         "JOIN changes c ON c.id = r.change WHERE r.target = frames.path AND c.undone = 0 "
         "AND c.action LIKE 'set %') WHERE occlusion != proposed_occlusion "
         "OR persons != proposed_persons"
     )
+    con.execute("DROP INDEX migrating")
     meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
     con.execute(
         "CREATE TABLE proposal_sets (id INTEGER PRIMARY KEY, sha256 TEXT, csv TEXT NOT NULL, "
