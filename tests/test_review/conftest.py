@@ -3,6 +3,10 @@ client that talks to the app as its page does (Host 127.0.0.1:PORT, the token he
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +80,25 @@ def page(session: ReviewContext) -> Page:
 def open_page() -> type[Page]:
     """Page, for tests that open several (tabs, reviewers, restarts)."""
     return Page
+
+
+@pytest.fixture
+def server(session: ReviewContext) -> Iterator[str]:
+    """The app under uvicorn on a free loopback port (``session.port`` set to it); its URL."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        session.port = int(s.getsockname()[1])
+    config = uvicorn.Config(
+        create_app(session), host="127.0.0.1", port=session.port, log_level="warning"
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{session.port}/"
+    srv.should_exit = True
+    thread.join(10)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from occreid.review.app import ReviewContext, create_app
+from occreid.review.app import ReviewContext
 from occreid.review.export import export
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -28,31 +26,6 @@ pytestmark = [
     pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="no chromium / chromedriver found"),
 ]
 SIZE = (1366, 620)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def server(session: ReviewContext) -> Iterator[str]:
-    import uvicorn
-
-    session.port = _free_port()
-    config = uvicorn.Config(
-        create_app(session), host="127.0.0.1", port=session.port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{session.port}/"
-    srv.should_exit = True
-    thread.join(10)
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ import http.client
 import json
 import random
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -169,31 +167,6 @@ def test_empty_or_short_tokens_are_refused_with_one_line(
     assert r.output.strip().count("\n") == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def live(session: ReviewContext) -> Iterator[ReviewContext]:
-    """The app under uvicorn on a loopback port."""
-    import uvicorn
-
-    session.port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(session), host="127.0.0.1", port=session.port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield session
-    server.should_exit = True
-    thread.join(10)
-
-
 def _raw(port: int, request: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(request)
@@ -203,7 +176,8 @@ def _raw(port: int, request: bytes) -> bytes:
     return data
 
 
-def test_a_live_server_resists_an_attacker_on_loopback(live: ReviewContext) -> None:
+def test_a_live_server_resists_an_attacker_on_loopback(session: ReviewContext, server: str) -> None:
+    live = session
     port, rng = live.port, random.Random(17)
     key = live.store.tracklets()["key"].iloc[0]
     host = f"127.0.0.1:{port}".encode()
