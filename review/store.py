@@ -139,7 +139,7 @@ class Opened:
 
     def line(self) -> str:
         """The start-up line about the proposals."""
-        if self.state == "reloaded":
+        if self.state == "reloaded" and (self.changed or self.disagree):
             listed = f" (listed in {self.listed})" if self.disagree else ""
             return (
                 f"the CSV changed since the last run: {self.changed:,} frames have new "
