@@ -28,8 +28,8 @@ import torch
 from occreid.common.runtime import Runtime
 from occreid.engine.checkpoint import model_from_checkpoint
 from occreid.engine.data import load_split
-from occreid.engine.evaluate import Embedded, embed_split
-from occreid.engine.metrics import rank_metrics
+from occreid.engine.evaluate import embed_split
+from occreid.engine.metrics import Embedded, rank_metrics
 from occreid.occdata.synth import SynthConfig
 from occreid.occdata.synth.plan import look_group
 

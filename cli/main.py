@@ -668,15 +668,16 @@ def demo(directory: Path, **options: Any) -> None:
     synth -> pseudolabel -> build-dataset -> train a baseline and an RFCnet for the same budget
     (configs/demo_*.yaml: ResNet-18 at 96 x 48 from scratch) -> evaluate both -> report with the
     dataset statistics, training curves, mAP / CMC of both models and the RFCnet's pictures.
-    About 11 minutes on a 2-core laptop CPU.
+    Minutes on a laptop CPU (the README gives a measured time).
     """
     from occreid.engine.demo import run_demo
 
     report = run_demo(DemoOptions(directory=directory, **options))
-    results = json.loads((directory / "results.json").read_text())["results"]
-    for name, r in results.items():
+    summary = json.loads((directory / "results.json").read_text())
+    click.echo("One run per model on this machine (another machine prints other numbers):")
+    for name, r in summary["results"].items():
         click.echo(f"{name:>8}: mAP {r['mAP']:.1%}  rank-1 {r['rank1']:.1%}")
-    click.echo(f"report: {report}")
+    click.echo(f"{summary['toy_benchmark']} The spread over seeds, and why: {report}")
 
 
 if __name__ == "__main__":

@@ -17,9 +17,10 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from occreid.common.config import require
 from occreid.common.errors import OccreidError
 from occreid.common.runtime import DEFAULT_DEVICE, check_device
-from occreid.model.config import ModelConfig, require
+from occreid.model.config import ModelConfig
 from occreid.model.losses import LossConfig
 
 MODES = ("video", "image")

@@ -9,7 +9,6 @@ strides for free). Labels ride along: ``keypoints`` (B, T, 4) APU fractions and 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from occreid.common.cores import usable_cores
 from occreid.common.errors import OccreidError
 from occreid.common.runtime import Runtime
 from occreid.engine.augment import Sample, augment
@@ -179,13 +179,6 @@ class TestClips(Dataset):
 
 def _worker_init(_: int) -> None:
     cv2.setNumThreads(1)
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity where the OS has one, as PyTorch counts)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def loader(dataset: Dataset, workers: int, pin: bool, **kwargs: Any) -> DataLoader:  # type: ignore[type-arg]

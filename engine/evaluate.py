@@ -9,7 +9,6 @@ Under torchrun each rank embeds every world-th clip and the per-tracklet sums ar
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +23,8 @@ from occreid.common.distributed import all_reduce_sum, quiet
 from occreid.common.runtime import Runtime
 from occreid.engine.config import TrainConfig
 from occreid.engine.data import SplitData, TestClips, loader, to_input
-from occreid.engine.metrics import rank_metrics
+from occreid.engine.metrics import Embedded, rank_metrics
 from occreid.engine.options import EvalOptions
-
-
-@dataclass
-class Embedded:
-    """One split's tracklet features (N, D), L2-normalised, with pids and camids."""
-
-    features: torch.Tensor
-    pids: np.ndarray
-    camids: np.ndarray
 
 
 @torch.no_grad()

@@ -10,8 +10,8 @@ the same answers (tests hold both to the plain loop, ``evaluate_rank_reference``
   dozen), and the rank of a match is one plus the gallery items ahead of it, counted with one
   compare-and-count pass over the row per match (the row stays in cache; counting is SIMD), a
   second pass only to see whether anything ties with it, minus the ignored items ahead. Queries
-  are split over the cores (NumPy releases the GIL in its loops). MSMT17 size (11,659 x 82,161)
-  in 5.3 s on 2 cores, 22x a NumPy loop (benchmarks/eval_speed.py), 1 GB beyond the distances.
+  are split over the cores (NumPy releases the GIL in its loops). Speed and memory at MSMT17
+  size against a NumPy loop: benchmarks/eval_speed.py (numbers in the README).
 - GPU (``_chunk_ranks``): each gallery item gets an exact, unique, order-preserving int64 key
   (the float32 distance's bits, then its index); the match keys of a chunk of queries are
   picked with topk and ``searchsorted`` tells for every kept non-match how many matches lie after
@@ -26,10 +26,19 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from occreid.common.cores import usable_cores
 from occreid.common.errors import OccreidError
-from occreid.engine.data import usable_cores
 
 INT64_MAX = torch.iinfo(torch.int64).max
+
+
+@dataclass
+class Embedded:
+    """One split's tracklet features (N, D), L2-normalised, with pids and camids."""
+
+    features: torch.Tensor
+    pids: np.ndarray
+    camids: np.ndarray
 
 
 @dataclass

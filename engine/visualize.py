@@ -23,7 +23,7 @@ import torch
 from matplotlib.patches import Rectangle
 
 from occreid.engine.data import SplitData, read_frames, to_input
-from occreid.engine.evaluate import Embedded
+from occreid.engine.metrics import Embedded
 from occreid.model.rfcnet import RFCNet
 
 REGION_COLOURS = [matplotlib.colormaps["tab10"](i)[:3] for i in range(6)]

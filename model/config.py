@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from occreid.common.errors import OccreidError
+from occreid.common.config import require
 
 APU_REGIONS = 6  # head, upper body, two upper legs, two lower legs (eq. 1)
 ARCHS = ("resnet18", "resnet34", "resnet50")
@@ -17,12 +17,6 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "spatial": ("appearance+position", "appearance", "position", "keypoint", "off"),
     "arrangement": ("s-t", "t-s", "s+t"),
 }
-
-
-def require(condition: bool, message: str) -> None:
-    """A config check: ``message`` as a one-line error where ``condition`` fails."""
-    if not condition:
-        raise OccreidError(message)
 
 
 @dataclass

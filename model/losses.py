@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from occreid.model.config import require
+from occreid.common.config import require
 from occreid.model.rfcnet import RFCOutput
 from occreid.model.srfc import position_similarity
 

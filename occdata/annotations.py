@@ -5,7 +5,10 @@ k = (k-1)*10 % to k*10 % of the body hidden; paper 5.2 and footnote 3) and ``per
 A frame is occluded when ``occlusion >= 1`` or ``persons > 1`` (paper 5.1, step 1).
 Optional columns, kept into the manifests where the CSV has them: ``confidence`` (0-1, how sure
 an automatic tagger is; empty = hand-made) and ``reviewed`` (0 / 1: a person confirmed or
-corrected the row in `occreid review`; empty = 0).
+corrected the row in `occreid review`; empty = 0); from a review export also ``auto_occlusion``
+and ``auto_persons`` (the automatic tag the reviewer was shown) and, on frames a second reviewer
+labelled blind, ``occlusion_2`` and ``persons_2`` (empty = none). occdata/label_quality.py turns
+these into the report's label-quality section.
 """
 
 from __future__ import annotations
@@ -19,8 +22,22 @@ import pandas as pd
 from occreid.common.errors import OccreidError
 
 COLUMNS: tuple[str, ...] = ("path", "occlusion", "persons")
-OPTIONAL: dict[str, float] = {"confidence": float("nan"), "reviewed": False}  # and their blanks
 MAX_LABEL = 10
+OPTIONAL: dict[str, float] = {  # and their blanks
+    "confidence": float("nan"),
+    "reviewed": False,
+    "auto_occlusion": -1,
+    "auto_persons": -1,
+    "occlusion_2": -1,
+    "persons_2": -1,
+}
+# The integer optional columns: allowed range (low, high or None), as for occlusion / persons.
+_OPTIONAL_LABELS: dict[str, tuple[int, int | None]] = {
+    "auto_occlusion": (0, MAX_LABEL),
+    "auto_persons": (1, None),
+    "occlusion_2": (0, MAX_LABEL),
+    "persons_2": (1, None),
+}
 
 
 class Missing(StrEnum):
@@ -53,18 +70,10 @@ def read_annotations(csv_path: str | Path) -> pd.DataFrame:
     table = table[[*COLUMNS, *(c for c in OPTIONAL if c in table.columns)]]
     table["path"] = table["path"].str.replace("\\", "/", regex=False).str.removeprefix("./")
     for col, low, high in (("occlusion", 0, MAX_LABEL), ("persons", 1, None)):
-        values = pd.to_numeric(table[col], errors="coerce")
-        bad = values.isna() | (values != values.round()) | (values < low)
-        if high is not None:
-            bad |= values > high
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            allowed = f"{low}-{high}" if high is not None else f">= {low}"
-            raise OccreidError(
-                f"{csv_path}:{row + 2}: {col} = {table[col].iloc[row]} is not an integer in "
-                f"{allowed} ({int(bad.sum())} such rows); fix the value"
-            )
-        table[col] = values.astype(np.int16)
+        table[col] = _integers(table[col], low, high, csv_path, blank=None)
+    for col, (low, high) in _OPTIONAL_LABELS.items():
+        if col in table.columns:
+            table[col] = _integers(table[col], low, high, csv_path, blank=-1)
     _read_optional(table, csv_path)
     dup = table["path"].duplicated()
     if dup.any():
@@ -74,6 +83,30 @@ def read_annotations(csv_path: str | Path) -> pd.DataFrame:
             f"({int(dup.sum())} duplicate rows); keep one row per frame"
         )
     return table
+
+
+def _integers(
+    column: pd.Series, low: int, high: int | None, csv_path: Path, blank: int | None
+) -> pd.Series:
+    """An integer column in low..high as int16; empty cells become ``blank`` (None: an error)."""
+    values = pd.to_numeric(column, errors="coerce")
+    empty = column.isna() | (column.str.strip() == "")
+    bad = values.isna() | (values != values.round()) | (values < low)
+    if high is not None:
+        bad |= values > high
+    if blank is not None:
+        bad &= ~empty
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        allowed = f"{low}-{high}" if high is not None else f">= {low}"
+        fix = "fix the value" if blank is None else "fix the value or leave it empty"
+        raise OccreidError(
+            f"{csv_path}:{row + 2}: {column.name} = {column.iloc[row]} is not an integer in "
+            f"{allowed} ({int(bad.sum())} such rows); {fix}"
+        )
+    if blank is not None:
+        values = values.where(~empty, blank)
+    return values.astype(np.int16)
 
 
 def _read_optional(table: pd.DataFrame, csv_path: Path) -> None:

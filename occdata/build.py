@@ -6,6 +6,9 @@ Output layout (DESIGN.md)::
     DEST/reports/stats.json   Tables 1-3 (exact schema of DESIGN.md)
     DEST/reports/build.json   everything else a reviewer needs: skipped files, identities
                               without a query and why, unreadable frames, query lengths
+    DEST/reports/label_quality.json   how good the labels are (occdata/label_quality.py), where
+                              the annotation CSV came from a tagger (a confidence or reviewed
+                              column); also a section of stats.md / stats.html
     DEST/reports/stats.{md,html}, table1.png, table2.png
 """
 
@@ -22,6 +25,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from occreid.occdata.annotations import Missing, attach_annotations, read_annotations
+from occreid.occdata.label_quality import QualityOptions, label_quality
 from occreid.occdata.manifest import write_manifest
 from occreid.occdata.report import write_report
 from occreid.occdata.resplit import QueryPolicy, Resplit, read_exclude_file, resplit
@@ -126,6 +130,8 @@ def build_dataset(opts: BuildOptions) -> dict[str, Any]:
         )
     splits = {"train": split.train, "query": split.query, "gallery": split.gallery}
     stats = compute_stats(splits)
+    automatic = {"confidence", "reviewed"} & set(table.columns)
+    quality = label_quality(splits, QualityOptions(seed=opts.seed)) if automatic else None
     metadata = {
         "seed": opts.seed,
         "source": info["source"],
@@ -146,5 +152,9 @@ def build_dataset(opts: BuildOptions) -> dict[str, Any]:
             )
         (stage / "reports" / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
         (stage / "reports" / "build.json").write_text(json.dumps(info, indent=2) + "\n")
-        write_report(stats, info, stage / "reports")
+        if quality is not None:
+            (stage / "reports" / "label_quality.json").write_text(
+                json.dumps(quality, indent=2) + "\n"
+            )
+        write_report(stats, info, stage / "reports", quality)
     return stats

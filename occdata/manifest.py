@@ -32,7 +32,14 @@ COLUMNS: dict[str, str] = {
     "distractor": "bool",
     "annotated": "bool",
 }
-OPTIONAL_COLUMNS: dict[str, str] = {"confidence": "float32", "reviewed": "bool"}  # if present
+OPTIONAL_COLUMNS: dict[str, str] = {  # written only where the annotation CSV had them
+    "confidence": "float32",
+    "reviewed": "bool",
+    "auto_occlusion": "int16",
+    "auto_persons": "int16",
+    "occlusion_2": "int16",
+    "persons_2": "int16",
+}
 METADATA_KEY = b"occreid"
 SCHEMA_VERSION = 1
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from occreid.occdata.stats import PAPER
+from occreid.occdata.stats import PAPER, TABLE1_BINS, TABLE2_BINS
 
 
 @dataclass(frozen=True)
@@ -72,17 +72,102 @@ def report_tables(stats: dict[str, Any]) -> list[Table]:
     ]
 
 
-def render_markdown(stats: dict[str, Any], info: dict[str, Any]) -> str:
-    """The report as Markdown: a header, Tables 1-3 beside the paper's, then build notes."""
+def _num(x: float | None, pct: bool = True) -> str:
+    if x is None:
+        return "-"
+    return _pct(x) if pct else f"{x:.2f}"
+
+
+def _interval(lo_hi: list[float] | None) -> str:
+    return "-" if lo_hi is None else f"{_pct(lo_hi[0])} .. {_pct(lo_hi[1])}"
+
+
+def quality_tables(quality: dict[str, Any] | None) -> list[Table]:
+    """The label-quality section (occdata/label_quality.py): per split, then per confidence bin,
+    then the range of Tables 1-2 if the unreviewed tags were wrong at the estimated rate."""
+    if quality is None:
+        return []
+    rows = []
+    for split, q in quality["splits"].items():
+        auto, two, todo = q["auto_vs_reviewers"], q["between_reviewers"], q["unreviewed"]
+        rows.append(
+            [
+                split,
+                f"{q['frames']:,}",
+                _pct(q["reviewed"]),
+                _pct(q["hand_made"]),
+                f"{q['unknown']:,}",
+                f"{_num(auto['occluded_agreement'])} ({auto['frames']:,})",
+                f"{_num(two['kappa'], pct=False)} ({two['frames']:,})",
+                f"{_num(todo['estimated_accuracy'])} [{_interval(todo['interval'])}]",
+            ]
+        )
+    tables = [
+        Table(
+            "Label quality — how far the occlusion labels can be trusted",
+            [
+                "split",
+                "frames",
+                "reviewed",
+                "hand-made",
+                "unknown (no evidence)",
+                "tags = reviewers, occluded yes/no (frames)",
+                "reviewer vs reviewer kappa (frames)",
+                "unreviewed: estimated accuracy [95 %]",
+            ],
+            rows,
+        )
+    ]
+    bins = quality["confidence_bins"]
+    rel_rows = []
+    for split, q in quality["splits"].items():
+        by = q["auto_vs_reviewers"]["by_confidence"]
+        rel_rows.append(
+            [split, *(f"{_num(b['occluded_agreement'])} ({b['frames']:,})" for b in by)]
+        )
+    tables.append(
+        Table("Tags against reviewers by tag confidence (frames)", ["split", *bins], rel_rows)
+    )
+    wrong = quality["tables_if_wrong"]
+    if wrong is not None:
+        for table, title in (("table1", "Table 1"), ("table2", "Table 2")):
+            wrong_rows = [
+                [
+                    split,
+                    *(
+                        f"{_pct(lo)} .. {_pct(hi)}"
+                        for lo, hi in zip(r["low"], r["high"], strict=True)
+                    ),
+                ]
+                for split, r in wrong[table].items()
+            ]
+            header = ["split", *(TABLE1_BINS if table == "table1" else TABLE2_BINS)]
+            tables.append(
+                Table(f"{title} if the unreviewed tags were wrong at that rate", header, wrong_rows)
+            )
+    return tables
+
+
+def render_markdown(
+    stats: dict[str, Any], info: dict[str, Any], quality: dict[str, Any] | None = None
+) -> str:
+    """The report as Markdown: a header, Tables 1-3 beside the paper's, the label quality, then
+    build notes."""
     head = (
         f"# Occluded-DukeMTMC-VideoReID build report\n\nSource: `{info['source']}`  \n"
         f"Annotations: `{info['annotations']}`  \nSeed: {info['seed']}"
     )
     notes = "## Build notes\n\n" + "\n".join(f"- {line}" for line in info["notes"])
-    return "\n\n".join([head, *(t.markdown() for t in report_tables(stats)), notes]) + "\n"
+    tables = [*report_tables(stats), *quality_tables(quality)]
+    return "\n\n".join([head, *(t.markdown() for t in tables), notes]) + "\n"
 
 
-def render_html(stats: dict[str, Any], info: dict[str, Any], images: list[Path]) -> str:
+def render_html(
+    stats: dict[str, Any],
+    info: dict[str, Any],
+    images: list[Path],
+    quality: dict[str, Any] | None = None,
+) -> str:
     """A self-contained HTML page: the tables, the charts inline (base64), the build notes."""
     figures = "".join(
         f'<figure><img alt="{p.stem}" src="data:image/png;base64,'
@@ -101,6 +186,7 @@ def render_html(stats: dict[str, Any], info: dict[str, Any], images: list[Path])
         f"Seed: {info['seed']}</p>"
         + "".join(t.html() for t in report_tables(stats))
         + figures
+        + "".join(t.html() for t in quality_tables(quality))
         + f"<h2>Build notes</h2><ul>{notes}</ul></body></html>\n"
     )
 
@@ -137,12 +223,14 @@ def plot_ratio_table(stats: dict[str, Any], table: str, title: str, path: Path) 
     plt.close(fig)
 
 
-def write_report(stats: dict[str, Any], info: dict[str, Any], reports: Path) -> None:
+def write_report(
+    stats: dict[str, Any], info: dict[str, Any], reports: Path, quality: dict[str, Any] | None
+) -> None:
     """Write stats.md, table1.png, table2.png and stats.html into ``reports``."""
-    (reports / "stats.md").write_text(render_markdown(stats, info))
+    (reports / "stats.md").write_text(render_markdown(stats, info, quality))
     images = [reports / "table1.png", reports / "table2.png"]
     plot_ratio_table(
         stats, "table1", "Table 1: tracklets by fraction of occluded frames", images[0]
     )
     plot_ratio_table(stats, "table2", "Table 2: occluded frames by occlusion fraction", images[1])
-    (reports / "stats.html").write_text(render_html(stats, info, images))
+    (reports / "stats.html").write_text(render_html(stats, info, images, quality))

@@ -10,8 +10,9 @@
 Length policy: a run is ``min_frames`` to ``max_frames`` long (a tracklet shorter than
 ``min_frames`` offers only itself, whole). For an identity, the tracklet is drawn uniformly among
 its candidates, then the run length uniformly among the lengths that have a valid run, then the
-start uniformly among the valid starts. With the defaults (8 to 128 frames) query tracklets
-average about 60 frames on the real data, as in the paper's Table 3 (39,526 frames / 661).
+start uniformly among the valid starts. The defaults (8 to 128 frames) aim at the paper's Table 3
+(39,526 query frames over 661 tracklets); a build's own counts are in its stats report (the real
+data's: benchmarks/index_speed.py).
 Everything draws from one ``numpy`` generator seeded by ``seed`` in sorted order, so the same
 inputs and seed give the same split.
 """

@@ -6,12 +6,9 @@ the original frame.
 The margin: a full-extent box touches the person's head and feet, while pose models are trained
 on boxes with room around the person (mmpose's top-down pipeline pads the box by 1.25 for the
 same reason). A pose backend that finds no pose on the crop as it is tries again with MARGIN of
-its height / width padded on each side. Measured with mediapipe on the real dev crops
-(benchmarks/tagging_real.py --margin): the retry finds a pose on 49 % of the MOT17 crops instead
-of 36 %, and on 90 % of the Partial-REID photos instead of 82 %. Padding every crop instead finds
-as many, but the poses get worse (Spearman of the key-point evidence with the annotators'
-visibility, where a pose is found: 0.61 without a margin, 0.19 with 0.25 on every crop), so the
-crop goes in as it is first.
+its height / width padded on each side. The retry finds more poses than the bare crop, and
+padding every crop finds as many but worse ones, so the crop goes in as it is first (measured
+with mediapipe on real dev crops by benchmarks/tagging_real.py --margin; numbers in the README).
 """
 
 from __future__ import annotations

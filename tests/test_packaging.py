@@ -57,8 +57,9 @@ LAYERS = {
 }
 
 
-def _occreid_imports(path: Path) -> set[str]:
-    """The occreid folders a module imports (top level, in functions, under TYPE_CHECKING)."""
+def _imported_modules(path: Path) -> set[str]:
+    """The occreid modules a module imports (top level, in functions, under TYPE_CHECKING),
+    named without ``occreid.``: ``from occreid.x import y`` gives ``x`` and ``x.y``."""
     import ast
 
     found = set()
@@ -67,12 +68,14 @@ def _occreid_imports(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module]
-        for name in names:
-            parts = name.split(".")
-            if parts[0] == "occreid" and len(parts) > 1:
-                found.add(parts[1])
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        found |= {n.removeprefix("occreid.") for n in names if n.startswith("occreid.")}
     return found
+
+
+def _occreid_imports(path: Path) -> set[str]:
+    """The occreid folders a module imports."""
+    return {name.split(".")[0] for name in _imported_modules(path)}
 
 
 def test_imports_flow_one_way() -> None:
@@ -90,3 +93,34 @@ def test_the_layer_check_sees_a_wrong_way_import(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from occreid.engine.train import train\n")
     assert _occreid_imports(module) == {"engine"}
+
+
+def _import_cycle(root: Path, folders: list[str]) -> list[str]:
+    """One import cycle among the modules of ``folders`` under ``root`` (dotted names, the first
+    repeated at the end), or [] where imports between modules run one way. A package's
+    ``__init__`` is its own module; importing a submodule does not count as importing it."""
+    from graphlib import CycleError, TopologicalSorter
+
+    modules = {}
+    for folder in folders:
+        for path in (root / folder).rglob("*.py"):
+            parts = path.relative_to(root).with_suffix("").parts
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {name: _imported_modules(path) & modules.keys() for name, path in modules.items()}
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as err:
+        return list(err.args[1])
+    return []
+
+
+def test_modules_import_each_other_one_way() -> None:
+    assert _import_cycle(REPO, list(LAYERS)) == []
+
+
+def test_the_cycle_check_sees_modules_that_import_each_other(tmp_path: Path) -> None:
+    (tmp_path / "engine").mkdir()
+    (tmp_path / "engine" / "a.py").write_text("from occreid.engine.b import f\n")
+    (tmp_path / "engine" / "b.py").write_text("def f():\n    from occreid.engine import a\n")
+    (tmp_path / "engine" / "c.py").write_text("import occreid.engine.a\n")
+    assert sorted(set(_import_cycle(tmp_path, ["engine"]))) == ["engine.a", "engine.b"]

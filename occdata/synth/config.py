@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from occreid.common.errors import OccreidError
 
+MIN_HEIGHT = 16  # the background draws windows up to 10 px above a horizon at 0.7-0.85 height
+
 
 @dataclass(frozen=True, kw_only=True)
 class SynthConfig:
@@ -24,9 +26,18 @@ class SynthConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.ids < 4 or self.cameras < 2:
-            raise OccreidError("synth needs --ids >= 4 and --cameras >= 2")
-        if not 1 <= self.min_frames <= self.max_frames:
-            raise OccreidError("synth needs 1 <= --min-frames <= --max-frames")
-        if self.width % 8:
-            raise OccreidError("synth needs --width divisible by 8 (masks are bit-packed)")
+        """Every option combination either renders or fails here, with one line naming the fix."""
+        checks = [
+            (self.ids >= 4, "--ids >= 4 (half train, half query / gallery)"),
+            (self.distractors >= 0, "--distractors >= 0"),
+            (self.cameras >= 2, "--cameras >= 2 (a test identity's gallery is in another camera)"),
+            (1 <= self.min_frames <= self.max_frames, "1 <= --min-frames <= --max-frames"),
+            (self.height >= MIN_HEIGHT, f"--height >= {MIN_HEIGHT} (room for the scene's windows)"),
+            (self.width >= 8 and self.width % 8 == 0, "--width a multiple of 8 (bit-packed masks)"),
+            (self.group_size >= 1, "group_size >= 1"),
+            (0 <= self.occluded_tracklets <= 1, "--occluded-tracklets between 0 and 1 (a share)"),
+            (self.seed >= 0, "--seed >= 0"),
+        ]
+        for ok, needs in checks:
+            if not ok:
+                raise OccreidError(f"synth needs {needs}")

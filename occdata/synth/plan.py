@@ -90,7 +90,8 @@ def plan_tracklets(cfg: SynthConfig, rng: np.random.Generator) -> list[TrackletP
 
     Train identities get 2-3 tracklets; each test identity one query tracklet and 1-2 gallery
     tracklets in other cameras (about one in ten only in the query's camera, so it can have no
-    query after the re-split); distractors one gallery tracklet.
+    query after the re-split); distractors one gallery tracklet. Two cameras give each train
+    identity two tracklets and each test identity one gallery tracklet.
     """
     n_train = cfg.ids // 2
     pids = [int(p) for p in rng.permutation(np.arange(1, cfg.ids + cfg.distractors + 1))]
@@ -110,11 +111,12 @@ def plan_tracklets(cfg: SynthConfig, rng: np.random.Generator) -> list[TrackletP
         )
         video_frame[cam] += length + int(rng.integers(5, 200))
 
+    every_camera = np.arange(1, cfg.cameras + 1)
     for pid in train_ids:
-        for cam in rng.choice(np.arange(1, cfg.cameras + 1), int(rng.integers(2, 4)), False):
+        for cam in rng.choice(every_camera, min(int(rng.integers(2, 4)), cfg.cameras), False):
             add("train", pid, int(cam))
     for pid in test_ids:
-        cams = rng.choice(np.arange(1, cfg.cameras + 1), 3, replace=False)
+        cams = rng.choice(every_camera, min(3, cfg.cameras), replace=False)
         add("query", pid, int(cams[0]))
         same_camera_only = rng.random() < 0.1
         for cam in [cams[0]] if same_camera_only else cams[1 : 1 + int(rng.integers(1, 3))]:

@@ -108,6 +108,8 @@ def test_demo_runs_the_chain_into_one_report(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "baseline: mAP" in r.output and "RFCnet: mAP" in r.output
     page = (out / "report.html").read_text()
+    assert "Does RFCnet lead on the toy data?" in page and "were not benchmarked" in page
+    assert "The toy benchmark shows" in r.output
     for text in ("baseline", "RFCnet", "resnet18", "Training curves", "Table 3", "data:image/png"):
         assert text in page, text
     results = json.loads((out / "results.json").read_text())["results"]

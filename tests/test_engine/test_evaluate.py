@@ -6,7 +6,8 @@ from torch import nn
 from occreid.common.runtime import Runtime
 from occreid.engine.config import load_config
 from occreid.engine.data import MEAN, STD, load_split
-from occreid.engine.evaluate import Embedded, embed_split, retrieval_metrics
+from occreid.engine.evaluate import embed_split, retrieval_metrics
+from occreid.engine.metrics import Embedded
 from occreid.model.rfcnet import RFCOutput
 
 

@@ -178,7 +178,8 @@ def test_a_run_that_fails_before_its_first_checkpoint_leaves_nothing(
 
 
 def test_loader_workers_are_capped_at_the_usable_cores(toy_dataset) -> None:
-    from occreid.engine.data import loader, usable_cores
+    from occreid.common.cores import usable_cores
+    from occreid.engine.data import loader
 
     assert loader(list(range(4)), 512, False).num_workers == usable_cores()
     assert loader(list(range(4)), 0, False).num_workers == 0

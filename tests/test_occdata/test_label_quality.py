@@ -1,0 +1,185 @@
+"""The label-quality section: reviewed shares, tags against reviewers, reviewers against each other,
+the unreviewed frames' estimated accuracy and the range of Tables 1-2 it implies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from occreid.common.errors import OccreidError
+from occreid.occdata.annotations import is_occluded, read_annotations
+from occreid.occdata.label_quality import QualityOptions, confidence_bin, label_quality
+from occreid.occdata.stats import compute_stats
+
+NAN = float("nan")
+
+
+def _split(rows: list[tuple]) -> pd.DataFrame:
+    """rows: (tracklet, occlusion, reviewed, confidence, auto_occlusion, occlusion_2)."""
+    t = pd.DataFrame(
+        rows,
+        columns=[
+            "tracklet",
+            "occlusion",
+            "reviewed",
+            "confidence",
+            "auto_occlusion",
+            "occlusion_2",
+        ],
+    )
+    t["pid"] = t["tracklet"].str[:1]
+    t["persons"] = 1
+    t["auto_persons"] = np.where(t["auto_occlusion"] >= 0, 1, -1)
+    t["persons_2"] = np.where(t["occlusion_2"] >= 0, 1, -1)
+    t["occluded"] = is_occluded(t["occlusion"].to_numpy(), t["persons"].to_numpy())
+    return t
+
+
+def _tagged(tracklet: str, n: int, label: int, confidence: float) -> list[tuple]:
+    """n unreviewed automatic tags."""
+    return [(tracklet, label, False, confidence, -1, -1)] * n
+
+
+def _reviewed(tracklet: str, auto: list[int], human: list[int], confidence: float) -> list[tuple]:
+    return [(tracklet, h, True, confidence, a, -1) for a, h in zip(auto, human, strict=True)]
+
+
+def test_confidence_bins_close_the_last_bin_and_mark_blanks() -> None:
+    assert confidence_bin(np.array([0.0, 0.19, 0.2, 0.79, 0.8, 1.0, NAN])).tolist() == [
+        0,
+        0,
+        1,
+        3,
+        4,
+        4,
+        -1,
+    ]
+
+
+def test_tags_against_reviewers_by_confidence_and_the_unreviewed_estimate() -> None:
+    # confident tags (0.9): all 4 right; unsure tags (0.1): 1 of 4 right on occluded yes / no
+    reviewed = _reviewed("a1", [3, 0, 5, 0], [4, 0, 5, 0], 0.9) + _reviewed(
+        "b1", [3, 0, 5, 0], [0, 2, 0, 0], 0.1
+    )
+    # unreviewed: 3 confident frames and 1 unsure one -> 3/4 * 1.0 + 1/4 * 0.25
+    train = _split(reviewed + _tagged("c1", 3, 2, 0.95) + _tagged("d1", 1, 2, 0.05))
+    empty = _split(_tagged("q1", 1, 0, 0.9))
+    quality = label_quality({"train": train, "query": empty, "gallery": empty})
+    q = quality["splits"]["train"]
+    assert q["reviewed"] == pytest.approx(8 / 12)
+    by = {b["confidence"]: b for b in q["auto_vs_reviewers"]["by_confidence"]}
+    assert by["0.8-1.0"]["occluded_agreement"] == 1.0
+    assert by["0.8-1.0"]["label_mae"] == pytest.approx(0.25)
+    assert by["0.0-0.2"]["occluded_agreement"] == 0.25
+    assert by["0.4-0.6"]["frames"] == 0
+    assert q["auto_vs_reviewers"]["occluded_agreement"] == pytest.approx(5 / 8)
+    est = q["unreviewed"]
+    assert est["frames"] == 4
+    assert est["estimated_accuracy"] == pytest.approx(0.75 + 0.25 * 0.25)
+    lo, hi = est["interval"]
+    assert lo <= est["estimated_accuracy"] <= hi
+    assert quality["reviewed_tracklets_compared"] == 2
+
+
+def _test_splits(auto_right: bool) -> dict[str, pd.DataFrame]:
+    """Reviewed train frames where the tagger is always right (or always wrong on occluded yes /
+    no), and unreviewed test tracklets tagged clear."""
+    human = [0, 0, 4, 4] if auto_right else [4, 4, 0, 0]
+    train = _split(
+        _reviewed("t1", [0, 0, 4, 4], human, 0.5) + _reviewed("t2", [0, 0], human[:2], 0.5)
+    )
+    query = _split(_tagged("q1", 4, 0, 0.5) + _tagged("q2", 4, 0, 0.5))
+    gallery = _split(_tagged("g1", 5, 0, 0.5))
+    return {"train": train, "query": query, "gallery": gallery}
+
+
+def test_tables_do_not_move_when_the_reviewers_never_disagree() -> None:
+    splits = _test_splits(auto_right=True)
+    stats = compute_stats(splits)
+    quality = label_quality(splits, QualityOptions(draws=30))
+    for table in ("table1", "table2"):
+        for split in ("query", "gallery"):
+            r = quality["tables_if_wrong"][table][split]
+            assert r["low"] == pytest.approx(stats[table][split])
+            assert r["high"] == pytest.approx(stats[table][split])
+    assert quality["splits"]["query"]["unreviewed"]["estimated_accuracy"] == 1.0
+
+
+def test_tables_move_to_what_reviewers_did_to_such_tags() -> None:
+    # reviewers turned every clear tag into label 4: the clear test tracklets become all occluded
+    quality = label_quality(_test_splits(auto_right=False), QualityOptions(draws=30))
+    t1 = quality["tables_if_wrong"]["table1"]["query"]
+    assert t1["low"][-1] == pytest.approx(1.0)  # every tracklet 90-100 % occluded
+    assert t1["high"][0] == 0.0
+    t2 = quality["tables_if_wrong"]["table2"]["gallery"]
+    assert t2["low"][3] == pytest.approx(1.0)  # label 4 -> "30-40"
+    assert quality["splits"]["query"]["unreviewed"]["estimated_accuracy"] == 0.0
+
+
+def test_agreement_between_two_reviewers() -> None:
+    rows = [("a1", h, True, 0.5, h, s) for h, s in ((0, 0), (3, 3), (0, 2), (5, 0), (4, 4), (0, 0))]
+    train = _split(rows)
+    empty = _split(_tagged("q1", 1, 0, 0.9))
+    q = label_quality({"train": train, "query": empty, "gallery": empty})["splits"]["train"]
+    two = q["between_reviewers"]
+    # occluded yes/no: first N Y N Y Y N, second N Y Y N Y N -> po 4/6, pe 1/2 -> kappa 1/3
+    assert two["frames"] == 6
+    assert two["kappa"] == pytest.approx(1 / 3)
+    assert two["label_mae"] == pytest.approx((2 + 5) / 6)
+
+
+def test_frames_without_confidence_are_hand_made_and_confidence_zero_is_unknown() -> None:
+    train = _split(
+        [("h1", 3, False, NAN, -1, -1)] * 2 + _tagged("u1", 3, 5, 0.0) + _tagged("t1", 1, 0, 0.7)
+    )
+    empty = _split(_tagged("q1", 1, 0, 0.9))
+    q = label_quality({"train": train, "query": empty, "gallery": empty})["splits"]["train"]
+    assert q["hand_made"] == pytest.approx(2 / 6)
+    assert q["unknown"] == 3
+    assert q["unreviewed"]["frames"] == 4
+    assert q["unreviewed"]["estimated_accuracy"] is None  # nothing reviewed to learn a rate from
+
+
+def test_review_columns_are_checked_and_blanks_kept(tmp_path: Path) -> None:
+    csv = tmp_path / "a.csv"
+    csv.write_text(
+        "path,occlusion,persons,reviewed,auto_occlusion,auto_persons,occlusion_2,persons_2\n"
+        "a.jpg,3,1,1,5,1,,\nb.jpg,0,1,0,,,2,1\n"
+    )
+    table = read_annotations(csv)
+    assert table["auto_occlusion"].tolist() == [5, -1]
+    assert table["occlusion_2"].tolist() == [-1, 2]
+    csv.write_text("path,occlusion,persons,auto_occlusion\na.jpg,3,1,11\n")
+    with pytest.raises(
+        OccreidError, match=r"a.csv:2: auto_occlusion = 11 is not an integer in 0-10"
+    ):
+        read_annotations(csv)
+
+
+def test_build_writes_the_section_only_for_automatic_tags(toy_source: Path, tmp_path: Path) -> None:
+    from occreid.occdata.build import BuildOptions, build_dataset
+
+    hand = pd.read_csv(toy_source / "annotations.csv")
+    build_dataset(
+        BuildOptions(
+            source=toy_source, out=tmp_path / "hand", annotations=toy_source / "annotations.csv"
+        )
+    )
+    assert not (tmp_path / "hand" / "reports" / "label_quality.json").exists()
+    assert "Label quality" not in (tmp_path / "hand" / "reports" / "stats.md").read_text()
+
+    tagged = hand.assign(
+        confidence=0.9, reviewed=0, auto_occlusion=hand["occlusion"], auto_persons=hand["persons"]
+    )
+    tagged.loc[: len(tagged) // 3, "reviewed"] = 1
+    csv = tmp_path / "tagged.csv"
+    tagged.to_csv(csv, index=False)
+    build_dataset(BuildOptions(source=toy_source, out=tmp_path / "auto", annotations=csv))
+    quality = json.loads((tmp_path / "auto" / "reports" / "label_quality.json").read_text())
+    assert quality["splits"]["train"]["auto_vs_reviewers"]["occluded_agreement"] == 1.0
+    assert "Label quality" in (tmp_path / "auto" / "reports" / "stats.md").read_text()
+    assert "Label quality" in (tmp_path / "auto" / "reports" / "stats.html").read_text()
