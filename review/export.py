@@ -7,8 +7,9 @@ beside it, ``OUT.exclude.txt``, in build-dataset's ``--exclude`` format
 (``train/<pid>/<tracklet>`` per line).
 
 Both are written with common.atomic; the exclusions first, their first line naming the CSV
-they belong to by its SHA-256 (``pair_matches`` checks it), so a kill between the two renames
-leaves a pair that says it is not one. Leftovers of a killed export go at the next export.
+they belong to by its SHA-256 (``pair_matches``; build-dataset refuses a pair that is not
+one), so a kill between the two renames cannot go unnoticed. Leftovers of a killed export go at
+the next export.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import hashlib
 from pathlib import Path
 
 from occreid.common.atomic import remove_leftovers, write_bytes, write_text
+from occreid.common.errors import OccreidError
+from occreid.occdata.resplit import EXCLUDE_FOR, check_exclude_pair
 from occreid.review.store import ReviewStore
-
-_PAIR = "# for {name} sha256={digest}"
 
 
 def exclude_path(out: Path) -> Path:
@@ -27,10 +28,13 @@ def exclude_path(out: Path) -> Path:
 
 
 def pair_matches(out: Path) -> bool:
-    """Whether OUT.exclude.txt was written with OUT as it is now."""
-    lines = exclude_path(out).read_text().splitlines()
-    digest = hashlib.sha256(out.read_bytes()).hexdigest()
-    return bool(lines) and lines[0] == _PAIR.format(name=out.name, digest=digest)
+    """Whether OUT.exclude.txt was written with OUT as it is now (resplit.check_exclude_pair,
+    which build-dataset runs)."""
+    try:
+        check_exclude_pair(exclude_path(out), out)
+    except OccreidError:
+        return False
+    return True
 
 
 def export(store: ReviewStore, out: Path) -> dict[str, int | str]:
@@ -44,7 +48,7 @@ def export(store: ReviewStore, out: Path) -> dict[str, int | str]:
     remove_leftovers(out.parent, {out.name, exclude_path(out).name})
     data = table.to_csv(index=False, lineterminator="\n").encode()
     lines = [
-        _PAIR.format(name=out.name, digest=hashlib.sha256(data).hexdigest()),
+        EXCLUDE_FOR.format(name=out.name, digest=hashlib.sha256(data).hexdigest()),
         "# train tracklets that share an obstacle with the test set (occreid review)",
     ]
     write_text(exclude_path(out), "\n".join([*lines, *excluded]) + "\n")

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from occreid.common.errors import OccreidError
 from occreid.review import export as export_module
 from occreid.review.app import ReviewContext
 from occreid.review.export import exclude_path, export, pair_matches
@@ -42,6 +43,13 @@ def test_a_kill_between_the_two_renames_leaves_a_pair_that_says_so(
         export(session.store, out)
     assert key in exclude_path(out).read_text() and out.read_bytes() == old_csv
     assert not pair_matches(out)  # the new exclusions are not this CSV's
+    from occreid.occdata.build import BuildOptions, build_dataset
+
+    half = BuildOptions(
+        source=session.source, out=tmp_path / "ds", annotations=out, exclude=exclude_path(out)
+    )
+    with pytest.raises(OccreidError, match="another version of"):
+        build_dataset(half)  # build-dataset does not take the pair
     monkeypatch.undo()
     export(session.store, out)
     assert pair_matches(out) and key in exclude_path(out).read_text()
