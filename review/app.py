@@ -273,6 +273,13 @@ def create_app(ctx: ReviewContext) -> FastAPI:
         except KeyError:
             raise HTTPException(404, "no such tracklet") from None
 
+    @app.get("/api/version")
+    def version(key: str = Query(max_length=200)) -> dict[str, int]:
+        try:
+            return {"version": ctx.store.version(key)}
+        except KeyError:
+            raise HTTPException(404, "no such tracklet") from None
+
     @app.post("/api/frames")
     def set_frames(change: FrameChange) -> dict[str, Any]:
         if change.field == "persons" and not 1 <= change.value <= MAX_PERSONS:

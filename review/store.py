@@ -262,6 +262,14 @@ class ReviewStore:
         with self.connect() as con:
             return _tracklet(con, key)
 
+    def version(self, key: str) -> int:
+        """The tracklet's version: what a page polls to learn of writes made elsewhere."""
+        with self.connect() as con:
+            found = con.execute("SELECT version FROM tracklets WHERE key = ?", (key,)).fetchone()
+        if found is None:
+            raise KeyError(key)
+        return int(found[0])
+
     def set_frames(
         self,
         key: str,

@@ -6,7 +6,8 @@
 
 const token = document.querySelector('meta[name="occreid-token"]').content;
 const page = [...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, "0")).join("");
-const state = { queue: [], tracklet: null, anchor: 0, focus: 0, overlay: false, session: null };
+const state = { queue: [], tracklet: null, anchor: 0, focus: 0, overlay: false, session: null, busy: 0 };
+const WATCH_MS = 3000;
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const frameUrl = (path) => "frame/" + path.split("/").map(encodeURIComponent).join("/");
@@ -17,8 +18,14 @@ class Stale extends Error {
 
 async function api(path, body) {
   const init = { headers: { "Content-Type": "application/json", "X-Occreid-Token": token } };
-  if (body !== undefined) { init.method = "POST"; init.body = JSON.stringify({ ...body, page }); }
-  const response = await fetch(path, init);
+  if (body === undefined) return answer(await fetch(path, init));
+  init.method = "POST";
+  init.body = JSON.stringify({ ...body, page });
+  state.busy++;  // a write in flight: the watch below waits (it would see our own new version)
+  try { return await answer(await fetch(path, init)); } finally { state.busy--; }
+}
+
+async function answer(response) {
   if (!response.ok) {
     const detail = await response.json().catch(() => ({}));
     if (response.status === 409 && detail.stale) throw new Stale(detail.detail, detail.tracklet);
@@ -305,6 +312,18 @@ $("buttons").addEventListener("click", (ev) => {
     : (state.overlay = !state.overlay, drawOverlay());
   guarded(job);
 });
+
+// Writes made in another tab or by another reviewer: the open tracklet's version, polled.
+async function watch() {
+  const t = state.tracklet;
+  if (!t || document.hidden || state.busy) return;
+  const now = await api("/api/version?key=" + encodeURIComponent(t.key));
+  if (state.tracklet !== t || now.version === t.version || state.busy) return;
+  show(await api("/api/tracklet?key=" + encodeURIComponent(t.key)));
+  refreshAround();
+  say("this tracklet was changed in another tab or by another reviewer: reloaded", true);
+}
+setInterval(() => watch().catch(() => {}), WATCH_MS);
 
 (async function start() {
   state.session = await api("/api/session");

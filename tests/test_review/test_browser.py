@@ -153,6 +153,18 @@ def test_a_stale_tab_reloads_the_tracklet_and_says_why(
     assert session.store.tracklet(key)["frame_rows"][0]["occlusion"] == 4
 
 
+def test_a_tab_learns_of_writes_made_elsewhere(
+    session: ReviewContext, server: str, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    key = _open(browser, server)
+    version = session.store.tracklet(key)["version"]
+    session.store.set_frames(key, (0, 1), "occlusion", 9, ("bob", "other-tab"), version)
+    _wait(browser, lambda d: _labels(d)[:2] == ["9", "9"])  # no key pressed here
+    assert "another reviewer" in browser.find_element(By.ID, "status").text
+
+
 def test_label_a_range_accept_reload_and_export(
     session: ReviewContext, server: str, browser: Any, tmp_path: Path
 ) -> None:

@@ -140,6 +140,7 @@ def test_bad_paths_and_values_are_4xx_and_never_echoed(session: ReviewContext, p
     assert raw.status_code == 422 and MARK not in raw.text
     gets = [
         f"/api/tracklet?key={MARK}",
+        f"/api/version?key={MARK}",
         f"/api/tracklet?key=%00{MARK}",
         f"/api/queue?pid={2**70}",
         f"/api/queue?camid={MARK}",
