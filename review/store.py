@@ -127,8 +127,8 @@ class Proposals:
 
 @dataclass(frozen=True, kw_only=True)
 class Opened:
-    """What opening did to the proposals: created, unchanged, reloaded (a changed CSV) or
-    not applied (a read-only store)."""
+    """What opening did to the proposals: created, unchanged or reloaded (a changed CSV; in a
+    read-only store's private copy, only for this run)."""
 
     state: str
     changed: int = 0
@@ -140,14 +140,12 @@ class Opened:
     def line(self) -> str:
         """The start-up line about the proposals."""
         if self.state == "reloaded" and (self.changed or self.disagree):
-            listed = f" (listed in {self.listed})" if self.disagree else ""
+            listed = f" (listed in {self.listed})" if self.disagree and self.listed else ""
             return (
                 f"the CSV changed since the last run: {self.changed:,} frames have new "
                 f"proposals, {self.kept:,} of them decided by people keep their decision, "
                 f"{self.disagree:,} decisions now disagree with the new tags{listed}"
             )
-        if self.state == "not applied":
-            return "the CSV changed but the store is read-only: its proposals are not applied"
         if self.imported:
             return f"{self.imported:,} frames reviewed in the CSV kept as decisions"
         return ""
@@ -206,38 +204,31 @@ class ReviewStore:
     def open(cls, path: Path, root: Path, proposals: Proposals) -> tuple[ReviewStore, Opened]:
         """The store at ``path`` for the frames of ``proposals``: created the first time,
         migrated from an older schema, given the proposals of a changed CSV; a store made for
-        another frame set is an error. A store that cannot be written opens read-only."""
+        another frame set is an error. A store that cannot be written is opened as a private
+        copy, read-only (it exports)."""
         here = fingerprint(proposals.frames["path"])
-        if path.exists() and not _writable(path):
-            store = cls(_private_copy(path), read_only=True)
-            with store.connect() as con:
-                _check(con, path, here)
-                latest = _latest_sha(con)
-            state = "unchanged" if latest == proposals.sha256 else "not applied"
-            return store, Opened(state=state)
-        store = cls(path)
+        read_only = path.exists() and not _writable(path)
+        store = cls(_private_copy(path) if read_only else path)
+        listed = None if read_only else disagreement_path(path)
         try:
             with store.connect(write=True) as con:
-                version = con.execute("PRAGMA user_version").fetchone()[0]
-                tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
-                if "frames" in tables and version < SCHEMA_VERSION:
-                    _migrate(con)
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        con.execute(statement)
-                con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                _upgrade(con, path)
                 if con.execute("SELECT COUNT(*) FROM meta").fetchone()[0] == 0:
                     return store, _create(con, root, here, proposals)
                 _check(con, path, here)
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('source', ?)", (str(root),))
                 if _latest_sha(con) == proposals.sha256:
                     return store, Opened(state="unchanged")
-                return store, _reload(con, path, proposals)
+                return store, _reload(con, proposals, listed)
         except sqlite3.OperationalError as err:
             raise OccreidError(
                 f"{path}: cannot write the review store ({err}); pass --store PATH in a "
                 "writable folder"
             ) from None
+        except sqlite3.DatabaseError as err:
+            raise OccreidError(f"{path}: not a review store ({err}); pass --store PATH") from None
+        finally:
+            store.read_only = read_only  # a private copy: read, migrated, never written back
 
     def meta(self) -> dict[str, str]:
         with self.connect() as con:
@@ -558,9 +549,9 @@ def _import_reviewed(con: sqlite3.Connection, proposals: Proposals, take: np.nda
     return len(paths)
 
 
-def _reload(con: sqlite3.Connection, path: Path, proposals: Proposals) -> Opened:
+def _reload(con: sqlite3.Connection, proposals: Proposals, listed: Path | None) -> Opened:
     """Give a changed CSV's proposals to the frames nobody decided; list the decided frames
-    that now disagree with the new tags."""
+    that now disagree with the new tags in ``listed`` (None: a read-only store's copy)."""
     frames = proposals.frames
     set_id = _new_set(con, proposals)
     con.execute(
@@ -633,11 +624,29 @@ def _reload(con: sqlite3.Connection, path: Path, proposals: Proposals) -> Opened
     )
     con.execute("DROP TABLE incoming")
     con.execute("DROP TABLE moved")
-    listed = disagreement_path(path)
-    write_text(listed, disagree.to_csv(index=False))
+    if listed is not None:
+        write_text(listed, disagree.to_csv(index=False))
     return Opened(
         state="reloaded", changed=changed, kept=kept, disagree=len(disagree), listed=listed
     )
+
+
+def _upgrade(con: sqlite3.Connection, path: Path) -> None:
+    """Bring a new or older store to this schema; refuse other databases and newer stores."""
+    version = con.execute("PRAGMA user_version").fetchone()[0]
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables and "frames" not in tables:
+        raise OccreidError(f"{path}: a database but not a review store; pass --store PATH")
+    if version > SCHEMA_VERSION:
+        raise OccreidError(
+            f"{path}: made by a newer occreid (store schema {version}); upgrade occreid"
+        )
+    if tables and version < SCHEMA_VERSION:
+        _migrate(con)
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            con.execute(statement)
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def _migrate(con: sqlite3.Connection) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -75,3 +76,21 @@ def test_the_start_up_line_says_what_a_changed_csv_did(
     )
     assert r.exit_code == 0, r.output
     assert "5 frames have new proposals" in r.output and "0 decisions now disagree" in r.output
+
+
+def test_a_store_option_naming_another_file_is_one_line(
+    review_source: Path, tags: Path, tmp_path: Path
+) -> None:
+    args = [str(review_source), "--annotations", str(tags), "--export", str(tmp_path / "o.csv")]
+    assert "not a review store" in _one_line(*args, "--store", str(tags))  # the CSV itself
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as con:
+        con.execute("CREATE TABLE notes (text TEXT)")
+    con.close()
+    assert "not a review store" in _one_line(*args, "--store", str(other))
+    newer = tmp_path / "newer.sqlite"
+    with sqlite3.connect(newer) as con:
+        con.execute("CREATE TABLE frames (path TEXT)")
+        con.execute("PRAGMA user_version = 99")
+    con.close()
+    assert "newer occreid" in _one_line(*args, "--store", str(newer))

@@ -235,10 +235,14 @@ def test_a_read_only_store_exports(review_source: Path, tags: Path, open_page: t
         last = pd.read_csv(csv)["path"].iloc[-1]
         held = sqlite3.connect(store_path(csv))  # a server killed before SQLite folded its log
         held.execute("PRAGMA wal_autocheckpoint = 0")
-        held.execute("UPDATE frames SET occlusion = 9 WHERE path = ?", (last,))
+        held.execute("UPDATE frames SET occlusion = 9, decision = 1 WHERE path = ?", (last,))
         held.commit()
         assert Path(f"{store_path(csv)}-wal").stat().st_size > 0
         store_path(csv).chmod(0o444)
+        retag = pd.read_csv(csv)  # and the tagger ran again
+        first = retag["path"].iloc[0]
+        retag.loc[0, "occlusion"] = (retag.loc[0, "occlusion"] + 1) % 11
+        retag.to_csv(csv, index=False)
         cmd = [sys.executable, "-m", "occreid.cli", "review", str(source)]
         cmd += ["--annotations", str(csv), "--export", str(out / "r.csv")]
         if os.geteuid() == 0:
@@ -249,6 +253,7 @@ def test_a_read_only_store_exports(review_source: Path, tags: Path, open_page: t
         table = pd.read_csv(out / "r.csv")
         assert table["occlusion"].eq(7).any() and table["reviewed"].sum() > 0
         assert table.set_index("path").loc[last, "occlusion"] == 9  # the log's decision
+        assert table.set_index("path").loc[first, "occlusion"] == retag.loc[0, "occlusion"]
         assert store_path(csv).read_bytes() == before
         held.close()
         serve = [*cmd[:-2], "--reviewer", "x"]
