@@ -19,7 +19,7 @@ from occreid.occdata.resplit import QueryPolicy
 from occreid.occdata.synth import SynthConfig
 from occreid.pseudolabel.backends import ADE20K_PERSON, BACKENDS
 from occreid.pseudolabel.runner import RunOptions
-from occreid.review.options import ReviewOptions
+from occreid.review.options import MIN_TOKEN, ReviewOptions
 
 
 def _default(cls: type, name: str) -> Any:
@@ -465,8 +465,13 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     "--annotations",
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Annotation CSV to review (tag-occlusion's, synth's or hand-made); the review store "
-    "goes beside it (CSV.review.sqlite).",
+    help="Annotation CSV to review (tag-occlusion's, synth's, a previous export or hand-made). "
+    "When it changes, frames nobody decided take its new proposals.",
+)
+@click.option(
+    "--store",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The review store (SQLite). Default: beside the CSV (CSV.review.sqlite).",
 )
 @click.option(
     "--labels", type=_EXISTING_DIR, help="Label cache: overlay its key points and person masks."
@@ -475,14 +480,17 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     "--host",
     default=_default(ReviewOptions, "host"),
     show_default=True,
-    help="Address to listen on; any other than loopback requires a token.",
+    help="Address to listen on; any other than loopback also asks the token for reading.",
 )
-@click.option("--port", default=_default(ReviewOptions, "port"), show_default=True)
-@click.option("--reviewer", help="Your name, stored with every decision (asked when not given).")
+@click.option("--port", type=int, default=_default(ReviewOptions, "port"), show_default=True)
+@click.option(
+    "--reviewer",
+    help="Your name, stored with every decision (asked when not given and there is a terminal).",
+)
 @click.option(
     "--token",
-    help="Token every request must carry (made up and printed in the URL when --host is not "
-    "loopback and none is given).",
+    help=f"The server's secret (at least {MIN_TOKEN} characters; made up when not given). "
+    "Beyond loopback it is printed in the URL.",
 )
 @click.option(
     "--missing-as-unoccluded",
@@ -507,24 +515,35 @@ def review(export_to: Path | None, **options: Any) -> None:
     build-dataset reads, and the train tracklets marked as sharing an obstacle with the test set
     in the --exclude format.
     """
-    from occreid.review.session import open_session, open_store, serve, url
+    from occreid.review.session import bind, check_options, open_session, open_store, serve, url
 
     opts = ReviewOptions(**options)
     if export_to is not None:
         from occreid.review.export import export
 
-        done = export(open_store(opts)[1], export_to)
+        _, store, opened = open_store(opts)
+        if opened.line():
+            click.echo(opened.line())
+        done = export(store, export_to)
         click.echo(
             f"wrote {done['csv']} ({done['frames']:,} frames, {done['reviewed_frames']:,} "
             f"reviewed) and {done['exclude']} ({done['excluded_tracklets']} train tracklets)"
         )
         return
-    import getpass
+    check_options(opts)
+    reviewer = opts.reviewer
+    if reviewer is None:
+        if not sys.stdin.isatty():
+            raise OccreidError("no terminal to ask your name: pass --reviewer NAME")
+        import getpass
 
-    reviewer = opts.reviewer or click.prompt("Reviewer name", default=getpass.getuser())
-    ctx = open_session(opts, reviewer)
+        reviewer = click.prompt("Reviewer name", default=getpass.getuser())
+    ctx, opened = open_session(opts, reviewer)
+    if opened.line():
+        click.echo(opened.line())
+    sock = bind(opts)
     click.echo(f"reviewing {opts.source} as {reviewer}: open {url(opts, ctx)}  (Ctrl+C stops)")
-    serve(opts, ctx)
+    serve(ctx, sock)
 
 
 @main.command()

@@ -8,13 +8,13 @@ Keys: ``format``, ``kind`` ("occreid-rfcnet"), ``config`` (the resolved TrainCon
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from occreid.common.atomic import atomic_path
 from occreid.common.errors import OccreidError
 from occreid.engine.config import TrainConfig, config_from_dict
 from occreid.model.rfcnet import RFCNet
@@ -31,9 +31,8 @@ def last_checkpoint(run: Path) -> Path:
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Write ``state`` (plus format and kind) atomically to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    torch.save({"format": FORMAT, "kind": KIND, **state}, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save({"format": FORMAT, "kind": KIND, **state}, tmp)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

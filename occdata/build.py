@@ -28,7 +28,13 @@ from occreid.occdata.annotations import Missing, attach_annotations, read_annota
 from occreid.occdata.label_quality import QualityOptions, label_quality
 from occreid.occdata.manifest import write_manifest
 from occreid.occdata.report import write_report
-from occreid.occdata.resplit import QueryPolicy, Resplit, read_exclude_file, resplit
+from occreid.occdata.resplit import (
+    QueryPolicy,
+    Resplit,
+    check_exclude_pair,
+    read_exclude_file,
+    resplit,
+)
 from occreid.occdata.source_index import SourceIndex, index_source
 from occreid.occdata.staging import check_output, staged_output
 from occreid.occdata.stats import compute_stats
@@ -118,6 +124,8 @@ def build_dataset(opts: BuildOptions) -> dict[str, Any]:
     index = index_source(opts.source)
     table = read_annotations(opts.annotations)
     frames = attach_annotations(index.frames, table, opts.annotations, opts.missing)
+    if opts.exclude:
+        check_exclude_pair(opts.exclude, opts.annotations)
     exclude = read_exclude_file(opts.exclude) if opts.exclude else []
     split = resplit(frames, exclude, opts.seed, opts.policy)
     unreadable = find_unreadable(opts.source, frames["path"]) if opts.check_images else None

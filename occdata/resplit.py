@@ -19,6 +19,8 @@ inputs and seed give the same split.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +53,24 @@ class Resplit:
     query: pd.DataFrame
     gallery: pd.DataFrame
     no_query: dict[int, str]
+
+
+EXCLUDE_FOR = "# for {name} sha256={digest}"  # an exclusion list's first line: its CSV
+
+
+def check_exclude_pair(exclude: Path, annotations: Path) -> None:
+    """An exclusion list whose first line names the annotation CSV (``occreid review
+    --export`` writes both) must be of that CSV as it is now: an export killed between its two
+    writes leaves a pair that does not belong together."""
+    first = exclude.read_text().partition("\n")[0]
+    match = re.fullmatch(r"# for (.+) sha256=([0-9a-f]{64})", first)
+    if match is None or match[1] != annotations.name:
+        return
+    if hashlib.sha256(annotations.read_bytes()).hexdigest() != match[2]:
+        raise OccreidError(
+            f"{exclude}: written with another version of {annotations} (an export stopped "
+            "half-way?); run `occreid review --export` again"
+        )
 
 
 def read_exclude_file(path: str | Path) -> list[str]:

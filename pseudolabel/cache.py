@@ -21,8 +21,6 @@ one frame loads in O(1), a tracklet or a split as slices.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -31,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from occreid.common.atomic import atomic_path, remove_leftovers
 from occreid.common.errors import OccreidError
 
 FORMAT_VERSION = 1
@@ -83,20 +82,15 @@ def plan_shards(frames: pd.DataFrame, shard_frames: int) -> pd.DataFrame:
 
 
 def write_shard(root: Path, shard: int, data: ShardData) -> None:
-    """Write one shard atomically (temporary folder, then rename)."""
-    final = root / "shards" / shard_name(shard)
-    tmp = root / "shards" / f".{shard_name(shard)}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    data.index.to_parquet(tmp / "index.parquet", index=False)
-    np.save(tmp / "keypoints.npy", data.keypoints.astype(np.float16))
-    np.save(tmp / "apu.npy", data.apu.astype(np.float16))
-    np.save(tmp / "mask.npy", data.mask.astype(np.uint8))
-    np.save(tmp / "persons.npy", data.persons.astype(np.int8))
-    for f in tmp.iterdir():  # data on disk before the rename makes the shard visible
-        with f.open("rb") as fh:
-            os.fsync(fh.fileno())
-    tmp.rename(final)
+    """Write one shard atomically (common.atomic: temporary folder, fsync, rename)."""
+    (root / "shards").mkdir(parents=True, exist_ok=True)
+    with atomic_path(root / "shards" / shard_name(shard)) as tmp:
+        tmp.mkdir()
+        data.index.to_parquet(tmp / "index.parquet", index=False)
+        np.save(tmp / "keypoints.npy", data.keypoints.astype(np.float16))
+        np.save(tmp / "apu.npy", data.apu.astype(np.float16))
+        np.save(tmp / "mask.npy", data.mask.astype(np.uint8))
+        np.save(tmp / "persons.npy", data.persons.astype(np.int8))
 
 
 def finished_shards(root: Path) -> set[int]:
@@ -109,10 +103,7 @@ def finished_shards(root: Path) -> set[int]:
 
 def clean_partial(root: Path) -> None:
     """Remove temporary shard folders left by a killed run."""
-    folder = root / "shards"
-    if folder.is_dir():
-        for p in folder.glob(".*.tmp-*"):
-            shutil.rmtree(p, ignore_errors=True)
+    remove_leftovers(root / "shards")
 
 
 class LabelCache:

@@ -1,18 +1,25 @@
-"""The reviewed annotation CSV and the train exclusions, each written atomically.
+"""The reviewed annotation CSV and the train exclusions, a consistent pair.
 
-The CSV is DESIGN's format (path, occlusion, persons; confidence where the input had it) plus
-``reviewed`` (1 for the frames of accepted tracklets), in the store's frame order; build-dataset
-reads it as it is. The exclusions go beside it, ``OUT.exclude.txt``, in build-dataset's
-``--exclude`` format (``train/<pid>/<tracklet>`` per line).
+The CSV is DESIGN's format (path, occlusion, persons; confidence where the input had it, with
+its precision) plus ``reviewed`` (1 for the frames of accepted tracklets and those reviewed in
+the input CSV), in the input CSV's row order; build-dataset reads it as it is. The exclusions go
+beside it, ``OUT.exclude.txt``, in build-dataset's ``--exclude`` format
+(``train/<pid>/<tracklet>`` per line).
+
+Both are written with common.atomic; the exclusions first, their first line naming the CSV
+they belong to by its SHA-256 (``pair_matches``; build-dataset refuses a pair that is not
+one), so a kill between the two renames cannot go unnoticed. Leftovers of a killed export go at
+the next export.
 """
 
 from __future__ import annotations
 
-import os
+import hashlib
 from pathlib import Path
 
-import pandas as pd
-
+from occreid.common.atomic import remove_leftovers, write_bytes, write_text
+from occreid.common.errors import OccreidError
+from occreid.occdata.resplit import EXCLUDE_FOR, check_exclude_pair
 from occreid.review.store import ReviewStore
 
 
@@ -20,34 +27,32 @@ def exclude_path(out: Path) -> Path:
     return out.with_suffix(".exclude.txt")
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path`` and rename it: a reader never sees half."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def pair_matches(out: Path) -> bool:
+    """Whether OUT.exclude.txt was written with OUT as it is now (resplit.check_exclude_pair,
+    which build-dataset runs)."""
+    try:
+        check_exclude_pair(exclude_path(out), out)
+    except OccreidError:
+        return False
+    return True
 
 
 def export(store: ReviewStore, out: Path) -> dict[str, int | str]:
     """Write OUT (CSV) and OUT.exclude.txt from the store; returns what was written."""
-    frames = store.frames()
-    table = pd.DataFrame(
-        {
-            "path": frames["path"],
-            "occlusion": frames["occlusion"],
-            "persons": frames["persons"],
-        }
-    )
+    frames, excluded = store.reviewed_frames()
+    table = frames[["path", "occlusion", "persons"]].copy()
     if frames["confidence"].notna().any():
-        table["confidence"] = frames["confidence"].round(3)
-    table["reviewed"] = frames["accepted"].astype(int)
+        table["confidence"] = frames["confidence"]
+    table["reviewed"] = frames["reviewed"].astype(int)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out, table.to_csv(index=False))
-    excluded = sorted(frames.loc[frames["exclude"].astype(bool), "tracklet"].unique())
-    lines = ["# train tracklets that share an obstacle with the test set (occreid review)"]
-    _atomic_write(exclude_path(out), "\n".join([*lines, *excluded]) + "\n")
+    remove_leftovers(out.parent, {out.name, exclude_path(out).name})
+    data = table.to_csv(index=False, lineterminator="\n").encode()
+    lines = [
+        EXCLUDE_FOR.format(name=out.name, digest=hashlib.sha256(data).hexdigest()),
+        "# train tracklets that share an obstacle with the test set (occreid review)",
+    ]
+    write_text(exclude_path(out), "\n".join([*lines, *excluded]) + "\n")
+    write_bytes(out, data)
     return {
         "csv": str(out),
         "exclude": str(exclude_path(out)),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"  # loopback: only this machine can connect
 DEFAULT_PORT = 8765
+MIN_TOKEN = 16  # characters: a token shorter than this is refused
 
 
 @dataclass(kw_only=True)
@@ -18,6 +19,7 @@ class ReviewOptions:
     source: Path
     annotations: Path
     labels: Path | None = None
+    store: Path | None = None
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     reviewer: str | None = None
@@ -30,6 +32,14 @@ def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def is_wildcard(host: str) -> bool:
+    """0.0.0.0 or ::: every address of this machine."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
     except ValueError:
         return False

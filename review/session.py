@@ -2,58 +2,118 @@
 
 Everything is checked before the server starts (one-line errors): SOURCE is a DukeMTMC-VideoReID
 tree or a dataset built from one, the CSV follows build-dataset's rules (known frames, labels in
-range, no duplicates, every frame annotated unless ``missing_as_unoccluded``), and an existing
-store belongs to this SOURCE.
+range, no duplicates, every frame annotated unless ``missing_as_unoccluded``), an existing store
+holds the same frames (by content, wherever SOURCE now lies), the token is long enough and the
+port is free before the URL is printed.
 """
 
 from __future__ import annotations
 
-import secrets
+import errno
+import socket
 from pathlib import Path
 
 from occreid.common.errors import OccreidError
 from occreid.occdata.annotations import Missing
-from occreid.review.app import ReviewContext
-from occreid.review.options import ReviewOptions, is_loopback
+from occreid.review.app import LOOPBACK_NAMES, ReviewContext
+from occreid.review.options import MIN_TOKEN, ReviewOptions, is_loopback, is_wildcard
 from occreid.review.source import proposals, source_frames
-from occreid.review.store import ReviewStore
+from occreid.review.store import Opened, ReviewStore, store_path
 
 
-def open_store(opts: ReviewOptions) -> tuple[Path, ReviewStore]:
-    """(the frames' root, the store of the CSV), created from the CSV the first time."""
+def open_store(opts: ReviewOptions) -> tuple[Path, ReviewStore, Opened]:
+    """(the frames' root, the store, what opening did to its proposals); the store is made
+    from the CSV the first time and follows the CSV when it changes."""
     root, frames = source_frames(opts.source)
     missing = Missing.UNOCCLUDED if opts.missing_as_unoccluded else Missing.ERROR
     table = proposals(frames, opts.annotations, missing)
-    return root, ReviewStore.open(opts.annotations, root, table)
+    path = opts.store or store_path(opts.annotations)
+    store, opened = ReviewStore.open(path, root, table)
+    return root, store, opened
 
 
-def open_session(opts: ReviewOptions, reviewer: str) -> ReviewContext:
-    """The app's context: store, label cache, and the token (made up when binding to an
-    address other than loopback and none is given)."""
-    root, store = open_store(opts)
+def check_options(opts: ReviewOptions) -> None:
+    """The token's length and the port's range, before anything is opened."""
+    if opts.token is not None and len(opts.token) < MIN_TOKEN:
+        raise OccreidError(
+            f"--token must be at least {MIN_TOKEN} characters (or leave it out: one is made up)"
+        )
+    if not 1 <= opts.port <= 65535:
+        raise OccreidError(f"--port {opts.port}: a port is 1-65535")
+
+
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def open_session(opts: ReviewOptions, reviewer: str) -> tuple[ReviewContext, Opened]:
+    """The app's context (store, label cache, the per-server secret: --token or made up) and
+    what opening did to the proposals."""
+    check_options(opts)
+    if not reviewer.strip():
+        raise OccreidError("a reviewer name is needed (--reviewer NAME)")
+    root, store, opened = open_store(opts)
+    if store.read_only:
+        raise OccreidError(
+            f"{store.path}: the review store cannot be written here; it can be exported "
+            "(--export), or copied to a writable place and reviewed with --store PATH"
+        )
     labels = None
     if opts.labels is not None:
         from occreid.pseudolabel.cache import LabelCache
 
         labels = LabelCache(opts.labels)
-    token = opts.token
-    if token is None and not is_loopback(opts.host):
-        token = secrets.token_urlsafe(24)
-    if not reviewer.strip():
-        raise OccreidError("a reviewer name is needed (--reviewer NAME)")
-    return ReviewContext(source=root, store=store, reviewer=reviewer, labels=labels, token=token)
+    ctx = ReviewContext(
+        source=root,
+        store=store,
+        reviewer=reviewer,
+        labels=labels,
+        port=opts.port,
+        names=LOOPBACK_NAMES | {_bracket(opts.host).lower()},
+        any_ip=is_wildcard(opts.host),
+        token_for_reads=not is_loopback(opts.host),
+    )
+    if opts.token is not None:
+        ctx.secret = opts.token
+    if ctx.any_ip:
+        ctx.names = ctx.names | {socket.gethostname().lower(), socket.getfqdn().lower()}
+    return ctx, opened
+
+
+def bind(opts: ReviewOptions) -> socket.socket:
+    """The listening socket (bound before the URL is printed: a port in use is an error, not
+    another server's page)."""
+    check_options(opts)
+    host = opts.host.strip("[]")
+    try:
+        family = socket.getaddrinfo(host, opts.port, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror:
+        raise OccreidError(f"--host {opts.host}: not an address of this machine") from None
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, opts.port))
+    except OSError as err:
+        sock.close()
+        if err.errno == errno.EADDRINUSE:
+            raise OccreidError(
+                f"port {opts.port} is in use (another server?); pass --port N"
+            ) from None
+        raise OccreidError(f"cannot listen on {opts.host}:{opts.port} ({err.strerror})") from None
+    sock.listen(128)
+    return sock
 
 
 def url(opts: ReviewOptions, ctx: ReviewContext) -> str:
-    host = f"[{opts.host}]" if ":" in opts.host else opts.host
-    query = f"/?token={ctx.token}" if ctx.token else "/"
-    return f"http://{host}:{opts.port}{query}"
+    query = f"/?token={ctx.secret}" if ctx.token_for_reads else "/"
+    return f"http://{_bracket(opts.host)}:{opts.port}{query}"
 
 
-def serve(opts: ReviewOptions, ctx: ReviewContext) -> None:
-    """Run the app until interrupted (uvicorn)."""
+def serve(ctx: ReviewContext, sock: socket.socket) -> None:
+    """Run the app on ``sock`` until interrupted (uvicorn)."""
     import uvicorn
 
     from occreid.review.app import create_app
 
-    uvicorn.run(create_app(ctx), host=opts.host, port=opts.port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(create_app(ctx), log_level="warning"))
+    server.run(sockets=[sock])

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from occreid.common.errors import OccreidError
 from occreid.occdata.annotations import Missing, attach_annotations, read_annotations
 from occreid.occdata.roots import RootKind, frames_to_label, root_kind
+from occreid.review.store import Proposals, file_sha256
 
 
 def source_frames(root: Path) -> tuple[Path, pd.DataFrame]:
@@ -27,11 +29,25 @@ def source_frames(root: Path) -> tuple[Path, pd.DataFrame]:
     return source, frames
 
 
-def proposals(frames: pd.DataFrame, csv: Path, missing: Missing = Missing.ERROR) -> pd.DataFrame:
-    """``frames`` with the CSV's occlusion, persons and confidence (NaN where it has none);
+def proposals(frames: pd.DataFrame, csv: Path, missing: Missing = Missing.ERROR) -> Proposals:
+    """``frames`` with the CSV's occlusion, persons, confidence (float64 as written; NaN where
+    it has none), reviewed and row (the CSV's order; frames it lacks after it, in frame order);
     unknown paths, out-of-range values and (unless ``missing``) unannotated frames are errors."""
     table = read_annotations(csv)
     out = attach_annotations(frames, table, csv, missing)
-    if "confidence" not in out:
+    if "confidence" in table:  # read_annotations keeps float32; the export writes what came in
+        text = pd.read_csv(csv, usecols=["confidence"], dtype="string", engine="pyarrow")
+        exact = pd.to_numeric(text["confidence"].str.strip(), errors="coerce").to_numpy()
+        pos = pd.Index(frames["path"]).get_indexer(table["path"])
+        values = np.full(len(frames), np.nan)
+        values[pos] = exact
+        out["confidence"] = values
+    else:
         out["confidence"] = float("nan")
-    return out
+    if "reviewed" not in out:
+        out["reviewed"] = False
+    row = pd.Index(table["path"]).get_indexer(frames["path"])
+    absent = row < 0
+    row[absent] = len(table) + np.arange(int(absent.sum()))
+    out["row"] = row
+    return Proposals(csv=csv, sha256=file_sha256(csv), frames=out)

@@ -1,74 +1,195 @@
-"""The review store: one SQLite database (WAL mode) beside the annotation CSV.
+"""The review store: one SQLite database (WAL mode), by default beside the annotation CSV.
 
-Tables::
+Schema version 2 (``PRAGMA user_version``; a store of the first version is migrated in place
+when opened, keeping every decision)::
 
-    meta(key, value)              source (resolved path), csv, created
-    frames(path, tracklet, frame, proposed_occlusion, proposed_persons, confidence,
-           occlusion, persons)    the proposal and the current value of every frame
-    tracklets(key, split, pid, camid, frames, accepted, exclude, reviewer, at)
-    changes(id, at, reviewer, tracklet, action, undone)      every decision, in order
-    change_rows(change, target, field, old, new)             what each decision changed
+    meta(key, value)          schema, fingerprint (of SOURCE's frame listing), source (the root
+                              last seen, a hint only), created
+    proposal_sets(id, sha256, csv, at, changed, disagree)
+                              every CSV the proposals came from (content hash), in order
+    frames(path, tracklet, frame, row, proposal_set, proposed_occlusion, proposed_persons,
+           confidence, occlusion, persons, decision)
+                              the current proposal of every frame and its current value;
+                              ``decision`` = the change that set the value (NULL: the proposal);
+                              ``row`` = the frame's position in the CSV (the export's order)
+    superseded(proposal_set, path, occlusion, persons, confidence)
+                              proposals a later CSV replaced
+    tracklets(key, split, pid, camid, frames, accepted, exclude, reviewer, at, version)
+    changes(id, at, reviewer, page, tracklet, action, proposal_set, undone)
+                              every decision, in order: who, from which page, on which proposals
+    change_rows(change, target, field, old, new, old_decision)   what each decision changed
+
+Proposals and decisions are kept apart: a new CSV (another content hash) gives its proposals to
+the frames nobody decided (no decision, tracklet not accepted); decided frames keep their value
+and those that now disagree with the new tags are listed. A CSV's ``reviewed`` column is a
+decision (change ``import reviewed``, reviewer ``csv:NAME``).
 
 Every decision is one transaction (``BEGIN IMMEDIATE``, ``synchronous = FULL``): once the
-server has answered, it is on disk. Two tabs on one store write in turn; the later write of a
-frame wins, and both are in ``changes``. An undo restores the old values of the reviewer's last
-decision where nobody has changed them since, and is itself recorded.
+server has answered, it is on disk. Every write names the tracklet's ``version`` it was made on
+and bumps it; a write on an older version is refused (``Stale``). An undo restores the old
+values of one page's last decision where nobody has changed them since, and is recorded.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from occreid.common.atomic import write_text
 from occreid.common.errors import OccreidError
 
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS proposal_sets (
+    id INTEGER PRIMARY KEY, sha256 TEXT, csv TEXT NOT NULL, at REAL NOT NULL,
+    changed INTEGER NOT NULL DEFAULT 0, disagree INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS frames (
     path TEXT PRIMARY KEY, tracklet TEXT NOT NULL, frame INTEGER NOT NULL,
     proposed_occlusion INTEGER NOT NULL, proposed_persons INTEGER NOT NULL, confidence REAL,
-    occlusion INTEGER NOT NULL, persons INTEGER NOT NULL);
+    occlusion INTEGER NOT NULL, persons INTEGER NOT NULL,
+    row INTEGER NOT NULL, proposal_set INTEGER NOT NULL, decision INTEGER);
 CREATE INDEX IF NOT EXISTS frames_by_tracklet ON frames (tracklet, frame);
+CREATE TABLE IF NOT EXISTS superseded (
+    proposal_set INTEGER NOT NULL, path TEXT NOT NULL, occlusion INTEGER NOT NULL,
+    persons INTEGER NOT NULL, confidence REAL);
 CREATE TABLE IF NOT EXISTS tracklets (
     key TEXT PRIMARY KEY, split TEXT NOT NULL, pid INTEGER NOT NULL, camid INTEGER NOT NULL,
     frames INTEGER NOT NULL, accepted INTEGER NOT NULL DEFAULT 0,
-    exclude INTEGER NOT NULL DEFAULT 0, reviewer TEXT, at REAL);
+    exclude INTEGER NOT NULL DEFAULT 0, reviewer TEXT, at REAL,
+    version INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS changes (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, reviewer TEXT NOT NULL,
-    tracklet TEXT NOT NULL, action TEXT NOT NULL, undone INTEGER NOT NULL DEFAULT 0);
+    tracklet TEXT NOT NULL, action TEXT NOT NULL, undone INTEGER NOT NULL DEFAULT 0,
+    page TEXT, proposal_set INTEGER);
+CREATE INDEX IF NOT EXISTS changes_by_page ON changes (page, undone);
 CREATE TABLE IF NOT EXISTS change_rows (
     change INTEGER NOT NULL, target TEXT NOT NULL, field TEXT NOT NULL,
-    old INTEGER NOT NULL, new INTEGER NOT NULL);
+    old INTEGER NOT NULL, new INTEGER NOT NULL, old_decision INTEGER);
 """
 FRAME_FIELDS = ("occlusion", "persons")
 TRACKLET_FIELDS = ("accepted", "exclude")
+IMPORT = "import reviewed"
+CACHE_KIB = 64 * 1024  # SQLite's page cache: building the frame index of 927k rows fits
+_DECIDED = "(f.decision IS NOT NULL OR t.accepted = 1)"
 
 
 def store_path(csv: Path) -> Path:
-    """Where the store of an annotation CSV lives: beside it."""
+    """Where the store of an annotation CSV lives by default: beside it."""
     return csv.with_name(csv.name + ".review.sqlite")
+
+
+def disagreement_path(store: Path) -> Path:
+    """Where the frames whose decision disagrees with a new CSV's tags are listed."""
+    return store.with_name(store.name + ".disagree.csv")
+
+
+def fingerprint(paths: pd.Series) -> str:
+    """The content fingerprint of a source: SHA-256 of its sorted frame paths (a moved SOURCE
+    keeps it; another frame set does not)."""
+    return hashlib.sha256("\n".join(sorted(paths.tolist())).encode()).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """The content hash of a CSV: which proposals a store holds."""
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+class Stale(Exception):
+    """A write made on an older version of a tracklet than the store's."""
+
+    def __init__(self, key: str, version: int) -> None:
+        super().__init__(f"{key} is at version {version}")
+        self.key, self.version = key, version
+
+
+@dataclass(frozen=True, kw_only=True)
+class Proposals:
+    """One annotation CSV on the source's frames: ``frames`` has path, tracklet, split, pid,
+    camid, frame, row (CSV order), occlusion, persons, confidence (float64, NaN = none) and
+    reviewed (bool)."""
+
+    csv: Path
+    sha256: str
+    frames: pd.DataFrame
+
+
+@dataclass(frozen=True, kw_only=True)
+class Opened:
+    """What opening did to the proposals: created, unchanged or reloaded (a changed CSV; in a
+    read-only store's private copy, only for this run)."""
+
+    state: str
+    changed: int = 0
+    kept: int = 0
+    disagree: int = 0
+    listed: Path | None = None
+    imported: int = 0
+
+    def line(self) -> str:
+        """The start-up line about the proposals."""
+        if self.state == "reloaded" and (self.changed or self.disagree):
+            listed = f" (listed in {self.listed})" if self.disagree and self.listed else ""
+            return (
+                f"the CSV changed since the last run: {self.changed:,} frames have new "
+                f"proposals, {self.kept:,} of them decided by people keep their decision, "
+                f"{self.disagree:,} decisions now disagree with the new tags{listed}"
+            )
+        if self.imported:
+            return f"{self.imported:,} frames reviewed in the CSV kept as decisions"
+        return ""
+
+
+def _writable(path: Path) -> bool:
+    folder = path.parent
+    if path.exists():
+        return os.access(path, os.W_OK) and os.access(folder, os.W_OK)
+    return folder.is_dir() and os.access(folder, os.W_OK)
+
+
+def _private_copy(path: Path) -> Path:
+    """A copy of a store that cannot be written (with its write-ahead log, which holds the last
+    decisions until SQLite folds them in), removed when the process ends."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="occreid-store-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    for suffix in ("", "-wal"):
+        if Path(f"{path}{suffix}").exists():
+            shutil.copyfile(f"{path}{suffix}", folder / f"{path.name}{suffix}")
+    return folder / path.name
 
 
 class ReviewStore:
     """Reads and decisions on one store; a new SQLite connection per call (thread-safe)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
 
     @contextmanager
     def connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
         """A connection; ``write`` holds the write lock for one transaction, committed at exit."""
+        if write and self.read_only:
+            raise OccreidError(f"{self.path}: the review store is read-only")
         con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             con.execute("PRAGMA journal_mode = WAL")
             con.execute("PRAGMA synchronous = FULL")
+            con.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield con
             con.execute("COMMIT")
@@ -80,30 +201,44 @@ class ReviewStore:
             con.close()
 
     @classmethod
-    def open(cls, csv: Path, source: Path, frames: pd.DataFrame) -> ReviewStore:
-        """The store of ``csv``, created from ``frames`` (source_frames + proposals) the first
-        time; a store made for another source is an error."""
-        path = store_path(csv)
-        store = cls(path)
-        with sqlite3.connect(path) as con:
-            con.executescript(SCHEMA)
-        con.close()
-        with store.connect(write=True) as con:
-            recorded = dict(con.execute("SELECT key, value FROM meta").fetchall())
-            here = str(source.resolve())
-            if recorded.get("source", here) != here:
-                raise OccreidError(
-                    f"{path}: this review store belongs to the source {recorded['source']}, "
-                    f"not {here}; pass that source or move the store away"
-                )
-            if not recorded:
-                _fill(con, csv, here, frames)
-        return store
+    def open(cls, path: Path, root: Path, proposals: Proposals) -> tuple[ReviewStore, Opened]:
+        """The store at ``path`` for the frames of ``proposals``: created the first time,
+        migrated from an older schema, given the proposals of a changed CSV; a store made for
+        another frame set is an error. A store that cannot be written is opened as a private
+        copy, read-only (it exports)."""
+        here = fingerprint(proposals.frames["path"])
+        read_only = path.exists() and not _writable(path)
+        store = cls(_private_copy(path) if read_only else path)
+        listed = None if read_only else disagreement_path(path)
+        try:
+            with store.connect(write=True) as con:
+                _upgrade(con, path)
+                if con.execute("SELECT COUNT(*) FROM meta").fetchone()[0] == 0:
+                    return store, _create(con, root, here, proposals)
+                _check(con, path, here)
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('source', ?)", (str(root),))
+                if _latest_sha(con) == proposals.sha256:
+                    return store, Opened(state="unchanged")
+                return store, _reload(con, proposals, listed)
+        except sqlite3.OperationalError as err:
+            raise OccreidError(
+                f"{path}: cannot write the review store ({err}); pass --store PATH in a "
+                "writable folder"
+            ) from None
+        except sqlite3.DatabaseError as err:
+            raise OccreidError(f"{path}: not a review store ({err}); pass --store PATH") from None
+        finally:
+            store.read_only = read_only  # a private copy: read, migrated, never written back
+
+    def meta(self) -> dict[str, str]:
+        with self.connect() as con:
+            return dict(con.execute("SELECT key, value FROM meta").fetchall())
 
     def tracklets(self) -> pd.DataFrame:
         """Every tracklet with its current occluded fraction and mean confidence."""
         query = """
             SELECT t.key, t.split, t.pid, t.camid, t.frames, t.accepted, t.exclude, t.reviewer,
+                   t.version,
                    AVG(CASE WHEN f.occlusion >= 1 OR f.persons > 1 THEN 1.0 ELSE 0.0 END)
                        AS occluded,
                    AVG(f.confidence) AS confidence,
@@ -114,100 +249,105 @@ class ReviewStore:
             return pd.read_sql_query(query, con)
 
     def tracklet(self, key: str) -> dict[str, Any]:
-        """One tracklet: its row and its frames in order."""
+        """One tracklet: its row (with ``version``) and its frames in order."""
         with self.connect() as con:
-            con.row_factory = sqlite3.Row
-            row = con.execute("SELECT * FROM tracklets WHERE key = ?", (key,)).fetchone()
-            if row is None:
-                raise KeyError(key)
-            frames = con.execute(
-                "SELECT frame, path, proposed_occlusion, proposed_persons, confidence, "
-                "occlusion, persons FROM frames WHERE tracklet = ? ORDER BY frame",
-                (key,),
-            ).fetchall()
-        return {**dict(row), "frame_rows": [dict(f) for f in frames]}
+            return _tracklet(con, key)
+
+    def version(self, key: str) -> int:
+        """The tracklet's version: what a page polls to learn of writes made elsewhere."""
+        with self.connect() as con:
+            found = con.execute("SELECT version FROM tracklets WHERE key = ?", (key,)).fetchone()
+        if found is None:
+            raise KeyError(key)
+        return int(found[0])
 
     def set_frames(
-        self, key: str, first: int, last: int, field: str, value: int, reviewer: str
-    ) -> list[dict[str, Any]]:
-        """Set ``field`` (occlusion or persons) of frames ``first``..``last`` (positions in
-        tracklet ``key``, inclusive); returns those frames as they are now."""
+        self,
+        key: str,
+        span: tuple[int, int],
+        field: str,
+        value: int,
+        who: tuple[str, str],
+        version: int,
+    ) -> dict[str, Any]:
+        """Set ``field`` (occlusion or persons) of the frames ``span`` (positions in tracklet
+        ``key``, inclusive) for ``who`` (reviewer, page id), made on tracklet ``version``;
+        returns those frames as they are now and the new version."""
         if field not in FRAME_FIELDS:
             raise ValueError(field)
         where = "tracklet = ? AND frame BETWEEN ? AND ?"
-        span = (key, min(first, last), max(first, last))
+        bounds = (key, min(span), max(span))
         with self.connect(write=True) as con:
-            old = con.execute(f"SELECT path, {field} FROM frames WHERE {where}", span).fetchall()
-            if not old:
-                raise KeyError(f"no frames {first}-{last} in {key}")
-            change = _record(con, reviewer, key, f"set {field}")
-            con.executemany(
-                "INSERT INTO change_rows VALUES (?, ?, ?, ?, ?)",
-                [(change, p, field, v, value) for p, v in old],
+            new_version = _bump(con, key, version)
+            change = _record(con, who, key, f"set {field}")
+            done = con.execute(
+                f"INSERT INTO change_rows SELECT ?, path, ?, {field}, ?, decision FROM frames "
+                f"WHERE {where}",
+                (change, field, value, *bounds),
             )
-            con.execute(f"UPDATE frames SET {field} = ? WHERE {where}", (value, *span))
+            if done.rowcount == 0:
+                raise KeyError(key)
+            con.execute(
+                f"UPDATE frames SET {field} = ?, decision = ? WHERE {where}",
+                (value, change, *bounds),
+            )
             rows = con.execute(
                 f"SELECT frame, path, occlusion, persons FROM frames WHERE {where} ORDER BY frame",
-                span,
+                bounds,
             ).fetchall()
-        return [dict(zip(("frame", "path", "occlusion", "persons"), r, strict=True)) for r in rows]
+        names = ("frame", "path", "occlusion", "persons")
+        return {
+            "frames": [dict(zip(names, r, strict=True)) for r in rows],
+            "version": new_version,
+        }
 
-    def set_tracklet(self, key: str, field: str, value: int, reviewer: str) -> dict[str, Any]:
-        """Accept (accepted = 1) or mark / unmark as sharing an obstacle (exclude; train only)."""
+    def set_tracklet(
+        self, key: str, field: str, value: int, who: tuple[str, str], version: int
+    ) -> dict[str, Any]:
+        """Accept (accepted = 1) or mark / unmark as sharing an obstacle (exclude; train only),
+        made on tracklet ``version``; returns the tracklet as it is now."""
         if field not in TRACKLET_FIELDS:
             raise ValueError(field)
         with self.connect(write=True) as con:
-            row = con.execute(f"SELECT split, {field} FROM tracklets WHERE key = ?", (key,))
-            found = row.fetchone()
+            found = con.execute(
+                f"SELECT split, {field} FROM tracklets WHERE key = ?", (key,)
+            ).fetchone()
             if found is None:
                 raise KeyError(key)
             if field == "exclude" and found[0] != "train":
                 raise OccreidError("only train tracklets can be excluded")
-            change = _record(con, reviewer, key, f"set {field}")
+            _bump(con, key, version)
+            change = _record(con, who, key, f"set {field}")
             con.execute(
-                "INSERT INTO change_rows VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO change_rows VALUES (?, ?, ?, ?, ?, NULL)",
                 (change, key, field, found[1], value),
             )
             con.execute(
                 f"UPDATE tracklets SET {field} = ?, reviewer = ?, at = ? WHERE key = ?",
-                (value, reviewer, time.time(), key),
+                (value, who[0], time.time(), key),
             )
-        return self.tracklet(key)
+            return _tracklet(con, key)
 
-    def undo(self, reviewer: str) -> dict[str, Any] | None:
-        """Undo ``reviewer``'s last decision not yet undone; None when there is none."""
+    def undo(self, who: tuple[str, str]) -> dict[str, Any] | None:
+        """Undo the last decision of page ``who[1]`` not yet undone; None when there is none."""
         with self.connect(write=True) as con:
             last = con.execute(
-                "SELECT id, tracklet FROM changes WHERE reviewer = ? AND undone = 0 "
+                "SELECT id, tracklet, action FROM changes WHERE page = ? AND undone = 0 "
                 "AND action != 'undo' ORDER BY id DESC LIMIT 1",
-                (reviewer,),
+                (who[1],),
             ).fetchone()
             if last is None:
                 return None
-            change, key = last
-            rows = con.execute(
-                "SELECT target, field, old, new FROM change_rows WHERE change = ?", (change,)
-            ).fetchall()
-            undo = _record(con, reviewer, key, "undo")
-            for target, field, old, new in rows:
-                table, column = (
-                    ("frames", "path") if field in FRAME_FIELDS else ("tracklets", "key")
-                )
-                done = con.execute(
-                    f"UPDATE {table} SET {field} = ? WHERE {column} = ? AND {field} = ?",
-                    (old, target, new),
-                )
-                if done.rowcount:
-                    con.execute(
-                        "INSERT INTO change_rows VALUES (?, ?, ?, ?, ?)",
-                        (undo, target, field, new, old),
-                    )
+            change, key, action = last
+            undo = _record(con, who, key, "undo")
+            _restore(con, change, undo, action.removeprefix("set "))  # one field per decision
             con.execute("UPDATE changes SET undone = 1 WHERE id = ?", (change,))
+            con.execute("UPDATE tracklets SET version = version + 1 WHERE key = ?", (key,))
         return {"undone": change, "tracklet": key}
 
     def frames(self, reviewed_only: bool = False) -> pd.DataFrame:
-        """Every frame's current values and its tracklet's flags (for the export), or only those
-        of accepted tracklets (for the header's tables)."""
+        """Every frame's current values and its tracklet's flags, or only those of accepted
+        tracklets (the header's tables)."""
         where = "WHERE t.accepted = 1" if reviewed_only else ""
         query = f"""
             SELECT f.path, f.tracklet, t.split, f.occlusion, f.persons, f.confidence,
@@ -216,34 +356,153 @@ class ReviewStore:
         with self.connect() as con:
             return pd.read_sql_query(query, con)
 
+    def reviewed_frames(self) -> tuple[pd.DataFrame, list[str]]:
+        """(every frame's path, occlusion, persons, confidence and reviewed (accepted tracklet,
+        or reviewed in a CSV) in the CSV's row order; the excluded tracklets): the export."""
+        query = f"""
+            SELECT f.path, f.occlusion, f.persons, f.confidence, f.row,
+                   (t.accepted = 1 OR COALESCE(f.decision IN
+                       (SELECT id FROM changes WHERE action = '{IMPORT}'), 0)) AS reviewed
+            FROM frames f JOIN tracklets t ON t.key = f.tracklet"""
+        with self.connect() as con:
+            table = pd.read_sql_query(query, con)
+            excluded = [r[0] for r in con.execute("SELECT key FROM tracklets WHERE exclude = 1")]
+        row = table.pop("row").to_numpy()
+        if not (np.diff(row) > 0).all():  # the CSV was not in the source's order
+            table = table.iloc[np.argsort(row, kind="stable")].reset_index(drop=True)
+        return table, sorted(excluded)
+
     def history(self) -> pd.DataFrame:
-        """Every decision with what it changed (reviewer, time)."""
+        """Every decision with what it changed (reviewer, page, time)."""
         query = """
-            SELECT c.id, c.at, c.reviewer, c.tracklet, c.action, c.undone, r.target, r.field,
-                   r.old, r.new
+            SELECT c.id, c.at, c.reviewer, c.page, c.tracklet, c.action, c.undone,
+                   c.proposal_set, r.target, r.field, r.old, r.new
             FROM changes c LEFT JOIN change_rows r ON r.change = c.id ORDER BY c.id"""
         with self.connect() as con:
             return pd.read_sql_query(query, con)
 
+    def proposal_sets(self) -> pd.DataFrame:
+        with self.connect() as con:
+            return pd.read_sql_query("SELECT * FROM proposal_sets ORDER BY id", con)
 
-def _fill(con: sqlite3.Connection, csv: Path, source: str, frames: pd.DataFrame) -> None:
-    """Write the proposal of a new store."""
-    con.executemany(
-        "INSERT OR REPLACE INTO meta VALUES (?, ?)",
-        [("source", source), ("csv", str(csv.resolve())), ("created", str(time.time()))],
+
+def _tracklet(con: sqlite3.Connection, key: str) -> dict[str, Any]:
+    con.row_factory = sqlite3.Row
+    row = con.execute("SELECT * FROM tracklets WHERE key = ?", (key,)).fetchone()
+    if row is None:
+        raise KeyError(key)
+    frames = con.execute(
+        "SELECT frame, path, proposed_occlusion, proposed_persons, confidence, "
+        "occlusion, persons FROM frames WHERE tracklet = ? ORDER BY frame",
+        (key,),
+    ).fetchall()
+    con.row_factory = None
+    return {**dict(row), "frame_rows": [dict(f) for f in frames]}
+
+
+def _restore(con: sqlite3.Connection, change: int, undo: int, field: str) -> None:
+    """Put back the old values ``change`` gave ``field`` where nobody has changed them since,
+    recording what was put back as the rows of ``undo``."""
+    table, column, mine = (
+        ("frames", "path", "AND x.decision = r.change")
+        if field in FRAME_FIELDS
+        else ("tracklets", "key", "")
     )
+    con.execute(
+        f"INSERT INTO change_rows SELECT ?, r.target, r.field, r.new, r.old, r.change "
+        f"FROM change_rows r JOIN {table} x ON x.{column} = r.target "
+        f"WHERE r.change = ? AND r.field = ? AND x.{field} = r.new {mine}",
+        (undo, change, field),
+    )
+    decision = ", decision = r.old_decision" if field in FRAME_FIELDS else ""
+    con.execute(
+        f"UPDATE {table} AS x SET {field} = r.old{decision} FROM change_rows r "
+        f"WHERE r.change = ? AND r.field = ? AND r.target = x.{column} AND x.{field} = r.new "
+        f"{mine}",
+        (change, field),
+    )
+
+
+def _bump(con: sqlite3.Connection, key: str, version: int) -> int:
+    """Check that the write was made on the tracklet's current version; the next one."""
+    done = con.execute(
+        "UPDATE tracklets SET version = version + 1 WHERE key = ? AND version = ?", (key, version)
+    )
+    if done.rowcount == 0:
+        found = con.execute("SELECT version FROM tracklets WHERE key = ?", (key,)).fetchone()
+        if found is None:
+            raise KeyError(key)
+        raise Stale(key, found[0])
+    return version + 1
+
+
+def _record(con: sqlite3.Connection, who: tuple[str, str | None], key: str, action: str) -> int:
+    cur = con.execute(
+        "INSERT INTO changes (at, reviewer, page, tracklet, action, proposal_set) "
+        "VALUES (?, ?, ?, ?, ?, (SELECT MAX(id) FROM proposal_sets))",
+        (time.time(), who[0], who[1], key, action),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def _latest_sha(con: sqlite3.Connection) -> str | None:
+    row = con.execute("SELECT sha256 FROM proposal_sets ORDER BY id DESC LIMIT 1").fetchone()
+    return None if row is None else row[0]
+
+
+def _check(con: sqlite3.Connection, path: Path, here: str) -> None:
+    recorded = dict(con.execute("SELECT key, value FROM meta").fetchall())
+    if recorded.get("fingerprint", here) != here:
+        raise OccreidError(
+            f"{path}: this review store belongs to another frame set (last seen at "
+            f"{recorded.get('source', '?')}); pass that source, or --store PATH for a new store"
+        )
+
+
+def _new_set(con: sqlite3.Connection, proposals: Proposals) -> int:
+    cur = con.execute(
+        "INSERT INTO proposal_sets (sha256, csv, at) VALUES (?, ?, ?)",
+        (proposals.sha256, str(proposals.csv.resolve()), time.time()),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def _confidences(frames: pd.DataFrame) -> list[float | None]:
+    """The confidences as SQLite takes them: float, or None where there is none."""
     confidence = frames["confidence"].astype("float64").to_numpy()
+    values = confidence.astype(object)
+    values[np.isnan(confidence)] = None
+    return list(values.tolist())
+
+
+def _create(con: sqlite3.Connection, root: Path, here: str, proposals: Proposals) -> Opened:
+    """Fill a new store with the proposals."""
+    frames = proposals.frames
     con.executemany(
-        "INSERT INTO frames VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO meta VALUES (?, ?)",
+        [
+            ("schema", str(SCHEMA_VERSION)),
+            ("fingerprint", here),
+            ("source", str(root)),
+            ("created", str(time.time())),
+        ],
+    )
+    set_id = _new_set(con, proposals)
+    occlusion = frames["occlusion"].astype(int).tolist()
+    persons = frames["persons"].astype(int).tolist()
+    con.executemany(
+        "INSERT INTO frames VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
         zip(
             frames["path"].tolist(),
             frames["tracklet"].tolist(),
             frames["frame"].astype(int).tolist(),
-            frames["occlusion"].astype(int).tolist(),
-            frames["persons"].astype(int).tolist(),
-            [None if np.isnan(c) else float(c) for c in confidence],
-            frames["occlusion"].astype(int).tolist(),
-            frames["persons"].astype(int).tolist(),
+            occlusion,
+            persons,
+            _confidences(frames),
+            occlusion,
+            persons,
+            frames["row"].astype(int).tolist(),
+            [set_id] * len(frames),
             strict=True,
         ),
     )
@@ -261,11 +520,167 @@ def _fill(con: sqlite3.Connection, csv: Path, source: str, frames: pd.DataFrame)
             strict=True,
         ),
     )
+    imported = _import_reviewed(con, proposals, frames["reviewed"].to_numpy(bool))
+    return Opened(state="created", imported=imported)
 
 
-def _record(con: sqlite3.Connection, reviewer: str, key: str, action: str) -> int:
-    cur = con.execute(
-        "INSERT INTO changes (at, reviewer, tracklet, action) VALUES (?, ?, ?, ?)",
-        (time.time(), reviewer, key, action),
+def _import_reviewed(con: sqlite3.Connection, proposals: Proposals, take: np.ndarray) -> int:
+    """Record the CSV's reviewed rows ``take`` (not decided in the store) as one decision;
+    tracklets whose every frame is now reviewed in the CSV are accepted."""
+    frames = proposals.frames
+    if not take.any():
+        return 0
+    who = (f"csv:{proposals.csv.name}", None)
+    change = _record(con, who, "", IMPORT)
+    paths = frames.loc[take, "path"].tolist()
+    con.executemany("UPDATE frames SET decision = ? WHERE path = ?", ((change, p) for p in paths))
+    every = frames.groupby("tracklet", sort=True)["reviewed"].all()
+    done = every.index[every.to_numpy()].tolist()
+    now = time.time()
+    for key in done:
+        if con.execute(
+            "UPDATE tracklets SET accepted = 1, reviewer = ?, at = ?, version = version + 1 "
+            "WHERE key = ? AND accepted = 0",
+            (who[0], now, key),
+        ).rowcount:
+            con.execute(
+                "INSERT INTO change_rows VALUES (?, ?, 'accepted', 0, 1, NULL)", (change, key)
+            )
+    return len(paths)
+
+
+def _reload(con: sqlite3.Connection, proposals: Proposals, listed: Path | None) -> Opened:
+    """Give a changed CSV's proposals to the frames nobody decided; list the decided frames
+    that now disagree with the new tags in ``listed`` (None: a read-only store's copy)."""
+    frames = proposals.frames
+    set_id = _new_set(con, proposals)
+    con.execute(
+        "CREATE TEMP TABLE incoming (path TEXT PRIMARY KEY, row INTEGER, occlusion INTEGER, "
+        "persons INTEGER, confidence REAL, reviewed INTEGER)"
     )
-    return int(cur.lastrowid or 0)
+    con.executemany(
+        "INSERT INTO incoming VALUES (?, ?, ?, ?, ?, ?)",
+        zip(
+            frames["path"].tolist(),
+            frames["row"].astype(int).tolist(),
+            frames["occlusion"].astype(int).tolist(),
+            frames["persons"].astype(int).tolist(),
+            _confidences(frames),
+            frames["reviewed"].astype(int).tolist(),
+            strict=True,
+        ),
+    )
+    differs = (
+        "(f.proposed_occlusion != i.occlusion OR f.proposed_persons != i.persons "
+        "OR f.confidence IS NOT i.confidence)"
+    )
+    con.execute(
+        "CREATE TEMP TABLE moved AS SELECT f.path, f.tracklet, f.proposal_set, "
+        "f.proposed_occlusion, f.proposed_persons, f.confidence, "
+        f"{_DECIDED} AS decided FROM frames f JOIN incoming i ON i.path = f.path "
+        f"JOIN tracklets t ON t.key = f.tracklet WHERE {differs}"
+    )
+    changed, kept = con.execute("SELECT COUNT(*), COALESCE(SUM(decided), 0) FROM moved").fetchone()
+    con.execute(
+        "INSERT INTO superseded SELECT proposal_set, path, proposed_occlusion, "
+        "proposed_persons, confidence FROM moved"
+    )
+    con.execute(
+        "UPDATE tracklets SET version = version + 1 "
+        "WHERE key IN (SELECT DISTINCT tracklet FROM moved)"
+    )
+    follows = (
+        "frames.decision IS NULL AND NOT EXISTS (SELECT 1 FROM tracklets t "
+        "WHERE t.key = frames.tracklet AND t.accepted = 1)"
+    )
+    take = np.zeros(len(frames), dtype=bool)
+    if frames["reviewed"].any():
+        open_paths = con.execute(
+            f"SELECT i.path FROM incoming i JOIN frames ON frames.path = i.path "
+            f"WHERE i.reviewed = 1 AND {follows}"
+        ).fetchall()
+        take = frames["path"].isin([r[0] for r in open_paths]).to_numpy()
+    con.execute(
+        "UPDATE frames SET proposed_occlusion = i.occlusion, proposed_persons = i.persons, "
+        "confidence = i.confidence, row = i.row, proposal_set = ?, "
+        f"occlusion = CASE WHEN {follows} THEN i.occlusion ELSE frames.occlusion END, "
+        f"persons = CASE WHEN {follows} THEN i.persons ELSE frames.persons END "
+        "FROM incoming i WHERE i.path = frames.path",
+        (set_id,),
+    )
+    _import_reviewed(con, proposals, take)
+    disagree = pd.read_sql_query(
+        "SELECT f.path, f.tracklet, f.occlusion, f.persons, f.proposed_occlusion, "
+        "f.proposed_persons, COALESCE(c.reviewer, t.reviewer) AS reviewer "
+        "FROM frames f JOIN tracklets t ON t.key = f.tracklet "
+        "LEFT JOIN changes c ON c.id = f.decision "
+        f"WHERE {_DECIDED} AND (f.occlusion != f.proposed_occlusion "
+        "OR f.persons != f.proposed_persons) ORDER BY f.row",
+        con,
+    )
+    con.execute(
+        "UPDATE proposal_sets SET changed = ?, disagree = ? WHERE id = ?",
+        (changed, len(disagree), set_id),
+    )
+    con.execute("DROP TABLE incoming")
+    con.execute("DROP TABLE moved")
+    if listed is not None:
+        write_text(listed, disagree.to_csv(index=False))
+    return Opened(
+        state="reloaded", changed=changed, kept=kept, disagree=len(disagree), listed=listed
+    )
+
+
+def _upgrade(con: sqlite3.Connection, path: Path) -> None:
+    """Bring a new or older store to this schema; refuse other databases and newer stores."""
+    version = con.execute("PRAGMA user_version").fetchone()[0]
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables and "frames" not in tables:
+        raise OccreidError(f"{path}: a database but not a review store; pass --store PATH")
+    if version > SCHEMA_VERSION:
+        raise OccreidError(
+            f"{path}: made by a newer occreid (store schema {version}); upgrade occreid"
+        )
+    if tables and version < SCHEMA_VERSION:
+        _migrate(con)
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            con.execute(statement)
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Schema 1 (no versions, pages, proposal sets or fingerprint) -> 2, keeping every
+    decision; the next open gives the CSV's proposals to the frames nobody decided."""
+    con.execute("ALTER TABLE frames ADD COLUMN row INTEGER NOT NULL DEFAULT 0")
+    con.execute("UPDATE frames SET row = rowid")
+    con.execute("ALTER TABLE frames ADD COLUMN proposal_set INTEGER NOT NULL DEFAULT 1")
+    con.execute("ALTER TABLE frames ADD COLUMN decision INTEGER")
+    con.execute("ALTER TABLE tracklets ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
+    con.execute("ALTER TABLE changes ADD COLUMN page TEXT")
+    con.execute("ALTER TABLE changes ADD COLUMN proposal_set INTEGER")
+    con.execute("UPDATE changes SET proposal_set = 1")
+    con.execute("ALTER TABLE change_rows ADD COLUMN old_decision INTEGER")
+    con.execute("CREATE INDEX migrating ON change_rows (target)")  # for the next statement
+    con.execute(
+        "UPDATE frames SET decision = (SELECT MAX(r.change) FROM change_rows r "
+        "JOIN changes c ON c.id = r.change WHERE r.target = frames.path AND c.undone = 0 "
+        "AND c.action LIKE 'set %') WHERE occlusion != proposed_occlusion "
+        "OR persons != proposed_persons"
+    )
+    con.execute("DROP INDEX migrating")
+    meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+    con.execute(
+        "CREATE TABLE proposal_sets (id INTEGER PRIMARY KEY, sha256 TEXT, csv TEXT NOT NULL, "
+        "at REAL NOT NULL, changed INTEGER NOT NULL DEFAULT 0, "
+        "disagree INTEGER NOT NULL DEFAULT 0)"
+    )
+    con.execute(
+        "INSERT INTO proposal_sets (id, sha256, csv, at) VALUES (1, NULL, ?, ?)",
+        (meta.get("csv", ""), float(meta.get("created", "0"))),
+    )
+    paths = pd.Series([r[0] for r in con.execute("SELECT path FROM frames")])
+    con.executemany(
+        "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+        [("schema", str(SCHEMA_VERSION)), ("fingerprint", fingerprint(paths))],
+    )

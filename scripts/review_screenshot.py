@@ -1,7 +1,9 @@
 """The README's picture of `occreid review`: a toy source with oracle tags and their cache, the app
 served on loopback, a range of frames selected in headless Chromium with the overlay on.
 
-    python scripts/review_screenshot.py docs/review.png
+    python scripts/review_screenshot.py docs/review.png [WIDTHxHEIGHT]
+
+The default size, 1366x620, is a laptop screen less the browser's own bars.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from occreid.review.options import ReviewOptions
 from occreid.review.session import open_session
 
 
-def main(out: Path) -> None:
+def main(out: Path, size: tuple[int, int] = (1366, 620)) -> None:
     import uvicorn
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -34,16 +36,18 @@ def main(out: Path) -> None:
     synthesize(source, SynthConfig(ids=8, distractors=2, min_frames=24, max_frames=40, seed=4))
     run(RunOptions(root=source, out=labels))
     opts = ReviewOptions(source=source, annotations=labels / "occlusion.csv", labels=labels)
-    ctx = open_session(opts, "reviewer")
+    ctx, _ = open_session(opts, "reviewer")
+    ctx.port = 8799
     server = uvicorn.Server(uvicorn.Config(create_app(ctx), port=8799, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--window-size=1400,860"):
+    for arg in ("--headless=new", "--no-sandbox"):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver.set_window_size(*size)
     try:
         driver.get("http://127.0.0.1:8799/")
         WebDriverWait(driver, 20).until(
@@ -62,4 +66,5 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/review.png"))
+    size = tuple(int(v) for v in sys.argv[2].split("x")) if len(sys.argv) > 2 else (1366, 620)
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/review.png"), (size[0], size[1]))

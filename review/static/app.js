@@ -1,35 +1,52 @@
 // occreid review: the queue, one tracklet as a filmstrip, keyboard-first labelling.
 // Every change goes to the server at once (the store is the truth); the page only mirrors it.
+// Every write names the tracklet's version it was made on and this page's id (undo undoes only
+// what this page did); every request carries the server's token (from the page's HTML).
 "use strict";
 
-const token = new URLSearchParams(location.search).get("token");
-const state = { queue: [], tracklet: null, anchor: 0, focus: 0, overlay: false, session: null };
+const token = document.querySelector('meta[name="occreid-token"]').content;
+const page = [...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, "0")).join("");
+const state = { queue: [], tracklet: null, anchor: 0, focus: 0, overlay: false, session: null, busy: 0 };
+const WATCH_MS = 3000;
 const $ = (id) => document.getElementById(id);
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const frameUrl = (path) => "frame/" + path.split("/").map(encodeURIComponent).join("/");
+
+class Stale extends Error {
+  constructor(detail, tracklet) { super(detail); this.tracklet = tracklet; }
+}
 
 async function api(path, body) {
-  const init = { headers: { "Content-Type": "application/json" } };
-  if (token) init.headers["X-Occreid-Token"] = token;
-  if (body !== undefined) { init.method = "POST"; init.body = JSON.stringify(body); }
-  const response = await fetch(path, init);
+  const init = { headers: { "Content-Type": "application/json", "X-Occreid-Token": token } };
+  if (body === undefined) return answer(await fetch(path, init));
+  init.method = "POST";
+  init.body = JSON.stringify({ ...body, page });
+  state.busy++;  // a write in flight: the watch below waits (it would see our own new version)
+  try { return await answer(await fetch(path, init)); } finally { state.busy--; }
+}
+
+async function answer(response) {
   if (!response.ok) {
     const detail = await response.json().catch(() => ({}));
-    throw new Error(detail.detail ? JSON.stringify(detail.detail) : response.statusText);
+    if (response.status === 409 && detail.stale) throw new Stale(detail.detail, detail.tracklet);
+    throw new Error(detail.detail ? String(detail.detail) : response.statusText);
   }
   return response.json();
 }
 
-function say(text) {
+function say(text, warn) {
   const box = $("status");
   box.textContent = text;
   box.classList.add("show");
+  box.classList.toggle("warn", !!warn);
   clearTimeout(say.timer);
-  say.timer = setTimeout(() => box.classList.remove("show"), 1500);
+  say.timer = setTimeout(() => box.classList.remove("show"), warn ? 6000 : 1500);
 }
 
 function pct(x) { return x === null || x === undefined ? "–" : (100 * x).toFixed(0) + "%"; }
 
 function table(caption, bins, rows) {
-  const head = "<tr><th></th>" + bins.map((b) => `<th>${b}</th>`).join("") + "</tr>";
+  const head = "<tr><th></th>" + bins.map((b) => `<th>${esc(b)}</th>`).join("") + "</tr>";
   const body = rows.map(([name, values]) => "<tr><th>" + name + "</th>" +
     bins.map((_, i) => `<td>${values ? (100 * values[i]).toFixed(1) : "–"}</td>`).join("") + "</tr>").join("");
   return `<table><caption>${caption}</caption>${head}${body}</table>`;
@@ -37,9 +54,10 @@ function table(caption, bins, rows) {
 
 async function loadSummary() {
   const s = await api("/api/summary");
-  $("progress").innerHTML = `<div>reviewer <b>${state.session.reviewer}</b></div>` +
-    `<div><b id="reviewed-count">${s.reviewed}</b> / ${s.tracklets} tracklets reviewed</div>` +
-    `<div>${s.frames_changed} frames changed · ${s.excluded} train tracklets excluded</div>`;
+  $("progress").innerHTML = `<span>reviewer <b>${esc(state.session.reviewer)}</b></span>` +
+    `<span><b id="reviewed-count">${s.reviewed}</b> / ${s.tracklets} tracklets reviewed</span>` +
+    `<span><b id="changed-count">${s.frames_changed}</b> frames changed</span>` +
+    `<span><b id="excluded-count">${s.excluded}</b> train tracklets excluded</span>`;
   const t1 = s.table1, t2 = s.table2;
   $("tables").innerHTML =
     table("Table 1 (% tracklets by occluded share), reviewed vs paper", t1.bins, [
@@ -59,21 +77,36 @@ async function loadQueue() {
   state.queue = q.items;
   $("queue-total").textContent = `${q.total} tracklets in this view (most needed first)`;
   $("queue").innerHTML = q.items.map((t, i) =>
-    `<li data-i="${i}" class="${t.accepted ? "done" : ""}${state.tracklet && t.key === state.tracklet.key ? " current" : ""}">` +
-    `<span class="key">${t.key}</span><span class="meta">${t.frames} frames · ${pct(t.occluded)} occluded · ` +
-    `confidence ${t.confidence === null ? "–" : t.confidence.toFixed(2)}${t.exclude ? " · excluded" : ""}</span></li>`).join("");
+    `<li data-i="${i}" data-key="${esc(t.key)}" class="${t.accepted ? "done" : ""}${state.tracklet && t.key === state.tracklet.key ? " current" : ""}">` +
+    `<span class="key">${esc(t.key)}</span><span class="meta">${t.frames} frames · ${pct(t.occluded)} occluded · ` +
+    `confidence ${t.confidence === null ? "–" : t.confidence.toFixed(2)}${t.exclude ? " · excluded" : ""}` +
+    `${t.changed ? ` · ${t.changed} changed` : ""}</span></li>`).join("");
+}
+
+// The header and the queue after every decision (coalesced: one refresh for a burst of keys).
+function refreshAround() {
+  clearTimeout(refreshAround.timer);
+  refreshAround.timer = setTimeout(() => {
+    Promise.all([loadQueue(), loadSummary()]).catch((err) => say("error: " + err.message, true));
+  }, 150);
+}
+
+function show(tracklet) {
+  state.tracklet = tracklet;
+  const n = tracklet.frame_rows.length;
+  state.focus = Math.min(state.focus, n - 1);
+  state.anchor = Math.min(state.anchor, n - 1);
+  renderInfo();
+  renderStrip();
+  renderDetail();
+  for (const li of $("queue").children) li.classList.toggle("current", li.dataset.key === tracklet.key);
 }
 
 async function openTracklet(key) {
   const started = performance.now();
-  state.tracklet = await api("/api/tracklet?key=" + encodeURIComponent(key));
+  const tracklet = await api("/api/tracklet?key=" + encodeURIComponent(key));
   state.anchor = state.focus = 0;
-  renderInfo();
-  renderStrip();
-  renderDetail();
-  for (const li of $("queue").children) {
-    li.classList.toggle("current", state.queue[+li.dataset.i].key === key);
-  }
+  show(tracklet);
   $("strip").focus();
   await new Promise(requestAnimationFrame);  // laid out and painted
   document.body.dataset.openMs = (performance.now() - started).toFixed(0);  // benchmarks read it
@@ -84,12 +117,12 @@ function renderInfo() {
   const rows = t.frame_rows;
   const occluded = rows.filter((f) => f.occlusion >= 1 || f.persons > 1).length;
   const exclude = t.split === "train"
-    ? ` · <label><input type="checkbox" id="exclude" ${t.exclude ? "checked" : ""}> shares an obstacle with the test set (e)</label>` : "";
-  $("info").innerHTML = `<b>${t.key}</b> · ${t.split} · id ${t.pid} · camera ${t.camid} · ` +
+    ? ` · <label><input type="checkbox" id="exclude" tabindex="-1" ${t.exclude ? "checked" : ""}> shares an obstacle with the test set (e)</label>` : "";
+  $("info").innerHTML = `<b>${esc(t.key)}</b> · ${esc(t.split)} · id ${t.pid} · camera ${t.camid} · ` +
     `${rows.length} frames · ${pct(occluded / rows.length)} occluded · ` +
-    (t.accepted ? `<span class="accepted">accepted by ${t.reviewer}</span>` : "not yet reviewed") + exclude;
+    (t.accepted ? `<span class="accepted">accepted by ${esc(t.reviewer)}</span>` : "not yet reviewed") + exclude;
   const box = $("exclude");
-  if (box) box.onchange = () => toggleExclude();
+  if (box) box.onchange = () => { box.blur(); guarded(toggleExclude()); };
 }
 
 function labelClass(f) {
@@ -99,10 +132,9 @@ function labelClass(f) {
 
 function renderStrip() {
   const rows = state.tracklet.frame_rows;
-  const html = rows.map((f, i) =>
-    `<div class="cell" data-i="${i}"><img loading="lazy" src="frame/${f.path}" alt="">` +
+  $("strip").innerHTML = rows.map((f, i) =>
+    `<div class="cell" data-i="${i}"><img loading="lazy" src="${frameUrl(f.path)}" alt="">` +
     `<div class="${labelClass(f)}">${f.occlusion}</div></div>`).join("");
-  $("strip").innerHTML = html;
   markSelection();
 }
 
@@ -119,7 +151,7 @@ function markSelection() {
 
 function renderDetail() {
   const f = state.tracklet.frame_rows[state.focus];
-  $("frame").src = "frame/" + f.path;
+  $("frame").src = frameUrl(f.path);
   const conf = f.confidence === null ? "hand-made" : "confidence " + f.confidence.toFixed(2);
   $("frame-info").textContent = `${f.path} · label ${f.occlusion} (proposed ${f.proposed_occlusion}, ${conf}) · ` +
     `${f.persons} person(s)`;
@@ -148,27 +180,35 @@ async function drawOverlay() {
   }
 }
 
+function toggleZoom() {
+  $("frame-box").classList.toggle("zoom");
+  drawOverlay();
+}
+
 async function setFrames(field, value) {
   const [first, last] = span();
-  const out = await api("/api/frames", { key: state.tracklet.key, first, last, field, value });
-  for (const r of out.frames) Object.assign(state.tracklet.frame_rows[r.frame], r);
+  const t = state.tracklet;
+  const out = await api("/api/frames", { key: t.key, first, last, field, value, version: t.version });
+  t.version = out.version;
+  for (const r of out.frames) Object.assign(t.frame_rows[r.frame], r);
   const cells = $("strip").children;
   for (const r of out.frames) {
     const lab = cells[r.frame].querySelector(".lab");
-    lab.className = labelClass(state.tracklet.frame_rows[r.frame]);
+    lab.className = labelClass(t.frame_rows[r.frame]);
     lab.textContent = r.occlusion;
   }
   renderInfo();
   renderDetail();
+  refreshAround();
   say(`${field} ${value} on ${out.frames.length} frame(s)`);
 }
 
 async function accept() {
-  const key = state.tracklet.key;
-  await api("/api/tracklet", { key, field: "accepted", value: 1 });
+  const t = state.tracklet, key = t.key;
+  await api("/api/tracklet", { key, field: "accepted", value: 1, version: t.version });
   say(`accepted ${key}`);
-  const at = state.queue.findIndex((t) => t.key === key);
-  const next = state.queue.slice(at + 1).find((t) => !t.accepted) || state.queue.find((t) => !t.accepted && t.key !== key);
+  const at = state.queue.findIndex((q) => q.key === key);
+  const next = state.queue.slice(at + 1).find((q) => !q.accepted) || state.queue.find((q) => !q.accepted && q.key !== key);
   await Promise.all([loadQueue(), loadSummary()]);
   if (next) await openTracklet(next.key); else { await openTracklet(key); say("queue done"); }
 }
@@ -176,23 +216,21 @@ async function accept() {
 async function toggleExclude() {
   const t = state.tracklet;
   if (t.split !== "train") { say("only train tracklets can be excluded"); return; }
-  state.tracklet = { ...(await api("/api/tracklet", { key: t.key, field: "exclude", value: t.exclude ? 0 : 1 })) };
-  renderInfo();
-  loadSummary();
+  const now = await api("/api/tracklet", { key: t.key, field: "exclude", value: t.exclude ? 0 : 1, version: t.version });
+  show(now);
+  refreshAround();
 }
 
 async function undo() {
   const out = await api("/api/undo", {});
-  if (!out.undone) { say("nothing to undo"); return; }
+  if (!out.undone) { say("nothing this page did is left to undo"); return; }
   say("undone");
-  const focus = state.focus, anchor = state.anchor;
-  await openTracklet(out.tracklet);
-  if (out.tracklet === state.tracklet.key) {
-    state.focus = Math.min(focus, state.tracklet.frame_rows.length - 1);
-    state.anchor = Math.min(anchor, state.tracklet.frame_rows.length - 1);
-    markSelection(); renderDetail();
+  if (state.tracklet && out.tracklet === state.tracklet.key) {
+    show(await api("/api/tracklet?key=" + encodeURIComponent(out.tracklet)));
+  } else {
+    await openTracklet(out.tracklet);
   }
-  loadQueue(); loadSummary();
+  refreshAround();
 }
 
 function move(to, extend) {
@@ -203,18 +241,41 @@ function move(to, extend) {
   renderDetail();
 }
 
+// A write on an outdated tracklet: show the store's version of it and say why.
+function guarded(promise) {
+  return promise.catch((err) => {
+    if (err instanceof Stale) {
+      if (err.tracklet && state.tracklet && err.tracklet.key === state.tracklet.key) show(err.tracklet);
+      refreshAround();
+      say(err.message, true);
+    } else say("error: " + err.message, true);
+  });
+}
+
+// Keys by what they name, whatever Caps Lock or Shift do to the character: letters in lower
+// case, digits by their key position (Shift+3 is still 3), the numeric pad too.
+function keyName(ev) {
+  const code = /^(Digit|Numpad)([0-9])$/.exec(ev.code || "");
+  if (code) return code[2];
+  return ev.key.length === 1 ? ev.key.toLowerCase() : ev.key;
+}
+
 document.addEventListener("keydown", (ev) => {
-  if (!state.tracklet || ev.target.closest("#filters")) return;
-  const run = (promise) => { ev.preventDefault(); promise.catch((err) => say("error: " + err.message)); };
-  if (/^[0-9]$/.test(ev.key) && !ev.ctrlKey && !ev.metaKey) return run(setFrames("occlusion", +ev.key));
-  switch (ev.key) {
+  if (!state.tracklet || ev.target.closest("#filters") || ev.altKey) return;
+  const name = keyName(ev);
+  const run = (promise) => { ev.preventDefault(); guarded(promise); };
+  if (ev.ctrlKey || ev.metaKey) { if (name === "z") run(undo()); return; }
+  if (/^[0-9]$/.test(name)) return run(setFrames("occlusion", +name));
+  switch (name) {
     case "x": return run(setFrames("occlusion", 10));
     case "p": return run(setFrames("persons", state.tracklet.frame_rows[state.focus].persons > 1 ? 1 : 2));
     case "Enter": return run(accept());
     case "u": return run(undo());
-    case "z": if (ev.ctrlKey || ev.metaKey) return run(undo()); return;
     case "o": state.overlay = !state.overlay; return run(drawOverlay());
+    case "z": ev.preventDefault(); return toggleZoom();
+    case "Escape": return $("frame-box").classList.remove("zoom");
     case "e": return run(toggleExclude());
+    case " ": ev.preventDefault(); return;  // never a click on the last button used
     case "ArrowRight": ev.preventDefault(); return move(state.focus + 1, ev.shiftKey);
     case "ArrowLeft": ev.preventDefault(); return move(state.focus - 1, ev.shiftKey);
     case "Home": ev.preventDefault(); return move(0, ev.shiftKey);
@@ -226,28 +287,47 @@ $("strip").addEventListener("click", (ev) => {
   const cell = ev.target.closest(".cell");
   if (cell) move(+cell.dataset.i, ev.shiftKey);
 });
+$("frame-box").addEventListener("click", toggleZoom);
 $("queue").addEventListener("click", (ev) => {
   const li = ev.target.closest("li");
-  if (li) openTracklet(state.queue[+li.dataset.i].key).catch((err) => say("error: " + err.message));
+  if (li) guarded(openTracklet(li.dataset.key));
 });
-$("filters").addEventListener("change", () => loadQueue().catch((err) => say("error: " + err.message)));
-$("buttons").innerHTML = [...Array(11).keys()].map((v) => `<button data-v="${v}">${v}</button>`).join("") +
-  ' <button data-a="p">2+ persons</button> <button data-a="accept">accept ⏎</button> <button data-a="undo">undo</button>' +
-  ' <button data-a="overlay">overlay</button>';
+$("filters").addEventListener("change", () => guarded(loadQueue()));
+$("buttons").innerHTML = [...Array(11).keys()].map((v) => `<button tabindex="-1" data-v="${v}">${v}</button>`).join("") +
+  ' <button tabindex="-1" data-a="p">2+ persons</button> <button tabindex="-1" data-a="accept">accept ⏎</button>' +
+  ' <button tabindex="-1" data-a="undo">undo</button> <button tabindex="-1" data-a="overlay">overlay</button>' +
+  ' <button tabindex="-1" data-a="zoom">zoom</button>';
+// Buttons never keep the focus: Space and Enter go to the keys above, not to the last button.
+$("buttons").addEventListener("mousedown", (ev) => ev.preventDefault());
 $("buttons").addEventListener("click", (ev) => {
   const b = ev.target.closest("button");
   if (!b || !state.tracklet) return;
+  b.blur();
+  $("strip").focus();
   const act = b.dataset.a;
+  if (act === "zoom") return toggleZoom();
   const job = b.dataset.v !== undefined ? setFrames("occlusion", +b.dataset.v)
     : act === "p" ? setFrames("persons", state.tracklet.frame_rows[state.focus].persons > 1 ? 1 : 2)
     : act === "accept" ? accept() : act === "undo" ? undo()
     : (state.overlay = !state.overlay, drawOverlay());
-  job.catch((err) => say("error: " + err.message));
+  guarded(job);
 });
+
+// Writes made in another tab or by another reviewer: the open tracklet's version, polled.
+async function watch() {
+  const t = state.tracklet;
+  if (!t || document.hidden || state.busy) return;
+  const now = await api("/api/version?key=" + encodeURIComponent(t.key));
+  if (state.tracklet !== t || now.version === t.version || state.busy) return;
+  show(await api("/api/tracklet?key=" + encodeURIComponent(t.key)));
+  refreshAround();
+  say("this tracklet was changed in another tab or by another reviewer: reloaded", true);
+}
+setInterval(() => watch().catch(() => {}), WATCH_MS);
 
 (async function start() {
   state.session = await api("/api/session");
   await Promise.all([loadQueue(), loadSummary()]);
   if (state.queue.length) await openTracklet(state.queue[0].key);
   document.body.dataset.ready = "1";
-})().catch((err) => say("error: " + err.message));
+})().catch((err) => say("error: " + err.message, true));

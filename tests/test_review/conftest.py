@@ -1,14 +1,22 @@
-"""A small synth source with a tag CSV (with confidence) for the review app's tests."""
+"""A small synth source with a tag CSV (with confidence) for the review app's tests, and a test
+client that talks to the app as its page does (Host 127.0.0.1:PORT, the token header)."""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 
 from occreid.occdata.synth import SynthConfig, synthesize
+from occreid.review.app import ReviewContext, create_app
 from occreid.review.options import ReviewOptions
 from occreid.review.session import open_session
 
@@ -35,5 +43,62 @@ def tags(review_source: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def session(review_source: Path, tags: Path):
-    return open_session(ReviewOptions(source=review_source, annotations=tags), "ann")
+def session(review_source: Path, tags: Path) -> ReviewContext:
+    return open_session(ReviewOptions(source=review_source, annotations=tags), "ann")[0]
+
+
+class Page(TestClient):
+    """One open page: the token header on every request, its own page id in every write."""
+
+    def __init__(self, ctx: ReviewContext, page: str = "page-one") -> None:
+        super().__init__(
+            create_app(ctx),
+            base_url=f"http://127.0.0.1:{ctx.port}",
+            headers={"X-Occreid-Token": ctx.secret},
+        )
+        self.page = page
+
+    def write(self, path: str, **body: Any):
+        """POST ``body`` (plus this page's id, and the tracklet's current version unless
+        given)."""
+        if "key" in body and "version" not in body:
+            body["version"] = self.get("/api/tracklet", params={"key": body["key"]}).json()[
+                "version"
+            ]
+        return self.post(path, json={**body, "page": self.page})
+
+    def first_key(self) -> str:
+        return str(self.get("/api/queue").json()["items"][0]["key"])
+
+
+@pytest.fixture
+def page(session: ReviewContext) -> Page:
+    return Page(session)
+
+
+@pytest.fixture
+def open_page() -> type[Page]:
+    """Page, for tests that open several (tabs, reviewers, restarts)."""
+    return Page
+
+
+@pytest.fixture
+def server(session: ReviewContext) -> Iterator[str]:
+    """The app under uvicorn on a free loopback port (``session.port`` set to it); its URL."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        session.port = int(s.getsockname()[1])
+    config = uvicorn.Config(
+        create_app(session), host="127.0.0.1", port=session.port, log_level="warning"
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{session.port}/"
+    srv.should_exit = True
+    thread.join(10)

@@ -1,27 +1,20 @@
-"""The review API through FastAPI's test client: queue order, changes, undo, two writers, the
-export into build-dataset, what is served and who is let in."""
+"""The review API through FastAPI's test client: queue order, changes, undo per page, versions,
+the export into build-dataset, what is served."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
-from click.testing import CliRunner
-from fastapi.testclient import TestClient
 
-from occreid.cli.main import main
-from occreid.review.app import ReviewContext, create_app
+from occreid.review.app import ReviewContext
 from occreid.review.export import exclude_path, export
-from occreid.review.options import ReviewOptions, is_loopback
+from occreid.review.options import ReviewOptions
 from occreid.review.queue import QUERY_SHARE, order_queue
 from occreid.review.session import open_session
-from occreid.review.store import ReviewStore, store_path
-
-
-def _client(ctx: ReviewContext) -> TestClient:
-    return TestClient(create_app(ctx))
+from occreid.review.store import ReviewStore
 
 
 def test_queue_puts_unreviewed_then_doubtful_then_near_a_third_first() -> None:
@@ -40,88 +33,120 @@ def test_queue_puts_unreviewed_then_doubtful_then_near_a_third_first() -> None:
     assert abs(0.34 - QUERY_SHARE) < abs(0.9 - QUERY_SHARE)  # why e comes before b
 
 
-def test_the_api_queue_follows_confidence_and_moves_reviewed_to_the_end(session) -> None:
-    client = _client(session)
-    items = client.get("/api/queue").json()["items"]
+def test_the_api_queue_follows_confidence_and_moves_reviewed_to_the_end(page: Any) -> None:
+    items = page.get("/api/queue").json()["items"]
     confidences = [i["confidence"] for i in items]
     assert confidences == sorted(confidences)
     first = items[0]["key"]
-    assert client.post(
-        "/api/tracklet", json={"key": first, "field": "accepted", "value": 1}
-    ).is_success
-    after = client.get("/api/queue").json()["items"]
+    assert page.write("/api/tracklet", key=first, field="accepted", value=1).is_success
+    after = page.get("/api/queue").json()["items"]
     assert after[-1]["key"] == first and after[-1]["accepted"] == 1
-    only = client.get("/api/queue", params={"reviewed": "false"}).json()
+    only = page.get("/api/queue", params={"reviewed": "false"}).json()
     assert first not in {i["key"] for i in only["items"]}
-    split = client.get("/api/queue", params={"split": "gallery"}).json()["items"]
+    split = page.get("/api/queue", params={"split": "gallery"}).json()["items"]
     assert split and {i["split"] for i in split} == {"gallery"}
-    summary = client.get("/api/summary").json()
+    summary = page.get("/api/summary").json()
     assert summary["reviewed"] == 1 and summary["table1"]["paper_query"][-1] == 0.334
 
 
-def test_a_label_change_and_its_undo_are_stored_with_the_reviewer(session) -> None:
-    client = _client(session)
-    key = client.get("/api/queue").json()["items"][0]["key"]
-    before = client.get("/api/tracklet", params={"key": key}).json()["frame_rows"]
-    r = client.post(
-        "/api/frames", json={"key": key, "first": 3, "last": 1, "field": "occlusion", "value": 7}
-    )
+def test_a_label_change_and_its_undo_are_stored_with_the_reviewer(
+    session: ReviewContext, page: Any
+) -> None:
+    key = page.first_key()
+    before = page.get("/api/tracklet", params={"key": key}).json()["frame_rows"]
+    r = page.write("/api/frames", key=key, first=3, last=1, field="occlusion", value=7)
     assert r.is_success and [f["frame"] for f in r.json()["frames"]] == [1, 2, 3]
-    now = client.get("/api/tracklet", params={"key": key}).json()["frame_rows"]
+    now = page.get("/api/tracklet", params={"key": key}).json()["frame_rows"]
     assert [f["occlusion"] for f in now[1:4]] == [7, 7, 7]
     assert now[0]["occlusion"] == before[0]["occlusion"]
-    assert client.post("/api/undo").json()["tracklet"] == key
-    back = client.get("/api/tracklet", params={"key": key}).json()["frame_rows"]
+    assert page.write("/api/undo").json()["tracklet"] == key
+    back = page.get("/api/tracklet", params={"key": key}).json()["frame_rows"]
     assert [f["occlusion"] for f in back] == [f["occlusion"] for f in before]
     log = session.store.history()
     assert set(log["reviewer"]) == {"ann"} and list(log["action"].unique()) == [
         "set occlusion",
         "undo",
     ]
+    assert set(log["page"]) == {"page-one"}
     assert log.loc[log["action"] == "set occlusion", "undone"].eq(1).all()
-    assert client.post("/api/undo").json() == {"undone": None}
-    bad = {"key": key, "first": 0, "last": 0, "field": "occlusion", "value": 11}
-    assert client.post("/api/frames", json=bad).status_code == 422
+    assert page.write("/api/undo").json() == {"undone": None}
+    bad = page.write("/api/frames", key=key, first=0, last=0, field="occlusion", value=11)
+    assert bad.status_code == 422
 
 
-def test_two_tabs_on_one_store_the_later_write_wins_and_both_are_kept(session) -> None:
-    other = ReviewContext(session.source, ReviewStore(session.store.path), "bob")
-    a, b = _client(session), _client(other)
-    key = a.get("/api/queue").json()["items"][0]["key"]
+def test_a_write_on_an_outdated_version_is_refused_and_the_tracklet_sent_back(
+    session: ReviewContext, open_page
+) -> None:
+    a, b = open_page(session, "tab-aaaa"), open_page(session, "tab-bbbb")
+    key = a.first_key()
+    seen = a.get("/api/tracklet", params={"key": key}).json()["version"]
     change = {"key": key, "first": 0, "last": 0, "field": "occlusion"}
-    assert a.post("/api/frames", json={**change, "value": 4}).is_success
-    assert b.post("/api/frames", json={**change, "value": 6}).is_success
-    assert a.get("/api/tracklet", params={"key": key}).json()["frame_rows"][0]["occlusion"] == 6
+    assert b.write("/api/frames", **change, value=6).is_success  # the other tab
+    late = a.write("/api/frames", **change, value=4, version=seen)  # on what tab a showed
+    assert late.status_code == 409 and late.json()["stale"] is True
+    assert "another tab" in late.json()["detail"]
+    assert late.json()["tracklet"]["frame_rows"][0]["occlusion"] == 6  # what a reloads
+    assert session.store.tracklet(key)["frame_rows"][0]["occlusion"] == 6
+    accept = a.write("/api/tracklet", key=key, field="accepted", value=1, version=seen)
+    assert accept.status_code == 409 and session.store.tracklet(key)["accepted"] == 0
+    now = late.json()["tracklet"]["version"]
+    assert a.write("/api/frames", **change, value=4, version=now).is_success
+
+
+def test_undo_undoes_only_what_this_page_did(session: ReviewContext, open_page) -> None:
+    a, b = open_page(session, "tab-aaaa"), open_page(session, "tab-bbbb")  # one reviewer, two tabs
+    key = a.first_key()
+    assert a.write("/api/frames", key=key, first=0, last=0, field="occlusion", value=9).is_success
+    assert b.write("/api/undo").json() == {"undone": None}
+    assert session.store.tracklet(key)["frame_rows"][0]["occlusion"] == 9
+    other = ReviewContext(session.source, ReviewStore(session.store.path), "bob", port=8765)
+    c = open_page(other, "tab-cccc")  # another reviewer on the same store
+    assert c.write("/api/frames", key=key, first=1, last=1, field="occlusion", value=8).is_success
+    assert a.write("/api/undo").json()["tracklet"] == key  # a's own 9 is undone, c's 8 stays
+    rows = session.store.tracklet(key)["frame_rows"]
+    assert rows[0]["occlusion"] != 9 and rows[1]["occlusion"] == 8
+
+
+def test_an_undone_frame_overwritten_since_keeps_the_later_value(
+    session: ReviewContext, open_page
+) -> None:
+    a, b = open_page(session, "tab-aaaa"), open_page(session, "tab-bbbb")
+    key = a.first_key()
+    change = {"key": key, "first": 0, "last": 0, "field": "occlusion"}
+    assert a.write("/api/frames", **change, value=4).is_success
+    assert b.write("/api/frames", **change, value=6).is_success
     log = session.store.history()
-    assert log[["reviewer", "new"]].values.tolist() == [["ann", 4], ["bob", 6]]
-    a.post("/api/undo")  # ann's 4 was overwritten by bob: her undo leaves bob's 6
-    assert a.get("/api/tracklet", params={"key": key}).json()["frame_rows"][0]["occlusion"] == 6
+    assert log[["page", "new"]].values.tolist() == [["tab-aaaa", 4], ["tab-bbbb", 6]]
+    a.write("/api/undo")  # a's 4 was overwritten by b: the undo leaves b's 6
+    assert session.store.tracklet(key)["frame_rows"][0]["occlusion"] == 6
 
 
-def test_a_restart_continues_where_the_reviewer_stopped(review_source: Path, tags: Path) -> None:
+def test_a_restart_continues_where_the_reviewer_stopped(
+    review_source: Path, tags: Path, open_page
+) -> None:
     opts = ReviewOptions(source=review_source, annotations=tags)
-    first = open_session(opts, "ann")
-    key = _client(first).get("/api/queue").json()["items"][0]["key"]
-    _client(first).post("/api/tracklet", json={"key": key, "field": "accepted", "value": 1})
-    again = open_session(opts, "ann")  # a new server on the same store
+    first = open_page(open_session(opts, "ann")[0])
+    key = first.first_key()
+    first.write("/api/tracklet", key=key, field="accepted", value=1)
+    again, opened = open_session(opts, "ann")  # a new server on the same store
+    assert opened.state == "unchanged"
     assert again.store.tracklet(key)["accepted"] == 1 and again.store.tracklet(key)["reviewer"]
 
 
-def test_export_is_atomic_and_build_dataset_reads_it(session, tmp_path: Path) -> None:
+def test_export_pair_build_dataset_reads_it(
+    session: ReviewContext, tmp_path: Path, open_page
+) -> None:
     from occreid.occdata.build import BuildOptions, build_dataset
     from occreid.occdata.manifest import read_manifest
 
-    client = _client(session)
-    items = client.get("/api/queue").json()["items"]
+    page = open_page(session)
+    items = page.get("/api/queue").json()["items"]
     query = next(i["key"] for i in items if i["split"] == "gallery")
     train = next(i["key"] for i in items if i["split"] == "train")
-    client.post(
-        "/api/frames", json={"key": query, "first": 0, "last": 1, "field": "occlusion", "value": 9}
-    )
-    client.post("/api/tracklet", json={"key": query, "field": "accepted", "value": 1})
-    client.post("/api/tracklet", json={"key": train, "field": "exclude", "value": 1})
-    test_only = {"key": query, "field": "exclude", "value": 1}
-    assert client.post("/api/tracklet", json=test_only).status_code == 400
+    page.write("/api/frames", key=query, first=0, last=1, field="occlusion", value=9)
+    page.write("/api/tracklet", key=query, field="accepted", value=1)
+    page.write("/api/tracklet", key=train, field="exclude", value=1)
+    assert page.write("/api/tracklet", key=query, field="exclude", value=1).status_code == 400
     out = tmp_path / "reviewed.csv"
     done = export(session.store, out)
     assert done["excluded_tracklets"] == 1
@@ -142,11 +167,13 @@ def test_export_is_atomic_and_build_dataset_reads_it(session, tmp_path: Path) ->
     assert train not in set(trained["src_tracklet"])
 
 
-def test_only_image_files_under_the_source_are_served(session, tmp_path: Path) -> None:
-    client = _client(session)
+def test_only_image_files_under_the_source_are_served(
+    session: ReviewContext, page: Any, tmp_path: Path
+) -> None:
     frame = session.store.frames()["path"].iloc[0]
-    ok = client.get(f"/frame/{frame}")
+    ok = page.get(f"/frame/{frame}")
     assert ok.status_code == 200 and ok.headers["content-type"] == "image/jpeg"
+    assert page.get("/static/app.js").headers["content-type"].startswith("text/javascript")
     secret = tmp_path / "secret.jpg"
     secret.write_bytes(b"not yours")
     link = session.source / "train" / "leak.jpg"
@@ -158,75 +185,29 @@ def test_only_image_files_under_the_source_are_served(session, tmp_path: Path) -
             "train/leak.jpg",  # a symbolic link out of the source
             "annotations.csv",  # under the source, but not an image
             "train/none.jpg",
+            "train/a%00.jpg",  # a NUL byte
         ):
-            assert client.get(f"/frame/{bad}").status_code == 404, bad
+            assert page.get(f"/frame/{bad}").status_code == 404, bad
     finally:
         link.unlink()
 
 
-def test_a_token_is_required_where_one_is_set(session) -> None:
-    session.token = "s3cret"
-    client = _client(session)
-    assert client.get("/api/queue").status_code == 401
-    assert client.get("/frame/x.jpg").status_code == 401
-    assert client.get("/api/queue", headers={"X-Occreid-Token": "wrong"}).status_code == 401
-    assert client.get("/api/queue", headers={"X-Occreid-Token": "s3cret"}).is_success
-    page = client.get("/", params={"token": "s3cret"})
-    assert page.is_success and "occreid review" in page.text
-    assert client.get("/api/queue").is_success  # the cookie set from the URL's token
-
-
-def test_binding_beyond_loopback_makes_up_a_token(review_source: Path, tags: Path) -> None:
-    assert is_loopback("127.0.0.1") and is_loopback("::1") and not is_loopback("0.0.0.0")
-    local = open_session(ReviewOptions(source=review_source, annotations=tags), "ann")
-    wide = open_session(
-        ReviewOptions(source=review_source, annotations=tags, host="0.0.0.0"), "ann"
-    )
-    assert local.token is None and wide.token and len(wide.token) >= 24
-
-
-def test_bad_input_is_one_line_before_anything_starts(
-    review_source: Path, tags: Path, tmp_path: Path
+def test_the_overlay_serves_the_cached_key_points_and_mask(
+    session: ReviewContext, tmp_path: Path, open_page
 ) -> None:
-    def run(*args: str) -> str:
-        r = CliRunner().invoke(main, ["review", *args, "--export", str(tmp_path / "o.csv")])
-        assert r.exit_code != 0 and r.output.startswith("Error: "), r.output
-        assert r.output.strip().count("\n") == 0, r.output
-        return r.output
-
-    assert "missing split folder" in run(str(tmp_path), "--annotations", str(tags))
-    table = pd.read_csv(tags)
-    table.loc[0, "occlusion"] = 12
-    table.to_csv(tmp_path / "bad.csv", index=False)
-    assert "not an integer in 0-10" in run(
-        str(review_source), "--annotations", str(tmp_path / "bad.csv")
-    )
-    table.loc[0, ["path", "occlusion"]] = ["train/0001/0001/nope.jpg", 0]
-    table.to_csv(tmp_path / "unknown.csv", index=False)
-    assert "not in the source" in run(
-        str(review_source), "--annotations", str(tmp_path / "unknown.csv")
-    )
-    open_session(ReviewOptions(source=review_source, annotations=tags), "ann")  # the store
-    copy = tmp_path / "copy"
-    shutil.copytree(review_source, copy)  # the same frames elsewhere: another source
-    assert "belongs to the source" in run(str(copy), "--annotations", str(tags))
-    assert store_path(tags).is_file()
-
-
-def test_the_overlay_serves_the_cached_key_points_and_mask(session, tmp_path: Path) -> None:
     from occreid.pseudolabel.cache import LabelCache
     from occreid.pseudolabel.runner import RunOptions, run
 
     path = session.store.frames()["path"].iloc[0]
-    assert _client(session).get("/api/overlay", params={"path": path}).status_code == 404
+    assert open_page(session).get("/api/overlay", params={"path": path}).status_code == 404
     run(RunOptions(root=session.source, out=tmp_path / "labels"))
     session.labels = LabelCache(tmp_path / "labels")
-    client = _client(session)
-    got = client.get("/api/overlay", params={"path": path}).json()
+    page = open_page(session)
+    got = page.get("/api/overlay", params={"path": path}).json()
     assert got["size"] == [128, 64] and len(got["keypoints"]) == 17
     assert len(got["mask"]) == 64 and len(got["mask"][0]) == 32 and sum(map(sum, got["mask"])) > 50
-    assert client.get("/api/session").json()["overlay"] is True
-    assert client.get("/api/overlay", params={"path": "train/x.jpg"}).status_code == 404
+    assert page.get("/api/session").json()["overlay"] is True
+    assert page.get("/api/overlay", params={"path": "train/x.jpg"}).status_code == 404
 
 
 def test_a_built_dataset_is_reviewed_as_the_frames_of_its_source(
