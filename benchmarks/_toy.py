@@ -53,7 +53,7 @@ def available_pairs() -> list[tuple[str, str]]:
     """(pose, parsing) backend pairs whose packages are installed."""
     pairs = [("oracle", "oracle")]
     if importlib.util.find_spec("mediapipe"):
-        pairs.append(("mediapipe", "mediapipe"))
+        pairs += [("mediapipe", "mediapipe"), ("mediapipe", "keypoints")]
     if importlib.util.find_spec("mmcv") and importlib.util.find_spec("mmpose"):
         pairs.append(("mmpose", "mmseg"))
     return pairs

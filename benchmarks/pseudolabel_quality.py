@@ -3,7 +3,10 @@
 PCK: share of the ground-truth visible keypoints predicted within 0.1 x frame height (12.8 px on
 128x64 frames); mask IoU at the cache's 64x32; APU-target error in pixels (targets from the
 ground-truth keypoints, occluded points included, vs from the backend); tagging agreement of
-`tag-occlusion` with the ground-truth occlusion (occluded yes / no accuracy, label MAE).
+`tag-occlusion` with the ground-truth occlusion (occluded yes / no accuracy, label MAE). For the
+foreground-map target (issue 20, item 6): mask IoU and the share of the mask outside the target's
+visible body on occluded frames (what Lf would teach it to keep), e.g. mediapipe's selfie mask
+against the body its seen key points support (mediapipe+keypoints).
 The models behind mediapipe (and mmpose / mmseg) were trained on photographs: on flat-shaded toy
 people they are expected to do worse than on real frames; this says how much worse.
 
@@ -40,18 +43,21 @@ def score(source: Path, labels: Path) -> dict[str, float]:
     hit = (dist <= 0.1 * h) & (got["keypoints"][..., 2] >= 0.3)
     small = gt_masks.reshape(len(gt), 64, h // 64, 32, w // 32).mean(axis=(2, 4)) >= 0.5
     pred = unpack_masks(got["mask"], cache.mask_size)
+    occ_gt = (gt["occlusion"].to_numpy() > 0) | (gt["persons"].to_numpy() > 1)
     iou = (pred & small).sum((1, 2)) / np.maximum((pred | small).sum((1, 2)), 1)
+    outside = (pred & ~small).sum((1, 2)) / np.maximum(pred.sum((1, 2)), 1)
     labelled = gt_kp.copy()
     labelled[..., 2] = (gt_kp[..., 2] >= 1).astype(np.float32)
     target_gt = apu_targets(labelled, np.full(len(gt), h), np.full(len(gt), w))
     scale = np.array([h, h, h, w])
     apu_err = np.abs(got["apu"].astype(np.float32) - target_gt) * scale
     tags = tag_occlusion(cache).set_index("path").loc[gt["path"]]
-    occ_gt = (gt["occlusion"].to_numpy() > 0) | (gt["persons"].to_numpy() > 1)
     occ_tag = (tags["occlusion"].to_numpy() > 0) | (tags["persons"].to_numpy() > 1)
     return {
         "pck@0.1h": round(float(hit[visible].mean()), 3),
         "mask_iou": round(float(iou.mean()), 3),
+        "mask_iou_occluded_frames": round(float(iou[occ_gt].mean()), 3),
+        "mask_outside_visible_body_occluded_frames": round(float(outside[occ_gt].mean()), 3),
         "apu_error_px": [round(float(e), 2) for e in np.nanmean(apu_err, axis=0)],
         "tag_occluded_accuracy": round(float((occ_gt == occ_tag).mean()), 3),
         "tag_label_mae": round(
@@ -81,7 +87,7 @@ def main() -> None:
     for pose, parsing in available_pairs():
         if pose == "mmpose" and not with_mm:
             continue  # random weights say nothing about quality
-        out = args.work / f"quality-{pose}"
+        out = args.work / f"quality-{pose}-{parsing}"
         shutil.rmtree(out, ignore_errors=True)
         mm = pose == "mmpose"
         run(

@@ -44,7 +44,7 @@ def main() -> None:
     pairs = [("oracle", "oracle")] if args.oracle_only else available_pairs()
     for pose, parsing in pairs:
         source = toy(args.work, args.ids if pose == "oracle" else args.slow_ids)
-        out = args.work / f"labels-{pose}"
+        out = args.work / f"labels-{pose}-{parsing}"
         shutil.rmtree(out, ignore_errors=True)
         report = run(
             RunOptions(

@@ -19,7 +19,6 @@ from occreid.occdata.resplit import QueryPolicy
 from occreid.occdata.synth import SynthConfig
 from occreid.pseudolabel.backends import ADE20K_PERSON, BACKENDS
 from occreid.pseudolabel.runner import RunOptions
-from occreid.pseudolabel.tagging import MIN_SHARE
 from occreid.review.options import MIN_TOKEN, ReviewOptions
 
 
@@ -54,6 +53,7 @@ def main() -> None:
       build-dataset  re-split a DukeMTMC-VideoReID root into Occluded-DukeMTMC-VideoReID
       pseudolabel    cache pose keypoints and person masks for every frame
       tag-occlusion  occlusion labels from the cache, as an annotation CSV
+      calibrate      fit the occlusion tags to reviewed labels (LABELS/calibration.json)
       review         confirm and correct the occlusion labels in a browser, then export
       stats          print the statistics report of a built dataset
       train          train RFCnet (or a baseline / ablation) from a config
@@ -384,31 +384,79 @@ def pseudolabel(
     "--out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Annotation CSV to write (path,occlusion,persons,confidence).",
+    help="Annotation CSV to write (path,occlusion,persons,confidence); the calibration used "
+    "goes beside it as OUT.calibration.json.",
 )
 @click.option(
-    "--min-share",
-    default=MIN_SHARE,
-    show_default=True,
-    help="Hidden share of the body below which a frame counts as unoccluded.",
+    "--calibration",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Calibration JSON to use [default: LABELS/calibration.json from `occreid calibrate`, "
+    "else the backends' shipped default].",
 )
-def tag_occlusion(labels: Path, out: Path, min_share: float) -> None:
+def tag_occlusion(labels: Path, out: Path, calibration: Path | None) -> None:
     """Estimate each frame's occlusion label (0-10), person count and confidence from a cache.
 
     Each frame is judged on its own evidence (the box is full-extent: it is the expected body):
     the pose model's score of each body level, and the share of the skeleton's silhouette that
-    the target person's own mask leaves uncovered, as far as the parsing backend's mask can be
-    trusted. A frame where nothing was found takes its share from its tracklet neighbours, else
-    0.5 at confidence 0. The CSV (path,occlusion,persons,confidence) goes straight into
-    build-dataset and `occreid review`; pseudolabel/tagging.py explains every constant.
+    the target person's own mask leaves uncovered, where the parsing backend's mask is the
+    target's visible body. A frame without evidence (no pose, or a skeleton that is not a body)
+    is unknown: confidence 0, its label from the calibration's prior, never counted as occluded.
+    Confidence is the probability that the occluded yes / no is right. The numbers come from the
+    calibration (pseudolabel/calibration.py; `occreid calibrate` fits them to reviewed labels).
     """
     from occreid.pseudolabel.cache import LabelCache
+    from occreid.pseudolabel.calibration import calibration_for, load_calibration
+    from occreid.pseudolabel.tagging import summary
     from occreid.pseudolabel.tagging import tag_occlusion as tag
 
-    table = tag(LabelCache(labels), min_share)
+    cache = LabelCache(labels)
+    cal = load_calibration(calibration) if calibration else calibration_for(labels, cache.meta)
+    table = tag(cache, cal)
     table.to_csv(out, index=False)
-    occluded = ((table["occlusion"] > 0) | (table["persons"] > 1)).mean()
-    click.echo(f"wrote {out}: {len(table):,} frames, {occluded:.1%} occluded")
+    cal.save(out.with_name(out.name.removesuffix(".csv") + ".calibration.json"))
+    fitted = "fitted on reviewed labels" if cal.model else "shipped default"
+    click.echo(f"wrote {out} ({cal.pose}+{cal.parsing} calibration, {fitted}): {summary(table)}")
+
+
+@main.command()
+@click.argument("labels", type=_EXISTING_DIR)
+@click.option(
+    "--reviewed",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Reviewed annotation CSV (`occreid review --export`; rows with reviewed = 1 count, or "
+    "every row of a CSV without that column).",
+)
+def calibrate(labels: Path, reviewed: Path) -> None:
+    """Fit the occlusion tags of a label cache to reviewed labels; writes LABELS/calibration.json.
+
+    A small monotone model (logistic regression of occluded yes / no on the frame's evidence,
+    isotonic map to the label, the prior of frames without evidence) is checked by
+    cross-validation grouped by tracklet; where it is not better than the calibration it starts
+    from (or too few tracklets were reviewed), that one is kept and the output says so.
+    `occreid tag-occlusion LABELS` then uses it. pseudolabel/calibrate.py has the details.
+    """
+    from occreid.pseudolabel.cache import LabelCache
+    from occreid.pseudolabel.calibrate import fit_calibration, read_reviewed
+    from occreid.pseudolabel.calibration import FILE_NAME, backend_names, default_calibration
+    from occreid.pseudolabel.tagging import evidence_table
+
+    cache = LabelCache(labels)
+    base = default_calibration(*backend_names(cache.meta))
+    answers = read_reviewed(reviewed)
+    known = answers["path"].isin(set(cache.index["path"]))
+    if not known.any():
+        raise OccreidError(
+            f"{reviewed}: none of its {len(answers):,} reviewed frames is in {labels}; "
+            "review frames of the source this cache was made from"
+        )
+    fit = fit_calibration(evidence_table(cache, base), answers, base)
+    for line in fit.lines():
+        click.echo(line)
+    if (~known).any():
+        click.echo(f"{int((~known).sum()):,} reviewed frames are not in the cache: left out")
+    fit.calibration.save(labels / FILE_NAME)
+    click.echo(f"wrote {labels / FILE_NAME}; `occreid tag-occlusion {labels}` now uses it")
 
 
 @main.command()

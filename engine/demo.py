@@ -35,6 +35,7 @@ def run_demo(opts: DemoOptions) -> Path:
     from occreid.engine.train import train
     from occreid.occdata.build import BuildOptions, build_dataset
     from occreid.occdata.synth import SynthConfig, synthesize
+    from occreid.pseudolabel.backends import paired_parsing
     from occreid.pseudolabel.runner import RunOptions, run
 
     backend = opts.backend
@@ -57,7 +58,13 @@ def run_demo(opts: DemoOptions) -> Path:
     steps.update()
     t = stage(f"pseudolabel ({backend})")
     run(
-        RunOptions(root=source, out=labels, pose=backend, parsing=backend, overwrite=opts.overwrite)
+        RunOptions(
+            root=source,
+            out=labels,
+            pose=backend,
+            parsing=paired_parsing(backend),
+            overwrite=opts.overwrite,
+        )
     )
     timings["pseudolabel"] = time.perf_counter() - t
     steps.update()

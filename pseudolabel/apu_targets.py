@@ -2,7 +2,9 @@
 
 a1 = shoulder height, a2 = hip height, a3 = knee height (fractions of the image height) and
 a4 = knee x (fraction of the width, the split between the legs). A point counts as found when its
-score reaches ``threshold``; a level's height is the mean of its found left / right points. Every
+score reaches ``threshold``: the pose backend's seen score (its calibration, calibration.py; the
+runner passes it), the same rule as the occlusion evidence's "seen"; a level's height is the
+mean of its found left / right points. Every
 found point is kept as it is; the rules for what is missing, in order:
 
 - nothing found on any level (shoulders, hips, knees, ankles): all four targets NaN, which Lk
@@ -24,6 +26,8 @@ found point is kept as it is; the rules for what is missing, in order:
 from __future__ import annotations
 
 import numpy as np
+
+from occreid.pseudolabel.backends.base import PoseBackend
 
 SHOULDERS, HIPS, KNEES, ANKLES = (5, 6), (11, 12), (13, 14), (15, 16)
 LEVELS = (SHOULDERS, HIPS, KNEES, ANKLES)
@@ -71,7 +75,10 @@ def fill_heights(heights: np.ndarray) -> np.ndarray:
 
 
 def apu_targets(
-    keypoints: np.ndarray, height: np.ndarray, width: np.ndarray, threshold: float = 0.3
+    keypoints: np.ndarray,
+    height: np.ndarray,
+    width: np.ndarray,
+    threshold: float = PoseBackend.seen_score,
 ) -> np.ndarray:
     """(N, 17, 3) pixel keypoints + image sizes (N,) -> (N, 4) float32 targets in [0, 1]
     (NaN rows where no body point is found)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -85,7 +86,7 @@ class RunOptions:
     shard_frames: int = 4096
     resume: bool = False
     overwrite: bool = False
-    threshold: float = 0.3
+    threshold: float | None = None  # APU "found" score; None: the pose backend's seen score
 
 
 def _read(path: Path) -> np.ndarray | None:
@@ -141,6 +142,7 @@ def label_shard(
             t = time.perf_counter()
             kp[rows] = pose.predict(batch)
             timings.pose += time.perf_counter() - t
+            batch.keypoints, batch.seen_score = kp[rows], pose.seen_score
             t = time.perf_counter()
             m, p = parsing.predict(batch, MASK_SIZE)
             timings.parsing += time.perf_counter() - t
@@ -152,7 +154,8 @@ def label_shard(
         start += len(chunk)
         bar.update(len(chunk))
     t = time.perf_counter()
-    apu = apu_targets(kp, np.maximum(sizes[:, 0], 1), np.maximum(sizes[:, 1], 1), opts.threshold)
+    threshold = pose.seen_score if opts.threshold is None else opts.threshold  # calibration.py
+    apu = apu_targets(kp, np.maximum(sizes[:, 0], 1), np.maximum(sizes[:, 1], 1), threshold)
     index = pd.DataFrame({"path": paths, "ok": ok, "height": sizes[:, 0], "width": sizes[:, 1]})
     data = ShardData(index, kp, apu, pack_masks(masks), persons)
     timings.targets += time.perf_counter() - t
@@ -201,6 +204,15 @@ def _prepare(opts: RunOptions, plan: pd.DataFrame, meta: dict[str, Any]) -> None
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
 
 
+def not_the_body(parsing: ParsingBackend) -> str:
+    """The one-line warning for a parsing backend whose mask is not the target's visible body."""
+    return (
+        f"the {parsing.name} parsing backend's mask is not the target's visible body "
+        f"({parsing.mask_source}): the tags ignore it, and the foreground loss Lf would learn to "
+        "keep occluders; --parsing keypoints stores the body the key points support instead"
+    )
+
+
 def run(opts: RunOptions) -> dict[str, Any]:
     """Label every frame of ``opts.root`` into ``opts.out``; returns the report (rank 0)."""
     info = init_distributed()
@@ -222,11 +234,15 @@ def run(opts: RunOptions) -> dict[str, Any]:
         "mask_size": list(MASK_SIZE),
         "shards": n_shards,
         "frames": len(plan),
-        "threshold": opts.threshold,
+        "threshold": pose.seen_score if opts.threshold is None else opts.threshold,
+        # for training: a mask that is not the target's visible body must not teach Lf
+        "mask_is_visible_body": parsing.mask_is_visible_body,
         "backends": {"pose": pose.describe(), "parsing": parsing.describe()},
     }
     if rank == 0:
         _prepare(opts, plan, meta)
+        if not parsing.mask_is_visible_body:
+            warnings.warn(not_the_body(parsing), stacklevel=2)
     barrier(info)
     done = finished_shards(opts.out)
     mine = [s for s in range(n_shards) if s % world == rank and s not in done]
@@ -260,6 +276,7 @@ def finish(
 ) -> dict[str, Any]:
     """Mark the cache complete, write report.json and the automatic occlusion tags."""
     from occreid.pseudolabel.cache import LabelCache
+    from occreid.pseudolabel.calibration import calibration_for
     from occreid.pseudolabel.tagging import tag_occlusion
 
     missing = set(range(meta["shards"])) - finished_shards(out)
@@ -278,5 +295,7 @@ def finish(
         "unreadable_frames": bad,
     }
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    tag_occlusion(cache).to_csv(out / "occlusion.csv", index=False)
+    cal = calibration_for(out, cache.meta)
+    tag_occlusion(cache, cal).to_csv(out / "occlusion.csv", index=False)
+    cal.save(out / "occlusion.calibration.json")
     return report

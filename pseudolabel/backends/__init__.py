@@ -8,6 +8,7 @@ pose:    oracle     synth ground truth (groundtruth/ beside the frames)
 parsing: oracle     synth ground truth
          mediapipe  selfie segmentation (offline CPU)
          mmseg      any mmsegmentation config + checkpoint; --person-classes picks the classes
+         keypoints  the body the seen key points support (no model: for a pose-only backend)
 
 Each backend declares its constructor's options (no catch-all): an option it does not take is a
 one-line error naming the options it does, found before any model is built.
@@ -32,9 +33,19 @@ BACKENDS: dict[str, dict[str, str]] = {
         "oracle": "occreid.pseudolabel.backends.oracle:OracleParsing",
         "mediapipe": "occreid.pseudolabel.backends.mediapipe_backend:MediaPipeParsing",
         "mmseg": "occreid.pseudolabel.backends.mm:MMSeg",
+        "keypoints": "occreid.pseudolabel.backends.keypoints:KeypointParsing",
     },
 }
 ADE20K_PERSON = (12,)  # mmseg's default person classes: "person" of ADE20K
+# The parsing backend that goes with a pose backend where one model does both jobs badly:
+# mediapipe's selfie mask is not the target's visible body (it covers occluders), so the mask
+# the key points support is stored instead and no segmentation model runs (backends/keypoints.py).
+PAIRED_PARSING = {"mediapipe": "keypoints"}
+
+
+def paired_parsing(pose: str) -> str:
+    """The parsing backend to run with pose backend ``pose`` when none is chosen (the demo)."""
+    return PAIRED_PARSING.get(pose, pose)
 
 
 def backend_class(kind: str, name: str) -> Any:

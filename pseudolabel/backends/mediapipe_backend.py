@@ -44,6 +44,13 @@ def _solutions() -> Any:
 
 class MediaPipePose(PoseBackend):
     name = "mediapipe"
+    score_scale = (0.0, 1.0)
+    seen_score = 0.5
+    score_source = (
+        "mediapipe documents a landmark's visibility as the likelihood that it is visible: "
+        "read as that probability (0-1), seen at 0.5; not fitted on any crops"
+    )
+    confidence_cap = 0.75  # its likelihoods were never checked against people: not above 0.8
 
     def __init__(self, complexity: int = 1, margin: float = MARGIN) -> None:
         self.complexity = complexity
@@ -83,7 +90,12 @@ class MediaPipePose(PoseBackend):
 
 class MediaPipeParsing(ParsingBackend):
     name = "mediapipe"
-    mask_weight = 0.0  # selfie segmentation covers occluders too (tagging.py)
+    mask_is_visible_body = False
+    mask_weight = 0.0
+    mask_source = (
+        "selfie segmentation covers occluders and other people too "
+        "(measured: benchmarks/pseudolabel_quality.py)"
+    )
 
     def __init__(self) -> None:
         self.segmenter = _solutions().selfie_segmentation.SelfieSegmentation(model_selection=0)

@@ -86,6 +86,10 @@ class MMPose(PoseBackend):
     """Top-down mmpose model on the whole crop (COCO-17)."""
 
     name = "mmpose"
+    score_scale = (0.3, 0.3)
+    seen_score = 0.3
+    score_source = "mmpose's own key-point threshold (kpt_thr 0.3 of its demos); not fitted"
+    confidence_cap = 0.75  # not fitted: no tag claims 0.8 before `occreid calibrate`
 
     def __init__(
         self,
@@ -205,7 +209,9 @@ class MMSeg(ParsingBackend):
     """Semantic segmentation whose ``person_classes`` make the person mask."""
 
     name = "mmseg"
-    mask_weight = 0.5  # person classes, target component only; not measured on real crops
+    mask_is_visible_body = True
+    mask_weight = 0.5
+    mask_source = "person classes, the target's component only; not measured on real crops"
 
     def __init__(
         self,

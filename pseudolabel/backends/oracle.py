@@ -41,6 +41,10 @@ class GroundTruth:
 
 class OraclePose(PoseBackend):
     name = "oracle"
+    score_scale = (0.5, 1.0)
+    seen_score = 0.75
+    score_source = "exact: hidden points score 0.5, visible ones 1.0 (SCORE_OF_VISIBILITY)"
+    confidence_cap = 1.0
 
     def __init__(self, root: Path) -> None:
         self.truth = GroundTruth(root)
@@ -53,7 +57,9 @@ class OraclePose(PoseBackend):
 
 class OracleParsing(ParsingBackend):
     name = "oracle"
-    mask_weight = 1.0  # the visible body of the target person, exactly
+    mask_is_visible_body = True
+    mask_weight = 1.0
+    mask_source = "exact: the synth's visible mask of the target person"
 
     def __init__(self, root: Path) -> None:
         self.truth = GroundTruth(root)

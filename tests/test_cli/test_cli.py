@@ -153,7 +153,6 @@ def _library_defaults() -> dict[str, dict[str, object]]:
     from occreid.occdata.resplit import QueryPolicy
     from occreid.occdata.synth import SynthConfig
     from occreid.pseudolabel.runner import RunOptions
-    from occreid.pseudolabel.tagging import MIN_SHARE
     from occreid.review.options import ReviewOptions
 
     def fields(cls: type, **renamed: str) -> dict[str, object]:
@@ -165,7 +164,8 @@ def _library_defaults() -> dict[str, dict[str, object]]:
         "synth": fields(SynthConfig),
         "build-dataset": {**fields(BuildOptions), **query},
         "pseudolabel": fields(RunOptions),
-        "tag-occlusion": {"min_share": MIN_SHARE},
+        "tag-occlusion": {},
+        "calibrate": {},
         "review": fields(ReviewOptions),
         "evaluate": fields(EvalOptions),
         "demo": fields(DemoOptions),

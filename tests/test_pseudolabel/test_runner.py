@@ -207,3 +207,47 @@ def test_a_misspelled_backend_option_is_an_error_not_dropped(
 
     with pytest.raises(OccreidError, match="no option 'complexty'"):
         make_pose("mediapipe", complexty=2)
+
+
+def test_the_calibration_lies_beside_the_tags_and_sets_the_apu_threshold(labels: Path) -> None:
+    from occreid.pseudolabel.calibration import load_calibration
+
+    cal = load_calibration(labels / "occlusion.calibration.json")
+    assert (cal.pose, cal.parsing) == ("oracle", "oracle") and cal.seen_score == 0.75
+    meta = json.loads((labels / "meta.json").read_text())
+    assert meta["threshold"] == cal.seen_score and meta["mask_is_visible_body"]
+    assert "SCORE_OF_VISIBILITY" in cal.sources["seen_score"]  # where the number comes from
+
+
+def test_keypoints_parsing_stores_the_body_the_seen_points_support(
+    toy_source: Path, labels: Path, tmp_path: Path
+) -> None:
+    from occreid.pseudolabel.silhouette import silhouette
+
+    out = tmp_path / "kp"
+    run(RunOptions(root=toy_source, out=out, parsing="keypoints", shard_frames=4096))
+    cache, oracle = LabelCache(out), LabelCache(labels)
+    paths = cache.index["path"].tolist()[:50]
+    got, truth = cache.gather(paths), oracle.gather(paths)
+    for i in range(len(paths)):
+        kp = got["keypoints"][i].astype(np.float32)
+        size = (int(cache.index["height"].iloc[i]), int(cache.index["width"].iloc[i]))
+        drawn = silhouette(kp, size, cache.mask_size, kp[:, 2] >= 0.75)  # oracle's seen score
+        stored = cache.frame(paths[i])["mask"]
+        assert (stored != drawn).mean() < 0.01 and stored.any()  # float16 keypoints in the cache
+    masks = cache.frame(paths[0])["mask"], oracle.frame(paths[0])["mask"]
+    assert (masks[0] & ~masks[1]).sum() <= 0.2 * masks[0].sum()  # little outside the body
+    assert json.loads((out / "meta.json").read_text())["backends"]["parsing"]["name"] == "keypoints"
+    assert len(got["apu"]) == len(truth["apu"])
+
+
+def test_a_mask_that_is_not_the_visible_body_is_a_one_line_warning(
+    toy_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from occreid.pseudolabel.backends.oracle import OracleParsing
+
+    monkeypatch.setattr(OracleParsing, "mask_is_visible_body", False)
+    with pytest.warns(UserWarning, match="not the target's visible body") as caught:
+        run(RunOptions(root=toy_source, out=tmp_path / "c", shard_frames=4096))
+    message = str(caught[0].message)
+    assert "\n" not in message and "--parsing keypoints" in message

@@ -21,15 +21,10 @@ from occreid.pseudolabel.cache import (
     plan_shards,
     write_shard,
 )
-from occreid.pseudolabel.evidence import frame_evidence, level_scores, target_mask
+from occreid.pseudolabel.calibration import MIN_SHARE, PRIOR_LABEL
+from occreid.pseudolabel.evidence import LEVEL_WEIGHTS, frame_evidence, level_scores, target_mask
 from occreid.pseudolabel.silhouette import silhouette
-from occreid.pseudolabel.tagging import (
-    MIN_SHARE,
-    UNSEEN_SHARE,
-    occlusion_labels,
-    tag_frames,
-    tag_occlusion,
-)
+from occreid.pseudolabel.tagging import occlusion_labels, summary, tag_frames, tag_occlusion
 
 FRAME = (128, 64)
 APPEARANCE = Appearance((200, 170, 150), (20, 20, 20), (0, 0, 200), (90, 60, 30), (90, 60, 30),
@@ -58,14 +53,30 @@ def test_the_silhouette_of_a_skeleton_is_its_body(phase: float) -> None:
     assert not silhouette(kp[::-1], FRAME, MASK_SIZE).any()  # upside down: no body
 
 
+def test_the_silhouette_of_the_seen_points_leaves_out_what_they_do_not_support() -> None:
+    kp, _ = _person()
+    whole = silhouette(kp, FRAME, MASK_SIZE)
+    seen = np.ones(17, dtype=bool)
+    seen[[13, 14, 15, 16]] = False  # knees and ankles hidden
+    upper = silhouette(kp, FRAME, MASK_SIZE, seen)
+    assert upper.sum() < 0.75 * whole.sum() and not (upper & ~whole).any()
+    knee_row = int(kp[13, 1] * MASK_SIZE[0] / FRAME[0])
+    assert whole[knee_row + 3 :].any() and not upper[knee_row + 3 :].any()
+
+
 def test_level_scores_and_lowest_seen_point() -> None:
     kp, _ = _person()
     kp[[13, 14, 15, 16], 2] = 0.1  # knees and ankles hidden
-    ev = frame_evidence(kp[None], None, np.array([FRAME]), np.array([True]))
-    assert np.allclose(level_scores(kp[None])[0], [1, 1, 1, 0.1, 0.1])
-    assert ev.kp_hidden[0] == pytest.approx(1 - 3.2 / 5)
+    kp[13, 2] = 0.3  # one knee a little more sure: a level is seen as far as its best point
+    ev = frame_evidence(kp[None], None, np.array([FRAME]), np.array([True]), (0.0, 1.0), 0.5)
+    assert np.allclose(level_scores(kp[None])[0], [1, 1, 1, 0.2, 0.1])
+    assert ev.kp_hidden[0] == pytest.approx(0.7 * LEVEL_WEIGHTS[3] + 0.9 * LEVEL_WEIGHTS[4])
+    assert ev.kp_occluded[0] == pytest.approx(1 - 0.3 * 0.1)
     assert ev.lowest[0] == pytest.approx(kp[11, 1] / FRAME[0], abs=1e-4)  # the hips
-    none = frame_evidence(np.zeros((1, 17, 3)), None, np.array([FRAME]), np.array([True]))
+    step = frame_evidence(kp[None], None, np.array([FRAME]), np.array([True]), (0.3, 0.3), 0.3)
+    assert step.kp_hidden[0] == pytest.approx(LEVEL_WEIGHTS[4])  # the knee at 0.3 counts seen
+    none = frame_evidence(np.zeros((1, 17, 3)), None, np.array([FRAME]), np.array([True]),
+                          (0.0, 1.0), 0.5)  # fmt: skip
     assert not none.pose_found[0] and np.isnan(none.kp_hidden[0])
 
 
@@ -75,7 +86,7 @@ def test_the_target_mask_drops_a_separate_person() -> None:
     neighbour = np.zeros_like(small)
     neighbour[5:60, 0:3] = True  # a second person at the left edge, not touching the target
     both = small | neighbour
-    kept = target_mask(both, kp, FRAME)
+    kept = target_mask(both, kp, FRAME, 0.5)
     assert np.array_equal(kept, small & both) or (kept == small).mean() > 0.99
     assert not kept[:, 0].any()
 
@@ -125,7 +136,7 @@ def test_a_mask_that_lacks_the_lower_half_is_labelled_by_what_it_lacks(tmp_path:
     tags = tag_frames(cache).set_index("tracklet")
     assert tags.loc["a", "occlusion"] == 0
     assert abs(tags.loc["b", "share"] - truth) < 0.05
-    assert tags.loc["b", "occlusion"] == occlusion_labels(np.array([truth]))[0] >= 4
+    assert tags.loc["b", "occlusion"] == occlusion_labels(np.array([truth]), MIN_SHARE)[0] >= 4
 
 
 def test_with_an_untrusted_mask_the_key_points_decide(tmp_path: Path) -> None:
@@ -136,29 +147,35 @@ def test_with_an_untrusted_mask_the_key_points_decide(tmp_path: Path) -> None:
     cache = _cache(tmp_path / "c", ["a", "b"], np.stack([kp, legs_hidden]), masks, "mediapipe")
     tags = tag_frames(cache).set_index("tracklet")
     assert tags.loc["a", "occlusion"] == 0
-    assert tags.loc["b", "share"] == pytest.approx(1 - (1 + 1 + 0.1 * 3) / 5, abs=1e-3)  # float16
-    assert tags.loc["b", "occlusion"] == 6
+    # oracle scale: 0.1 is under the hidden score 0.5, so hips, knees and ankles are unseen
+    assert tags.loc["b", "share"] == pytest.approx(LEVEL_WEIGHTS[2:].sum(), abs=1e-3)
+    assert tags.loc["b", "occlusion"] == 7
 
 
-def test_frames_without_a_pose_are_filled_from_neighbours_never_fully_hidden(
+def test_frames_without_evidence_are_unknown_at_the_prior_never_counted_occluded(
     tmp_path: Path,
 ) -> None:
     kp, mask = _person()
     small = _small(mask)
-    lower = small.copy()
-    lower[40:] = False
     nothing = np.zeros_like(kp)
-    # tracklet t: seen clear, no pose, seen with the legs hidden; s: a single frame, no pose
-    keypoints = np.stack([kp, nothing, kp, nothing])
-    masks = np.stack([small, np.zeros_like(small), lower, np.zeros_like(small)])
-    cache = _cache(tmp_path / "c", ["t", "t", "t", "s"], keypoints, masks)
+    bunched = kp.copy()
+    bunched[:, 1] = 20 + (kp[:, 1] - 20) * 0.2  # a skeleton collapsed onto the chest
+    # tracklet t: seen clear, no pose, not a body, seen clear; s: a single frame, no pose
+    keypoints = np.stack([kp, nothing, bunched, kp, nothing])
+    masks = np.stack([small, np.zeros_like(small), small, small, np.zeros_like(small)])
+    cache = _cache(tmp_path / "c", ["t", "t", "t", "t", "s"], keypoints, masks)
     tags = tag_frames(cache)
     t = tags[tags["tracklet"] == "t"].reset_index(drop=True)
-    assert t.loc[1, "share"] == pytest.approx((t.loc[0, "share"] + t.loc[2, "share"]) / 2)
-    assert t.loc[1, "confidence"] < min(t.loc[0, "confidence"], t.loc[2, "confidence"])
-    single = tags[tags["tracklet"] == "s"].iloc[0]
-    assert single["share"] == UNSEEN_SHARE and single["confidence"] == 0
-    assert single["occlusion"] == 5  # unknown, not "fully hidden" (10)
+    assert t["evidence"].tolist() == ["ok", "no_pose", "not_a_body", "ok"]
+    assert t["unknown"].tolist() == [False, True, True, False]
+    # not filled from the clear neighbours: the calibration's prior, at confidence 0
+    assert (t.loc[1:2, "occlusion"] == PRIOR_LABEL).all() and (t.loc[1:2, "confidence"] == 0).all()
+    assert (t.loc[[0, 3], "occlusion"] == 0).all() and (t.loc[[0, 3], "confidence"] > 0.8).all()
+    assert tags.loc[tags["tracklet"] == "s", "occlusion"].item() == PRIOR_LABEL
+    assert (
+        summary(tags)
+        == "5 frames, 3 unknown (no evidence: confidence 0), 0.0% of the others occluded"
+    )
     csv = tag_occlusion(cache)
     assert list(csv.columns) == ["path", "occlusion", "persons", "confidence"]
     assert csv["confidence"].between(0, 1).all()
@@ -194,8 +211,9 @@ def test_a_flickering_frame_is_evened_out_by_its_tracklet_neighbours(tmp_path: P
     masks = np.stack([_small(mask)] * 5)
     cache = _cache(tmp_path / "c", ["t"] * 5, keypoints, masks, "mediapipe")
     tags = tag_frames(cache)
-    alone = 1 - (3 + 0.2 + 0.2) / 5  # the flickering frame's own key-point share
+    alone = LEVEL_WEIGHTS[3:].sum()  # the flickering frame's own key-point share
     assert tags.loc[2, "share"] == pytest.approx(alone / 3, abs=1e-3)
     assert tags.loc[1, "share"] == tags.loc[3, "share"] == pytest.approx(alone / 3, abs=1e-3)
     assert tags.loc[0, "share"] == pytest.approx(0, abs=1e-3)  # two clear frames in its window
-    assert tags.loc[2, "occlusion"] < occlusion_labels(np.array([alone]))[0]  # 2, not 4
+    assert tags.loc[2, "occlusion"] == 0  # P(occluded) 1/3 after smoothing: not occluded
+    assert tags.loc[2, "confidence"] == pytest.approx(2 / 3, abs=1e-3)

@@ -1,0 +1,346 @@
+"""`occreid calibrate`: fit the occlusion tags to reviewers' decisions, and say how good they are.
+
+The fit (``fit_calibration``) learns, from the reviewed frames, the map from a frame's evidence
+(tagging.FEATURES: the hidden share, the key-point estimates, the raw score of each body level,
+the lowest seen point, the mask, the tracklet's mean share; all oriented so that more means more
+hidden) to the reviewed label:
+
+- P(occluded): an L2-regularised logistic regression (scikit-learn, C = C on standardised
+  features) kept monotone: a feature whose weight comes out negative is dropped and the rest
+  refitted, so more hidden evidence never lowers P(occluded). Raw level scores among the features
+  let it re-scale a backend whose scores sit on another scale than its declaration says.
+- the label of an occluded frame: isotonic regression of the reviewed label on the model's score.
+- the prior of frames without evidence, per reason: the share of reviewed such frames that are
+  occluded, with one pseudo-count each way (Laplace), and their median label.
+- the confidence: an isotonic map from a tag's certainty max(p, 1 - p) to the agreement with the
+  reviewers at that certainty, measured out of fold (the starting calibration's tags where it is
+  kept: they were not fitted on these frames); each level of the map is pulled towards 0.5 as if
+  SHRINK_FRAMES more frames at that level had been coin flips, so that a few reviewed frames
+  cannot promise certainty.
+
+The model is fitted only where the reviewed frames with evidence hold both occluded and clear
+frames in at least MIN_CLASS_TRACKLETS tracklets each; otherwise the frames with evidence keep
+the starting mapping and only the prior and the confidence are fitted.
+
+Validation is tracklet-grouped cross-validation (GroupKFold, FOLDS folds; frames of one tracklet
+are never split between fitting and checking): each reviewed frame is tagged by a calibration
+fitted without its tracklet, and its occluded yes / no compared with the reviewer's. The fit is
+used only where it is not worse than the calibration it starts from on agreement and on
+balanced accuracy, with at least MIN_TRACKLETS reviewed tracklets; otherwise the defaults' tags
+stay and ``CalibrationFit.reason`` says why. Intervals (``agreement_interval``) are
+percentile bootstraps over tracklets (frames of a tracklet are not independent).
+
+For the review app and the dataset report: ``fit_calibration`` (evidence + reviewed labels ->
+fitted calibration and its report), ``tagging.tag_table`` (evidence + calibration -> label,
+confidence, unknown) and ``CalibrationFit.accuracy`` (estimated accuracy of unreviewed tags).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from occreid.common.errors import OccreidError
+from occreid.pseudolabel.calibration import NO_EVIDENCE, PRIOR_LABEL, Calibration, OccludedModel
+from occreid.pseudolabel.tagging import FEATURES, features, tag_table
+
+C = 1.0  # inverse L2 strength of the logistic regression (scikit-learn's default)
+FOLDS = 5  # tracklet-grouped cross-validation folds (fewer where fewer tracklets)
+MIN_TRACKLETS = 5  # fewer reviewed tracklets than this: keep the calibration it starts from
+MIN_CLASS_TRACKLETS = 3  # reviewed tracklets with evidence needed of each class to fit a model
+DRAWS = 2000  # bootstrap draws over tracklets for an interval
+SHRINK_FRAMES = 10  # a confidence block's agreement counts this many more frames, each a coin flip
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate with its 95 % interval."""
+
+    estimate: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"{self.estimate:.3f} (95 % CI {self.low:.3f}-{self.high:.3f})"
+
+
+def agreement_interval(agree: np.ndarray, groups: np.ndarray, seed: int = 0) -> Interval:
+    """Mean of ``agree`` (per frame, bool) with a percentile bootstrap over ``groups``."""
+    agree = np.asarray(agree, dtype=np.float64)
+    if not len(agree):
+        return Interval(float("nan"), float("nan"), float("nan"))
+    codes, group_ids = np.unique(np.asarray(groups), return_inverse=True)
+    hits = np.bincount(group_ids, weights=agree, minlength=len(codes))
+    sizes = np.bincount(group_ids, minlength=len(codes)).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(codes), size=(DRAWS, len(codes)))
+    means = hits[picks].sum(axis=1) / sizes[picks].sum(axis=1)
+    low, high = np.quantile(means, [0.025, 0.975])
+    return Interval(float(agree.mean()), float(low), float(high))
+
+
+def balanced_accuracy(truth: np.ndarray, tagged: np.ndarray) -> float:
+    """Mean of the recalls of occluded and unoccluded frames (NaN-free: a missing class is
+    left out)."""
+    truth, tagged = np.asarray(truth, bool), np.asarray(tagged, bool)
+    recalls = [float((tagged[truth == c] == c).mean()) for c in (True, False) if (truth == c).any()]
+    return float(np.mean(recalls)) if recalls else float("nan")
+
+
+def occluded(labels: pd.DataFrame) -> np.ndarray:
+    """Occluded yes / no of annotation rows: occlusion >= 1 or more than one person."""
+    return ((labels["occlusion"] > 0) | (labels["persons"] > 1)).to_numpy()
+
+
+def read_reviewed(path: Path) -> pd.DataFrame:
+    """The reviewed rows (path, occlusion, persons) of an annotation CSV: those with reviewed = 1
+    where the column exists (`occreid review --export`), else every row (hand-made labels)."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as err:
+        raise OccreidError(f"{path}: cannot read the reviewed CSV ({err})") from None
+    missing = {"path", "occlusion"} - set(table.columns)
+    if missing:
+        raise OccreidError(
+            f"{path}: no column {sorted(missing)[0]!r}; export it with `occreid review --export`"
+        )
+    if "reviewed" in table:
+        table = table[table["reviewed"].fillna(0).astype(int) == 1]
+    if "persons" not in table:
+        table = table.assign(persons=1)
+    return table[["path", "occlusion", "persons"]].reset_index(drop=True)
+
+
+def _logistic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=C, max_iter=1000).fit(x, y)
+    return model.coef_[0], float(model.intercept_[0])
+
+
+def fit_model(x: pd.DataFrame, y: np.ndarray, label: np.ndarray) -> OccludedModel:
+    """The monotone logistic model of P(occluded) on the columns of ``x`` (frames with evidence)
+    and the isotonic label map; one class only: a constant P (Laplace)."""
+    from sklearn.isotonic import IsotonicRegression
+
+    mean, scale = x.mean().to_numpy(), x.std(ddof=0).to_numpy()
+    names = [c for c, s in zip(x.columns, scale, strict=True) if s > 1e-6]
+    if len(np.unique(y)) < 2 or not names:
+        p = (y.sum() + 1) / (len(y) + 2)
+        return OccludedModel(
+            features=(), mean=(), scale=(), coef=(), intercept=float(np.log(p / (1 - p))),
+            label_knots=(),
+        )  # fmt: skip
+    while True:
+        cols = [x.columns.get_loc(c) for c in names]
+        z = (x[names].to_numpy() - mean[cols]) / scale[cols]
+        coef, intercept = _logistic(z, y)
+        if (coef >= 0).all() or len(names) == 1:
+            break
+        names.pop(int(np.argmin(coef)))
+    coef = np.maximum(coef, 0.0)
+    model = OccludedModel(
+        features=tuple(names),
+        mean=tuple(float(v) for v in mean[cols]),
+        scale=tuple(float(v) for v in scale[cols]),
+        coef=tuple(float(v) for v in coef),
+        intercept=intercept,
+        label_knots=(),
+    )
+    hidden = label > 0
+    if not hidden.any():
+        return model
+    if len(np.unique(label[hidden])) == 1:  # one label: that label
+        knots: tuple[tuple[float, float], ...] = ((0.0, float(label[hidden][0])),)
+    else:
+        score = model.score(x[names].to_numpy())
+        iso = IsotonicRegression(y_min=1, y_max=10, out_of_bounds="clip")
+        iso.fit(score[hidden], label[hidden])
+        knots = tuple(zip(iso.X_thresholds_.tolist(), iso.y_thresholds_.tolist(), strict=True))
+    return OccludedModel(**{**model.__dict__, "label_knots": knots})
+
+
+def confidence_knots(tags: pd.DataFrame, truth: np.ndarray) -> tuple[tuple[float, float], ...]:
+    """The isotonic map certainty -> agreement on the frames with evidence of ``tags`` (each
+    tagged without having been fitted on itself) against ``truth``."""
+    from sklearn.isotonic import IsotonicRegression
+
+    known = ~tags["unknown"].to_numpy()
+    if known.sum() < 2:
+        return ()
+    p = tags["p_occluded"].to_numpy()[known]
+    certainty = np.maximum(p, 1 - p)
+    agree = (occluded(tags) == truth)[known].astype(np.float64)
+    iso = IsotonicRegression(y_min=0.5, y_max=1.0, out_of_bounds="clip").fit(certainty, agree)
+    level = iso.predict(certainty)
+    xs = np.asarray(iso.X_thresholds_)
+    ys = np.asarray(iso.y_thresholds_, dtype=np.float64)
+    for value in np.unique(ys):  # each isotonic block, as if SHRINK_FRAMES more were coin flips
+        n = float((level == value).sum())
+        ys[ys == value] = (value * n + 0.5 * SHRINK_FRAMES) / (n + SHRINK_FRAMES)
+    return tuple(zip(xs.tolist(), np.maximum.accumulate(ys).tolist(), strict=True))
+
+
+def _usable(cal: Calibration) -> list[str]:
+    """The features a fit may use: the mask only where the calibration trusts it."""
+    trusted = cal.mask_is_visible_body and cal.mask_weight > 0
+    return [f for f in FEATURES if trusted or f != "mask_hidden"]
+
+
+def fit_on(table: pd.DataFrame, reviewed: pd.DataFrame, base: Calibration) -> Calibration:
+    """``base`` with a model and a prior fitted on ``reviewed`` (rows of ``table``'s frames)."""
+    feats = features(table, base)
+    rows = table.reset_index(drop=True).merge(
+        reviewed.rename(columns={"occlusion": "label", "persons": "label_persons"}), on="path"
+    )
+    index = table.reset_index(drop=True).set_index("path").index.get_indexer(rows["path"])
+    x = feats.iloc[index].reset_index(drop=True)
+    known = x["share"].notna().to_numpy()
+    y = ((rows["label"] > 0) | (rows["label_persons"] > 1)).to_numpy()
+    labels = rows["label"].to_numpy()
+    tracklets_of = rows.loc[known, "tracklet"]
+    per_class = [tracklets_of[y[known] == c].nunique() for c in (True, False)]
+    model = (
+        fit_model(x.loc[known, _usable(base)], y[known], labels[known])
+        if min(per_class) >= MIN_CLASS_TRACKLETS
+        else base.model
+    )
+    reasons = np.where(rows["pose_found"].to_numpy(), NO_EVIDENCE[1], NO_EVIDENCE[0])
+    prior, prior_label = {}, {}
+    for reason in NO_EVIDENCE:
+        these = ~known & (reasons == reason)
+        prior[reason] = float((y[these].sum() + 1) / (these.sum() + 2))
+        hidden_labels = labels[these & (labels > 0)]
+        prior_label[reason] = int(np.median(hidden_labels)) if len(hidden_labels) else PRIOR_LABEL
+    tracklets = rows["tracklet"].nunique()
+    return base.with_fit(
+        model=model,
+        prior_occluded=prior,
+        prior_label=prior_label,
+        sources={
+            "model": (
+                f"fitted on {int(known.sum())} reviewed frames with evidence of {tracklets} "
+                f"tracklets (calibrate.py: monotone logistic, C={C}, isotonic label)"
+            ),
+            "prior": (
+                f"fitted on {int((~known).sum())} reviewed frames without evidence, per reason "
+                "(Laplace: one pseudo-count each way; the median reviewed label)"
+            ),
+        },
+    )
+
+
+def not_worse(
+    before: Interval, after: Interval, before_balanced: float, after_balanced: float
+) -> bool:
+    """The fit is used where its cross-validated agreement and balanced accuracy are both at
+    least the starting calibration's (equal tags with a fitted prior and confidence are kept)."""
+    return after.estimate >= before.estimate and after_balanced >= before_balanced
+
+
+@dataclass(frozen=True)
+class CalibrationFit:
+    """A fit and how it was checked (on the reviewed frames, tracklet-grouped)."""
+
+    calibration: Calibration
+    used_fit: bool
+    reason: str
+    tracklets: int
+    frames: int
+    before: Interval  # agreement of the starting calibration's tags
+    after: Interval  # cross-validated agreement of the fitted tags
+    before_balanced: float
+    after_balanced: float
+
+    @property
+    def accuracy(self) -> Interval:
+        """Estimated occluded yes / no accuracy of the unreviewed frames' tags."""
+        return self.after if self.used_fit else self.before
+
+    def lines(self) -> list[str]:
+        return [
+            f"reviewed: {self.frames:,} frames of {self.tracklets:,} tracklets",
+            f"occluded yes / no agreement, starting calibration: {self.before} "
+            f"(balanced {self.before_balanced:.3f})",
+            f"occluded yes / no agreement, fitted (cross-validated by tracklet): {self.after} "
+            f"(balanced {self.after_balanced:.3f})",
+            self.reason,
+            f"estimated occluded yes / no accuracy of the unreviewed frames' tags: {self.accuracy}",
+        ]
+
+
+def cross_validated(
+    table: pd.DataFrame, reviewed: pd.DataFrame, base: Calibration, folds: int
+) -> pd.DataFrame:
+    """Tags of the reviewed frames, each from a calibration fitted without its tracklet."""
+    from sklearn.model_selection import GroupKFold
+
+    tracklet_of = table.set_index("path")["tracklet"]
+    groups = tracklet_of.loc[reviewed["path"]].to_numpy()
+    parts = []
+    for fit_rows, check_rows in GroupKFold(n_splits=folds).split(reviewed, groups=groups):
+        cal = fit_on(table, reviewed.iloc[fit_rows], base)
+        check = reviewed.iloc[check_rows]
+        mine = table[table["tracklet"].isin(set(groups[check_rows]))]
+        tags = tag_table(mine, cal).set_index("path").loc[check["path"]]
+        parts.append(tags.reset_index())
+    return pd.concat(parts, ignore_index=True)
+
+
+def fit_calibration(
+    table: pd.DataFrame, reviewed: pd.DataFrame, base: Calibration
+) -> CalibrationFit:
+    """Fit ``base`` to the reviewed labels (path, occlusion, persons) of frames of the evidence
+    ``table`` (tagging.evidence_table), check it by tracklet-grouped cross-validation, and keep
+    ``base`` where the fit is not better (module docstring)."""
+    reviewed = reviewed[reviewed["path"].isin(set(table["path"]))].reset_index(drop=True)
+    tracklets = int(table.set_index("path").loc[reviewed["path"], "tracklet"].nunique())
+    truth = reviewed.set_index("path")
+    start = tag_table(table, base).set_index("path").loc[reviewed["path"]]
+    start_tagged = occluded(start)
+    y = occluded(truth.loc[reviewed["path"]])
+    groups = start["tracklet"].to_numpy()
+    before = agreement_interval(start_tagged == y, groups)
+    before_balanced = balanced_accuracy(y, start_tagged)
+    if tracklets < max(2, MIN_TRACKLETS):
+        nan = Interval(float("nan"), float("nan"), float("nan"))
+        reason = (
+            f"kept the starting calibration: {tracklets} reviewed tracklets, fewer than "
+            f"{MIN_TRACKLETS}; review more and calibrate again"
+        )
+        return CalibrationFit(
+            base, False, reason, tracklets, len(reviewed), before, nan, before_balanced, np.nan
+        )
+    checked = cross_validated(table, reviewed, base, min(FOLDS, tracklets))
+    checked_y = occluded(truth.loc[checked["path"]])
+    checked_tagged = occluded(checked)
+    after = agreement_interval(checked_tagged == checked_y, checked["tracklet"].to_numpy())
+    after_balanced = balanced_accuracy(checked_y, checked_tagged)
+    confidence_source = {
+        "confidence": f"isotonic map of certainty to out-of-fold agreement on {len(reviewed)} "
+        f"reviewed frames of {tracklets} tracklets"
+    }
+    if not_worse(before, after, before_balanced, after_balanced):
+        reason = "uses the fitted calibration: worse than the starting one on neither measure"
+        fitted = fit_on(table, reviewed, base).with_fit(
+            confidence_knots=confidence_knots(checked, checked_y), sources=confidence_source
+        )
+        return CalibrationFit(
+            fitted, True, reason, tracklets, len(reviewed),
+            before, after, before_balanced, after_balanced,
+        )  # fmt: skip
+    reason = (
+        "kept the starting calibration's tags: the fitted one was worse in cross-validation "
+        "(agreement or balanced accuracy); review more and calibrate again (their confidence "
+        "is now the agreement the reviewers found)"
+    )
+    kept = base.with_fit(
+        confidence_knots=confidence_knots(start.reset_index(), y), sources=confidence_source
+    )
+    return CalibrationFit(
+        kept, False, reason, tracklets, len(reviewed), before, after, before_balanced,
+        after_balanced,
+    )  # fmt: skip

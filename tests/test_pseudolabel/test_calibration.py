@@ -1,0 +1,227 @@
+"""The calibration of a backend pair (defaults, JSON beside the tags) and its fit to reviewed
+labels: a mis-scaled backend is brought back, a few tracklets fall back to the defaults, the fit
+is monotone and checked by tracklet-grouped cross-validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from occreid.cli.main import main
+from occreid.common.errors import OccreidError
+from occreid.pseudolabel.calibrate import (
+    MIN_TRACKLETS,
+    Interval,
+    agreement_interval,
+    balanced_accuracy,
+    cross_validated,
+    fit_calibration,
+    not_worse,
+    occluded,
+    read_reviewed,
+)
+from occreid.pseudolabel.calibration import (
+    Calibration,
+    calibration_for,
+    default_calibration,
+    load_calibration,
+)
+from occreid.pseudolabel.evidence import LEVEL_WEIGHTS
+from occreid.pseudolabel.tagging import LEVEL_COLUMNS, tag_table
+
+
+def _squeezed_table(
+    tracklets: int, frames: int = 6, seen_at: float = 0.5
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """An evidence table of a backend whose scores are squeezed into 0.2-0.9 (seen 0.9, hidden
+    0.55), read with a step at ``seen_at``: half the tracklets have the legs hidden. Returns
+    (table, the reviewer's answers)."""
+    rng = np.random.default_rng(0)
+    rows, answers = [], []
+    for t in range(tracklets):
+        hidden = t % 2 == 1
+        for f in range(frames):
+            levels = np.full(5, 0.9) + rng.normal(0, 0.02, 5)
+            if hidden:
+                levels[3:] = 0.55 + rng.normal(0, 0.03, 2)
+            path = f"train/{t:04d}/F{f:03d}.jpg"
+            seen = levels >= seen_at  # an undeclared backend's 0.5: everything looks seen
+            rows.append(
+                {"path": path, "tracklet": f"{t:04d}",
+                 **dict(zip(LEVEL_COLUMNS, levels, strict=True)),
+                 "pose_found": True, "body": True, "lowest_seen": 0.93,
+                 "kp_hidden": float((1 - seen) @ LEVEL_WEIGHTS),
+                 "kp_occluded": float(1 - seen.prod()), "mask_hidden": np.nan, "persons": 1}
+            )  # fmt: skip
+            answers.append({"path": path, "occlusion": 4 if hidden else 0, "persons": 1})
+    return pd.DataFrame(rows), pd.DataFrame(answers)
+
+
+def test_the_shipped_default_of_a_pair_comes_from_the_backends_declarations() -> None:
+    oracle = default_calibration("oracle", "oracle")
+    assert oracle.score_scale == (0.5, 1.0) and oracle.seen_score == 0.75
+    assert oracle.mask_is_visible_body and oracle.mask_weight == 1.0
+    selfie = default_calibration("mediapipe", "mediapipe")
+    assert not selfie.mask_is_visible_body and selfie.mask_weight == 0.0
+    assert "likelihood" in selfie.sources["score_scale"] and "occluders" in selfie.sources["mask"]
+    unknown = default_calibration("somepose", "someparsing")
+    assert unknown.score_scale == (0.5, 0.5) and not unknown.mask_is_visible_body
+    assert all(unknown.sources.values()) and unknown.model is None
+
+
+def test_a_calibration_survives_its_json_and_a_bad_file_is_one_clear_error(tmp_path: Path) -> None:
+    table, answers = _squeezed_table(12)
+    fitted = fit_calibration(table, answers, default_calibration("x", "y")).calibration
+    assert fitted.model is not None
+    path = tmp_path / "calibration.json"
+    fitted.save(path)
+    again = load_calibration(path)
+    assert again == fitted
+    assert tag_table(table, again)["occlusion"].equals(tag_table(table, fitted)["occlusion"])
+    path.write_text('{"format": 1, "pose": "x"}')
+    with pytest.raises(OccreidError, match=r"calibration.json: not an occreid calibration"):
+        load_calibration(path)
+
+
+def test_a_calibration_for_other_backends_is_refused(tmp_path: Path) -> None:
+    default_calibration("mediapipe", "mediapipe").save(tmp_path / "calibration.json")
+    meta = {"backends": {"pose": {"name": "oracle"}, "parsing": {"name": "oracle"}}}
+    with pytest.raises(OccreidError, match="fitted for mediapipe\\+mediapipe"):
+        calibration_for(tmp_path, meta)
+    (tmp_path / "calibration.json").unlink()
+    assert calibration_for(tmp_path, meta) == default_calibration("oracle", "oracle")
+
+
+def test_calibration_brings_a_mis_scaled_backend_back() -> None:
+    table, answers = _squeezed_table(40)
+    truth = occluded(answers)
+    base = default_calibration("squeezed", "none")
+    before = (occluded(tag_table(table, base)) == truth).mean()
+    assert before < 0.6  # nearly every frame looks clear on the declared scale
+    reviewed_tracklets = {f"{t:04d}" for t in range(8)}  # a fifth of the tracklets
+    reviewed = answers[table["tracklet"].isin(reviewed_tracklets)]
+    fit = fit_calibration(table, reviewed, base)
+    assert fit.used_fit and fit.tracklets == 8 and fit.after.estimate > fit.before.estimate
+    unreviewed = ~table["tracklet"].isin(reviewed_tracklets)
+    tags = tag_table(table[unreviewed], fit.calibration)
+    assert (occluded(tags) == truth[unreviewed]).mean() > 0.95
+    assert (tags.loc[occluded(tags), "occlusion"] == 4).mean() > 0.9  # the reviewed label
+    model = fit.calibration.model
+    assert model is not None and min(model.coef) >= 0  # monotone: more hidden, more occluded
+    assert "mask_hidden" not in model.features  # the mask is not trusted for this backend
+
+
+def test_a_few_reviewed_tracklets_keep_the_defaults_and_say_so() -> None:
+    table, answers = _squeezed_table(40)
+    few = {f"{t:04d}" for t in range(MIN_TRACKLETS - 1)}
+    base = default_calibration("squeezed", "none")
+    fit = fit_calibration(table, answers[table["tracklet"].isin(few)], base)
+    assert not fit.used_fit and fit.calibration is base
+    assert "kept the starting calibration" in fit.reason and str(MIN_TRACKLETS) in fit.reason
+
+
+def test_a_fit_is_used_only_where_cross_validation_finds_it_worse_on_neither() -> None:
+    at = Interval
+    assert not_worse(at(0.8, 0.7, 0.9), at(0.8, 0.7, 0.9), 0.7, 0.7)  # equal tags: kept
+    assert not not_worse(at(0.8, 0.7, 0.9), at(0.85, 0.7, 0.9), 0.7, 0.69)
+    assert not not_worse(at(0.8, 0.7, 0.9), at(0.79, 0.7, 0.9), 0.7, 0.9)
+
+
+def test_a_kept_calibration_keeps_its_tags_and_learns_its_confidence() -> None:
+    table, answers = _squeezed_table(20, seen_at=0.75)
+    base = default_calibration("oracle", "oracle")  # oracle scale: the legs at 0.55 are hidden
+    assert (occluded(tag_table(table, base)) == occluded(answers)).all()
+    fit = fit_calibration(table, answers, base)
+    assert fit.after.estimate <= fit.before.estimate
+    kept = tag_table(table, fit.calibration)
+    assert kept["occlusion"].equals(tag_table(table, base)["occlusion"])
+    assert (kept["confidence"] > 0.95).all()  # the reviewers agreed with every tag (120 frames)
+
+
+def test_confidence_is_the_agreement_found_at_that_certainty() -> None:
+    table, answers = _squeezed_table(20, seen_at=0.75)
+    base = default_calibration("oracle", "oracle")
+    flipped = answers.copy()
+    odd = table["path"].str.endswith(("F001.jpg", "F003.jpg", "F005.jpg")).to_numpy()
+    flipped.loc[odd, "occlusion"] = np.where(flipped.loc[odd, "occlusion"] > 0, 0, 4)
+    fit = fit_calibration(table, flipped, base)  # half the frames disagree with any tag
+    tags = tag_table(table, fit.calibration)
+    agree = (occluded(tags) == occluded(flipped)).mean()
+    assert agree == pytest.approx(0.5, abs=0.1)
+    assert tags["confidence"].max() <= agree + 0.1  # not the model's certainty (near 1)
+
+
+def test_cross_validation_never_checks_a_frame_with_a_fit_on_its_own_tracklet() -> None:
+    table, answers = _squeezed_table(10)
+    answers = answers.copy()
+    answers.loc[table["tracklet"] == "0002", "occlusion"] = 9  # a clear tracklet labelled hidden
+    checked = cross_validated(table, answers, default_calibration("squeezed", "none"), 5)
+    assert len(checked) == len(answers)
+    # fitted without tracklet 0002, its frames look like the other clear tracklets: not occluded
+    assert not occluded(checked[checked["tracklet"] == "0002"]).any()
+
+
+def test_intervals_and_balanced_accuracy() -> None:
+    agree = np.array([1, 1, 1, 1, 0, 0, 1, 1], dtype=bool)
+    groups = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    interval = agreement_interval(agree, groups)
+    assert interval.estimate == 0.75 and interval.low <= 0.75 <= interval.high
+    assert interval.low * 4 == round(interval.low * 4)  # whole tracklets are resampled
+    frames = agreement_interval(agree, np.arange(8))  # as if every frame were independent
+    assert interval.high - interval.low > frames.high - frames.low
+    assert balanced_accuracy(np.array([1, 1, 1, 0], bool), np.array([1, 1, 1, 1], bool)) == 0.5
+
+
+def test_read_reviewed_takes_reviewed_rows_and_names_a_missing_column(tmp_path: Path) -> None:
+    csv = tmp_path / "reviewed.csv"
+    csv.write_text("path,occlusion,persons,reviewed\na.jpg,3,1,1\nb.jpg,0,1,0\n")
+    assert read_reviewed(csv)["path"].tolist() == ["a.jpg"]
+    csv.write_text("path,persons\na.jpg,1\n")
+    with pytest.raises(OccreidError, match="no column 'occlusion'"):
+        read_reviewed(csv)
+
+
+def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
+    from tests.test_pseudolabel.test_tagging import _cache, _person, _small
+
+    kp, mask = _person()
+    hidden = kp.copy()
+    hidden[[13, 14, 15, 16], 2] = 0.8  # scored as likely seen (mediapipe's scale), yet hidden
+    tracklets = [f"t{i}" for i in range(12) for _ in range(3)]
+    keypoints = np.stack([hidden if int(t[1:]) % 2 else kp for t in tracklets])
+    masks = np.stack([_small(mask)] * len(tracklets))
+    cache = _cache(tmp_path / "labels", tracklets, keypoints, masks, "mediapipe")
+    meta = json.loads((cache.root / "meta.json").read_text())
+    meta["backends"]["pose"]["name"] = "mediapipe"
+    (cache.root / "meta.json").write_text(json.dumps(meta))
+    csv = tmp_path / "reviewed.csv"
+    paths = cache.index["path"]
+    truth = [4 if int(t[1:]) % 2 else 0 for t in cache.index["tracklet"]]
+    pd.DataFrame({"path": paths, "occlusion": truth, "persons": 1, "reviewed": 1}).to_csv(csv)
+    runner = CliRunner()
+    before = runner.invoke(
+        main, ["tag-occlusion", str(cache.root), "--out", str(tmp_path / "a.csv")]
+    )
+    assert before.exit_code == 0, before.output
+    assert "shipped default" in before.output and (tmp_path / "a.calibration.json").is_file()
+    r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(csv)])
+    assert r.exit_code == 0, r.output
+    assert "of 12 tracklets" in r.output and "uses the fitted calibration" in r.output
+    assert "accuracy of the unreviewed frames' tags: 1.000 (95 % CI" in r.output
+    assert isinstance(load_calibration(cache.root / "calibration.json"), Calibration)
+    after = runner.invoke(
+        main, ["tag-occlusion", str(cache.root), "--out", str(tmp_path / "b.csv")]
+    )
+    assert "fitted on reviewed labels" in after.output
+    tags = pd.read_csv(tmp_path / "b.csv")
+    assert ((tags["occlusion"] > 0) == (np.array(truth) > 0)).mean() == 1.0
+    assert ((pd.read_csv(tmp_path / "a.csv")["occlusion"] > 0) == (np.array(truth) > 0)).mean() < 1
+    bad = tmp_path / "other.csv"
+    bad.write_text("path,occlusion\nnot/here.jpg,3\n")
+    r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(bad)])
+    assert r.exit_code != 0 and "none of its 1 reviewed frames" in r.output
