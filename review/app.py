@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from fastapi import FastAPI, HTTPException, Query, Request, Response
+from fastapi import BackgroundTasks, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,7 +39,9 @@ from starlette.types import Receive, Scope, Send
 
 from occreid.common.errors import OccreidError
 from occreid.pseudolabel.cache import LabelCache
+from occreid.review.quality import QualityCache
 from occreid.review.queue import QueueFilter, header, order_queue
+from occreid.review.retag import NO_LABELS, Retagger
 from occreid.review.store import ReviewStore, Stale
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
@@ -60,13 +62,14 @@ SECURITY_HEADERS = {
 @dataclass
 class ReviewContext:
     """What the app serves: the frames' root, the store, who reviews, the optional label cache
-    (key points and masks to overlay), the per-server secret, the names and port it answers to,
-    and whether reads need the secret too (bound beyond loopback)."""
+    (key points and masks to overlay) and what re-tags from it, the per-server secret, the names
+    and port it answers to, and whether reads need the secret too (bound beyond loopback)."""
 
     source: Path
     store: ReviewStore
     reviewer: str
     labels: LabelCache | None = None
+    retag: Retagger | None = None
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     port: int = 8765
     names: frozenset[str] = LOOPBACK_NAMES
@@ -224,6 +227,7 @@ def _stale(ctx: ReviewContext, err: Stale) -> JSONResponse:
 def create_app(ctx: ReviewContext) -> FastAPI:
     """The app for one review session."""
     app = FastAPI(title="occreid review", docs_url=None, redoc_url=None, openapi_url=None)
+    quality = QualityCache(ctx.store)
 
     @app.exception_handler(OccreidError)
     async def bad_request(request: Request, err: OccreidError) -> JSONResponse:
@@ -247,11 +251,18 @@ def create_app(ctx: ReviewContext) -> FastAPI:
 
     @app.get("/api/session")
     def session() -> dict[str, Any]:
-        return {"reviewer": ctx.reviewer, "source": str(ctx.source), "overlay": bool(ctx.labels)}
+        return {
+            "reviewer": ctx.reviewer,
+            "source": str(ctx.source),
+            "overlay": bool(ctx.labels),
+            "retag": None if ctx.retag else NO_LABELS,  # None: available, else why not
+        }
 
     @app.get("/api/summary")
     def summary() -> dict[str, Any]:
-        return header(ctx.store.tracklets(), ctx.store.frames(reviewed_only=True))
+        numbers = header(ctx.store.tracklets(), ctx.store.frames(reviewed_only=True))
+        last = ctx.retag.last if ctx.retag else None
+        return {**numbers, "unreviewed": quality.numbers(), "retag": last}
 
     @app.get("/api/queue")
     def queue(
@@ -297,13 +308,24 @@ def create_app(ctx: ReviewContext) -> FastAPI:
             raise HTTPException(404, "no such tracklet or frames") from None
 
     @app.post("/api/tracklet")
-    def set_tracklet(change: TrackletChange) -> dict[str, Any]:
+    def set_tracklet(change: TrackletChange, later: BackgroundTasks) -> dict[str, Any]:
         try:
-            return ctx.store.set_tracklet(
+            done = ctx.store.set_tracklet(
                 change.key, change.field, change.value, (ctx.reviewer, change.page), change.version
             )
         except KeyError:
             raise HTTPException(404, "no such tracklet") from None
+        if ctx.retag is not None and ctx.retag.every and change.field == "accepted":
+            accepted = ctx.store.accepted()
+            if ctx.retag.due(accepted):  # after the answer: accepting stays fast
+                later.add_task(ctx.retag.run, ctx.store, accepted)
+        return done
+
+    @app.post("/api/retag")
+    def retag(change: Write) -> dict[str, Any]:
+        if ctx.retag is None:
+            raise HTTPException(400, NO_LABELS)
+        return ctx.retag.run(ctx.store, ctx.store.accepted())
 
     @app.post("/api/undo")
     def undo(change: Write) -> dict[str, Any]:

@@ -25,6 +25,7 @@ class ReviewOptions:
     reviewer: str | None = None
     token: str | None = None
     missing_as_unoccluded: bool = False
+    calibrate_every: int | None = None
 
 
 def is_loopback(host: str) -> bool:

@@ -4,7 +4,8 @@ Schema version 2 (``PRAGMA user_version``; a store of the first version is migra
 when opened, keeping every decision)::
 
     meta(key, value)          schema, fingerprint (of SOURCE's frame listing), source (the root
-                              last seen, a hint only), created
+                              last seen, a hint only), created, retagged_from (the CSV a
+                              re-tagged store follows)
     proposal_sets(id, sha256, csv, at, changed, disagree)
                               every CSV the proposals came from (content hash), in order
     frames(path, tracklet, frame, row, proposal_set, proposed_occlusion, proposed_persons,
@@ -80,6 +81,7 @@ CREATE TABLE IF NOT EXISTS change_rows (
 FRAME_FIELDS = ("occlusion", "persons")
 TRACKLET_FIELDS = ("accepted", "exclude")
 IMPORT = "import reviewed"
+RETAGGED_FROM = "retagged_from"  # meta: the CSV's hash a re-tagged store still follows
 CACHE_KIB = 64 * 1024  # SQLite's page cache: building the frame index of 927k rows fits
 _DECIDED = "(f.decision IS NOT NULL OR t.accepted = 1)"
 
@@ -217,8 +219,9 @@ class ReviewStore:
                     return store, _create(con, root, here, proposals)
                 _check(con, path, here)
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('source', ?)", (str(root),))
-                if _latest_sha(con) == proposals.sha256:
+                if proposals.sha256 in (_latest_sha(con), _retagged_from(con)):
                     return store, Opened(state="unchanged")
+                con.execute(f"DELETE FROM meta WHERE key = '{RETAGGED_FROM}'")
                 return store, _reload(con, proposals, listed)
         except sqlite3.OperationalError as err:
             raise OccreidError(
@@ -230,18 +233,39 @@ class ReviewStore:
         finally:
             store.read_only = read_only  # a private copy: read, migrated, never written back
 
+    def repropose(self, tags: pd.DataFrame, source: Path) -> Opened:
+        """Give new proposals ``tags`` (path, occlusion, persons, confidence: a re-tag of the
+        label cache, recorded as a proposal set from the file ``source``) to the frames nobody
+        decided; decisions, and the proposals their reviewers were shown, stay. The store keeps
+        following the CSV it was opened with: reopened with it, the re-tag stays."""
+        with self.connect(write=True) as con:
+            undecided = pd.read_sql_query(
+                "SELECT f.path, f.row FROM frames f JOIN tracklets t ON t.key = f.tracklet "
+                f"WHERE NOT {_DECIDED}",
+                con,
+            )
+            columns = ["path", "occlusion", "persons", "confidence"]
+            frames = undecided.merge(tags[columns], on="path").assign(reviewed=False)
+            following = _retagged_from(con) or _latest_sha(con)
+            new = Proposals(csv=source, sha256=file_sha256(source), frames=frames)
+            opened = _reload(con, new, None)
+            con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (RETAGGED_FROM, following))
+        return opened
+
     def meta(self) -> dict[str, str]:
         with self.connect() as con:
             return dict(con.execute("SELECT key, value FROM meta").fetchall())
 
     def tracklets(self) -> pd.DataFrame:
-        """Every tracklet with its current occluded fraction and mean confidence."""
+        """Every tracklet with its current occluded fraction, mean confidence and frames without
+        evidence (``unknown``: confidence 0)."""
         query = """
             SELECT t.key, t.split, t.pid, t.camid, t.frames, t.accepted, t.exclude, t.reviewer,
                    t.version,
                    AVG(CASE WHEN f.occlusion >= 1 OR f.persons > 1 THEN 1.0 ELSE 0.0 END)
                        AS occluded,
                    AVG(f.confidence) AS confidence,
+                   SUM(COALESCE(f.confidence = 0, 0)) AS unknown,
                    SUM(f.occlusion != f.proposed_occlusion OR f.persons != f.proposed_persons)
                        AS changed
             FROM tracklets t JOIN frames f ON f.tracklet = t.key GROUP BY t.key"""
@@ -356,6 +380,39 @@ class ReviewStore:
         with self.connect() as con:
             return pd.read_sql_query(query, con)
 
+    def accepted(self) -> int:
+        """How many tracklets are accepted."""
+        with self.connect() as con:
+            return int(
+                con.execute("SELECT COUNT(*) FROM tracklets WHERE accepted = 1").fetchone()[0]
+            )
+
+    def state(self) -> tuple[int, int]:
+        """(last decision, last proposal set): changes whenever any value or proposal does, so
+        that what is computed from the whole store can be kept until it does."""
+        with self.connect() as con:
+            row = con.execute(
+                "SELECT (SELECT COALESCE(MAX(id), 0) FROM changes), "
+                "(SELECT COALESCE(MAX(id), 0) FROM proposal_sets)"
+            ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def compared_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(the frames of accepted tracklets with the proposal their reviewer was shown:
+        tracklet, split, occlusion, persons, confidence, auto_occlusion, auto_persons; the
+        undecided frames counted per confidence: confidence, frames): what the header's
+        estimate of the unreviewed tags' accuracy needs, without reading every frame."""
+        reviewed = """
+            SELECT f.tracklet, t.split, f.occlusion, f.persons, f.confidence,
+                   f.proposed_occlusion AS auto_occlusion, f.proposed_persons AS auto_persons
+            FROM frames f JOIN tracklets t ON t.key = f.tracklet WHERE t.accepted = 1"""
+        todo = f"""
+            SELECT f.confidence, COUNT(*) AS frames FROM frames f
+            JOIN tracklets t ON t.key = f.tracklet
+            WHERE NOT {_DECIDED} AND f.confidence IS NOT NULL GROUP BY f.confidence"""
+        with self.connect() as con:
+            return pd.read_sql_query(reviewed, con), pd.read_sql_query(todo, con)
+
     def reviewed_frames(self) -> tuple[pd.DataFrame, list[str]]:
         """(every frame's path, occlusion, persons, confidence and reviewed (accepted tracklet,
         or reviewed in a CSV) in the CSV's row order; the excluded tracklets): the export."""
@@ -448,6 +505,12 @@ def _record(con: sqlite3.Connection, who: tuple[str, str | None], key: str, acti
 def _latest_sha(con: sqlite3.Connection) -> str | None:
     row = con.execute("SELECT sha256 FROM proposal_sets ORDER BY id DESC LIMIT 1").fetchone()
     return None if row is None else row[0]
+
+
+def _retagged_from(con: sqlite3.Connection) -> str | None:
+    """The CSV a store followed before its last re-tag (ReviewStore.repropose), if any."""
+    row = con.execute(f"SELECT value FROM meta WHERE key = '{RETAGGED_FROM}'").fetchone()
+    return None if row is None else str(row[0])
 
 
 def _check(con: sqlite3.Connection, path: Path, here: str) -> None:
