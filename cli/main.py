@@ -485,6 +485,15 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     "calibration fitted on the decisions so far (needs --labels).",
 )
 @click.option(
+    "--overlap",
+    type=float,
+    default=_default(ReviewOptions, "overlap"),
+    show_default=True,
+    help="Share of tracklets (a fixed, seeded choice) that, once accepted, every other reviewer "
+    "reviews again blind (seeing the proposals, not the decision); their labels are kept apart "
+    "and the header and export report the agreement (Cohen's kappa, label MAE).",
+)
+@click.option(
     "--host",
     default=_default(ReviewOptions, "host"),
     show_default=True,
@@ -539,6 +548,13 @@ def review(export_to: Path | None, **options: Any) -> None:
             f"wrote {done['csv']} ({done['frames']:,} frames, {done['reviewed_frames']:,} "
             f"reviewed) and {done['exclude']} ({done['excluded_tracklets']} train tracklets)"
         )
+        both = done["reviewers"]
+        if both["frames"]:
+            kappa = "-" if both["kappa"] is None else f"{both['kappa']:.3f}"
+            click.echo(
+                f"two reviewers on {both['frames']:,} frames: occluded yes / no kappa {kappa}, "
+                f"label MAE {both['label_mae']:.2f}"
+            )
         return
     check_options(opts)
     reviewer = opts.reviewer

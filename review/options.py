@@ -26,6 +26,7 @@ class ReviewOptions:
     token: str | None = None
     missing_as_unoccluded: bool = False
     calibrate_every: int | None = None
+    overlap: float = 0.0
 
 
 def is_loopback(host: str) -> bool:

@@ -19,6 +19,9 @@ when opened, keeping every decision)::
     changes(id, at, reviewer, page, tracklet, action, proposal_set, undone)
                               every decision, in order: who, from which page, on which proposals
     change_rows(change, target, field, old, new, old_decision)   what each decision changed
+    blind(path, reviewer, occlusion, persons), blind_tracklets(key, reviewer, accepted, at)
+                              a second reviewer's labels of tracklets someone else accepted,
+                              made blind (review/overlap.py): kept apart, never a decision
 
 Proposals and decisions are kept apart: a new CSV (another content hash) gives its proposals to
 the frames nobody decided (no decision, tracklet not accepted); decided frames keep their value
@@ -77,6 +80,12 @@ CREATE INDEX IF NOT EXISTS changes_by_page ON changes (page, undone);
 CREATE TABLE IF NOT EXISTS change_rows (
     change INTEGER NOT NULL, target TEXT NOT NULL, field TEXT NOT NULL,
     old INTEGER NOT NULL, new INTEGER NOT NULL, old_decision INTEGER);
+CREATE TABLE IF NOT EXISTS blind (
+    path TEXT NOT NULL, reviewer TEXT NOT NULL, occlusion INTEGER NOT NULL,
+    persons INTEGER NOT NULL, PRIMARY KEY (path, reviewer));
+CREATE TABLE IF NOT EXISTS blind_tracklets (
+    key TEXT NOT NULL, reviewer TEXT NOT NULL, accepted INTEGER NOT NULL DEFAULT 0, at REAL,
+    PRIMARY KEY (key, reviewer));
 """
 FRAME_FIELDS = ("occlusion", "persons")
 TRACKLET_FIELDS = ("accepted", "exclude")
@@ -84,6 +93,12 @@ IMPORT = "import reviewed"
 RETAGGED_FROM = "retagged_from"  # meta: the CSV's hash a re-tagged store still follows
 CACHE_KIB = 64 * 1024  # SQLite's page cache: building the frame index of 927k rows fits
 _DECIDED = "(f.decision IS NOT NULL OR t.accepted = 1)"
+_SECOND_OF = """(SELECT b.{0} FROM blind b JOIN blind_tracklets bt ON bt.key = f.tracklet
+    AND bt.reviewer = b.reviewer AND bt.accepted = 1 WHERE b.path = f.path
+    ORDER BY b.reviewer LIMIT 1)"""
+_SECOND = ", ".join(  # the blind labels of a second reviewer who accepted the tracklet
+    f"{_SECOND_OF.format(field)} AS {field}_2" for field in ("occlusion", "persons")
+)
 
 
 def store_path(csv: Path) -> Path:
@@ -277,6 +292,16 @@ class ReviewStore:
         with self.connect() as con:
             return _tracklet(con, key)
 
+    def acceptance(self, key: str) -> tuple[int, str | None]:
+        """(accepted, who last set it) of tracklet ``key``."""
+        with self.connect() as con:
+            found = con.execute(
+                "SELECT accepted, reviewer FROM tracklets WHERE key = ?", (key,)
+            ).fetchone()
+        if found is None:
+            raise KeyError(key)
+        return int(found[0]), found[1]
+
     def version(self, key: str) -> int:
         """The tracklet's version: what a page polls to learn of writes made elsewhere."""
         with self.connect() as con:
@@ -352,12 +377,69 @@ class ReviewStore:
             )
             return _tracklet(con, key)
 
+    def blind_tracklet(self, key: str, reviewer: str) -> dict[str, Any]:
+        """Tracklet ``key`` as ``reviewer`` sees it in a blind second review: the proposals, or
+        their own blind labels, never the first reviewer's decisions."""
+        with self.connect() as con:
+            return _blind_tracklet(con, key, reviewer)
+
+    def set_blind_frames(
+        self,
+        key: str,
+        span: tuple[int, int],
+        field: str,
+        value: int,
+        who: tuple[str, str],
+        version: int,
+    ) -> dict[str, Any]:
+        """set_frames for a blind second review: ``field`` of the frames ``span`` set in
+        ``who``'s blind labels (the first decision stays); returns them as they are now."""
+        if field not in FRAME_FIELDS:
+            raise ValueError(field)
+        where = "tracklet = ? AND frame BETWEEN ? AND ?"
+        bounds = (key, min(span), max(span))
+        with self.connect(write=True) as con:
+            new_version = _bump(con, key, version)
+            _record(con, who, key, f"blind {field}")
+            _blind_rows(con, who[0], where, bounds)
+            con.execute(
+                f"UPDATE blind SET {field} = ? WHERE reviewer = ? AND path IN "
+                f"(SELECT path FROM frames WHERE {where})",
+                (value, who[0], *bounds),
+            )
+            rows = _blind_tracklet(con, key, who[0])["frame_rows"]
+        low, high = min(span), max(span)
+        return {"frames": [r for r in rows if low <= r["frame"] <= high], "version": new_version}
+
+    def set_blind_tracklet(
+        self, key: str, value: int, who: tuple[str, str], version: int
+    ) -> dict[str, Any]:
+        """Accept (1) or reopen (0) ``who``'s blind second review of ``key``; accepting takes
+        the proposals as the labels of the frames they did not change."""
+        with self.connect(write=True) as con:
+            _bump(con, key, version)
+            _record(con, who, key, "blind accepted")
+            _blind_rows(con, who[0], "tracklet = ?", (key,))
+            con.execute(
+                "INSERT OR REPLACE INTO blind_tracklets VALUES (?, ?, ?, ?)",
+                (key, who[0], value, time.time()),
+            )
+            return _blind_tracklet(con, key, who[0])
+
+    def blind_accepted(self, reviewer: str) -> set[str]:
+        """The tracklets ``reviewer`` accepted in a blind second review."""
+        with self.connect() as con:
+            rows = con.execute(
+                "SELECT key FROM blind_tracklets WHERE reviewer = ? AND accepted = 1", (reviewer,)
+            ).fetchall()
+        return {r[0] for r in rows}
+
     def undo(self, who: tuple[str, str]) -> dict[str, Any] | None:
         """Undo the last decision of page ``who[1]`` not yet undone; None when there is none."""
         with self.connect(write=True) as con:
             last = con.execute(
                 "SELECT id, tracklet, action FROM changes WHERE page = ? AND undone = 0 "
-                "AND action != 'undo' ORDER BY id DESC LIMIT 1",
+                "AND action != 'undo' AND action NOT LIKE 'blind %' ORDER BY id DESC LIMIT 1",
                 (who[1],),
             ).fetchone()
             if last is None:
@@ -398,13 +480,15 @@ class ReviewStore:
         return int(row[0]), int(row[1])
 
     def compared_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(the frames of accepted tracklets with the proposal their reviewer was shown:
-        tracklet, split, occlusion, persons, confidence, auto_occlusion, auto_persons; the
+        """(the frames of accepted tracklets with the proposal their reviewer was shown and a
+        second reviewer's blind labels: tracklet, split, occlusion, persons, confidence,
+        auto_occlusion, auto_persons, occlusion_2, persons_2 (NULL: none); the
         undecided frames counted per confidence: confidence, frames): what the header's
         estimate of the unreviewed tags' accuracy needs, without reading every frame."""
-        reviewed = """
+        reviewed = f"""
             SELECT f.tracklet, t.split, f.occlusion, f.persons, f.confidence,
-                   f.proposed_occlusion AS auto_occlusion, f.proposed_persons AS auto_persons
+                   f.proposed_occlusion AS auto_occlusion, f.proposed_persons AS auto_persons,
+                   {_SECOND}
             FROM frames f JOIN tracklets t ON t.key = f.tracklet WHERE t.accepted = 1"""
         todo = f"""
             SELECT f.confidence, COUNT(*) AS frames FROM frames f
@@ -414,12 +498,16 @@ class ReviewStore:
             return pd.read_sql_query(reviewed, con), pd.read_sql_query(todo, con)
 
     def reviewed_frames(self) -> tuple[pd.DataFrame, list[str]]:
-        """(every frame's path, occlusion, persons, confidence and reviewed (accepted tracklet,
-        or reviewed in a CSV) in the CSV's row order; the excluded tracklets): the export."""
+        """(every frame's path, occlusion, persons, confidence, reviewed (accepted tracklet, or
+        reviewed in a CSV), the proposal (auto_occlusion, auto_persons) and a second reviewer's
+        blind labels (occlusion_2, persons_2; NULL: none) in the CSV's row order; the excluded
+        tracklets): the export."""
         query = f"""
             SELECT f.path, f.occlusion, f.persons, f.confidence, f.row,
                    (t.accepted = 1 OR COALESCE(f.decision IN
-                       (SELECT id FROM changes WHERE action = '{IMPORT}'), 0)) AS reviewed
+                       (SELECT id FROM changes WHERE action = '{IMPORT}'), 0)) AS reviewed,
+                   f.proposed_occlusion AS auto_occlusion, f.proposed_persons AS auto_persons,
+                   {_SECOND}
             FROM frames f JOIN tracklets t ON t.key = f.tracklet"""
         with self.connect() as con:
             table = pd.read_sql_query(query, con)
@@ -455,6 +543,37 @@ def _tracklet(con: sqlite3.Connection, key: str) -> dict[str, Any]:
     ).fetchall()
     con.row_factory = None
     return {**dict(row), "frame_rows": [dict(f) for f in frames]}
+
+
+def _blind_tracklet(con: sqlite3.Connection, key: str, reviewer: str) -> dict[str, Any]:
+    """_tracklet with the reviewer's blind labels (else the proposals) as the values, their
+    blind acceptance as ``accepted``, and nothing of the first review."""
+    out = _tracklet(con, key)
+    labels = dict(
+        (r[0], (r[1], r[2]))
+        for r in con.execute(
+            "SELECT b.path, b.occlusion, b.persons FROM blind b JOIN frames f ON f.path = b.path "
+            "WHERE f.tracklet = ? AND b.reviewer = ?",
+            (key, reviewer),
+        )
+    )
+    for f in out["frame_rows"]:
+        f["occlusion"], f["persons"] = labels.get(
+            f["path"], (f["proposed_occlusion"], f["proposed_persons"])
+        )
+    done = con.execute(
+        "SELECT accepted FROM blind_tracklets WHERE key = ? AND reviewer = ?", (key, reviewer)
+    ).fetchone()
+    return {**out, "accepted": int(done[0]) if done else 0, "reviewer": reviewer, "blind": True}
+
+
+def _blind_rows(con: sqlite3.Connection, reviewer: str, where: str, bounds: tuple) -> None:
+    """Blind labels, from the proposals, for the frames ``where`` that have none yet."""
+    con.execute(
+        f"INSERT OR IGNORE INTO blind SELECT path, ?, proposed_occlusion, proposed_persons "
+        f"FROM frames WHERE {where}",
+        (reviewer, *bounds),
+    )
 
 
 def _restore(con: sqlite3.Connection, change: int, undo: int, field: str) -> None:

@@ -58,7 +58,9 @@ async function loadSummary() {
     `<span><b id="reviewed-count">${s.reviewed}</b> / ${s.tracklets} tracklets reviewed</span>` +
     `<span><b id="changed-count">${s.frames_changed}</b> frames changed</span>` +
     `<span><b id="excluded-count">${s.excluded}</b> train tracklets excluded</span>` +
-    `<span id="unreviewed-accuracy">${accuracyText(s.unreviewed)}</span>`;
+    `<span id="unreviewed-accuracy">${accuracyText(s.unreviewed)}</span>` +
+    (s.reviewers.frames ? `<span id="reviewer-agreement">two reviewers on ${s.reviewers.frames} frames: ` +
+      `kappa ${s.reviewers.kappa === null ? "–" : s.reviewers.kappa.toFixed(2)}, label MAE ${s.reviewers.label_mae.toFixed(2)}</span>` : "");
   const t1 = s.table1, t2 = s.table2;
   $("tables").innerHTML =
     table("Table 1 (% tracklets by occluded share), reviewed vs paper", t1.bins, [
@@ -125,8 +127,8 @@ function renderInfo() {
   const t = state.tracklet;
   const rows = t.frame_rows;
   const occluded = rows.filter((f) => f.occlusion >= 1 || f.persons > 1).length;
-  const exclude = t.split === "train"
-    ? ` · <label><input type="checkbox" id="exclude" tabindex="-1" ${t.exclude ? "checked" : ""}> shares an obstacle with the test set (e)</label>` : "";
+  const exclude = t.blind ? ` · <span class="blind">blind second review: you see the automatic proposals, not the first decision; your labels are kept apart</span>`
+    : t.split === "train" ? ` · <label><input type="checkbox" id="exclude" tabindex="-1" ${t.exclude ? "checked" : ""}> shares an obstacle with the test set (e)</label>` : "";
   $("info").innerHTML = `<b>${esc(t.key)}</b> · ${esc(t.split)} · id ${t.pid} · camera ${t.camid} · ` +
     `${rows.length} frames · ${pct(occluded / rows.length)} occluded · ` +
     (t.accepted ? `<span class="accepted">accepted by ${esc(t.reviewer)}</span>` : "not yet reviewed") + exclude;

@@ -171,9 +171,13 @@ def test_export_pair_build_dataset_reads_it(
     assert done["excluded_tracklets"] == 1
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
     table = pd.read_csv(out)
-    assert list(table.columns) == ["path", "occlusion", "persons", "confidence", "reviewed"]
+    assert list(table.columns) == [
+        "path", "occlusion", "persons", "confidence", "reviewed", "auto_occlusion", "auto_persons"
+    ]  # fmt: skip
     mine = table[table["path"].str.startswith(query + "/")]
     assert mine["reviewed"].eq(1).all() and mine["occlusion"].head(2).eq(9).all()
+    assert mine["auto_occlusion"].notna().all() and not mine["auto_occlusion"].head(2).eq(9).any()
+    assert table.loc[table["reviewed"] == 0, "auto_occlusion"].isna().all()
     assert table["reviewed"].sum() == len(mine)
     assert train in exclude_path(out).read_text().splitlines()
     ds = tmp_path / "ds"
