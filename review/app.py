@@ -41,7 +41,7 @@ from starlette.types import Receive, Scope, Send
 from occreid.common.errors import OccreidError
 from occreid.pseudolabel.cache import LabelCache
 from occreid.review.overlap import blind_for, blind_queue
-from occreid.review.quality import QualityCache
+from occreid.review.quality import INNER_EDGES, QualityCache
 from occreid.review.queue import QueueFilter, header, order_queue
 from occreid.review.retag import NO_LABELS, Retagger
 from occreid.review.store import ReviewStore, Stale
@@ -279,9 +279,10 @@ def create_app(ctx: ReviewContext) -> FastAPI:
 
     @app.get("/api/summary")
     def summary() -> dict[str, Any]:
-        numbers = header(ctx.store.tracklets(), ctx.store.frames(reviewed_only=True))
+        tracklets = ctx.store.tracklets(INNER_EDGES)
+        numbers = header(tracklets, ctx.store.frames(reviewed_only=True))
         last = ctx.retag.last if ctx.retag else None
-        return {**numbers, **quality.numbers(), "retag": last}
+        return {**numbers, **quality.numbers(tracklets), "retag": last}
 
     @app.get("/api/queue")
     def queue(

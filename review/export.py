@@ -64,7 +64,7 @@ def export(store: ReviewStore, out: Path) -> dict[str, Any]:
     reviewed = table["reviewed"] == 1
     for column in ("auto_occlusion", "auto_persons"):  # the proposal each reviewer was shown
         table[column] = frames[column].where(reviewed).astype("Int64")
-    second = frames["occlusion_2"].notna() & reviewed
+    second = frames.get("occlusion_2", pd.Series(np.nan, frames.index)).notna() & reviewed
     if second.any():  # a second reviewer's blind labels
         for column in ("occlusion_2", "persons_2"):
             table[column] = frames[column].where(second).astype("Int64")

@@ -16,28 +16,39 @@ import numpy as np
 import pandas as pd
 
 from occreid.occdata.label_quality import (
-    N_BINS,
+    CONFIDENCE_EDGES,
     SPLITS,
     Frames,
     QualityOptions,
     Reviewed,
     accuracy_interval,
     between_reviewers,
-    confidence_bin,
 )
 from occreid.review.store import ReviewStore
 
+INNER_EDGES = CONFIDENCE_EDGES[1:-1]  # a confidence's bin: how many of these it reaches
 
-def quality_numbers(reviewed: pd.DataFrame, todo: pd.DataFrame) -> dict[str, Any]:
+
+def undecided_by_bin(tracklets: pd.DataFrame) -> np.ndarray:
+    """Frames nobody decided, per confidence bin (index 0: no confidence, never counted), from
+    ReviewStore.tracklets(INNER_EDGES) (the counts above each edge of the tracklets not
+    accepted)."""
+    todo = tracklets[tracklets["accepted"] == 0]
+    above = [todo["undecided"].sum()] + [
+        todo[f"at_least_{i}"].sum() for i in range(len(INNER_EDGES))
+    ]
+    return np.concatenate([[0], -np.diff([*above, 0])]).astype(np.float64)
+
+
+def quality_numbers(reviewed: pd.DataFrame, counts: np.ndarray) -> dict[str, Any]:
     """``unreviewed``: the estimated accuracy (with a 95 % interval) of the undecided frames
-    counted per confidence in ``todo``, from the ``reviewed`` frames; ``reviewers``: the
-    agreement between reviewers on the frames reviewed twice (ReviewStore.compared_frames)."""
+    counted per confidence bin in ``counts`` (undecided_by_bin), from the ``reviewed`` frames
+    (ReviewStore.compared_frames); ``reviewers``: the agreement between reviewers on the frames
+    reviewed twice."""
     reviewed = reviewed.assign(reviewed=1)
     frames = Frames.of({s: reviewed[reviewed["split"] == s] for s in SPLITS})
-    conf = todo["confidence"].to_numpy(np.float64)
-    counts = np.bincount(confidence_bin(conf) + 1, weights=todo["frames"], minlength=N_BINS)
     unreviewed = {
-        "frames": int(todo["frames"].sum()),
+        "frames": int(counts.sum()),
         "reviewed_tracklets": int(reviewed["tracklet"].nunique()),
         **accuracy_interval(Reviewed.of(frames), counts, QualityOptions()),
     }
@@ -50,10 +61,13 @@ class QualityCache:
     """The header's quality numbers of one store, kept until its state changes."""
 
     store: ReviewStore
-    kept: tuple[tuple[int, int], dict[str, Any]] | None = field(default=None)
+    kept: tuple[tuple[tuple[int, int], bytes], dict[str, Any]] | None = field(default=None)
 
-    def numbers(self) -> dict[str, Any]:
-        state = self.store.state()
+    def numbers(self, tracklets: pd.DataFrame) -> dict[str, Any]:
+        """quality_numbers for ``tracklets`` (ReviewStore.tracklets(INNER_EDGES), read for the
+        header anyway); the reviewed frames are read again only after a write."""
+        counts = undecided_by_bin(tracklets)
+        state = (self.store.state(), counts.tobytes())
         if self.kept is None or self.kept[0] != state:
-            self.kept = (state, quality_numbers(*self.store.compared_frames()))
+            self.kept = (state, quality_numbers(self.store.compared_frames(), counts))
         return self.kept[1]

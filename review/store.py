@@ -93,12 +93,18 @@ IMPORT = "import reviewed"
 RETAGGED_FROM = "retagged_from"  # meta: the CSV's hash a re-tagged store still follows
 CACHE_KIB = 64 * 1024  # SQLite's page cache: building the frame index of 927k rows fits
 _DECIDED = "(f.decision IS NOT NULL OR t.accepted = 1)"
-_SECOND_OF = """(SELECT b.{0} FROM blind b JOIN blind_tracklets bt ON bt.key = f.tracklet
-    AND bt.reviewer = b.reviewer AND bt.accepted = 1 WHERE b.path = f.path
-    ORDER BY b.reviewer LIMIT 1)"""
-_SECOND = ", ".join(  # the blind labels of a second reviewer who accepted the tracklet
-    f"{_SECOND_OF.format(field)} AS {field}_2" for field in ("occlusion", "persons")
-)
+_SECOND = """LEFT JOIN (SELECT b.path, MIN(b.reviewer), b.occlusion AS occlusion_2,
+        b.persons AS persons_2
+    FROM blind b JOIN frames g ON g.path = b.path JOIN blind_tracklets bt ON bt.key = g.tracklet
+        AND bt.reviewer = b.reviewer AND bt.accepted = 1 GROUP BY b.path) s ON s.path = f.path"""
+
+
+def _second(con: sqlite3.Connection) -> tuple[str, str]:
+    """(columns, join) that give each frame the blind labels (occlusion_2, persons_2) of the
+    (first by name) second reviewer who accepted its tracklet; nothing where nobody did (the
+    columns are then left out: the export stays fast)."""
+    some = con.execute("SELECT EXISTS (SELECT 1 FROM blind_tracklets WHERE accepted = 1)")
+    return (", s.occlusion_2, s.persons_2", _SECOND) if some.fetchone()[0] else ("", "")
 
 
 def store_path(csv: Path) -> Path:
@@ -271,10 +277,18 @@ class ReviewStore:
         with self.connect() as con:
             return dict(con.execute("SELECT key, value FROM meta").fetchall())
 
-    def tracklets(self) -> pd.DataFrame:
+    def tracklets(self, edges: tuple[float, ...] = ()) -> pd.DataFrame:
         """Every tracklet with its current occluded fraction, mean confidence and frames without
-        evidence (``unknown``: confidence 0)."""
-        query = """
+        evidence (``unknown``: confidence 0); with ``edges``, also its undecided frames that have
+        a confidence (``undecided``) and how many of them reach each edge (``at_least_I``): the
+        header's estimate counts the tags nobody decided by confidence in the same pass."""
+        counted = "".join(
+            f", SUM(f.decision IS NULL AND f.confidence >= {float(e)!r}) AS at_least_{i}"
+            for i, e in enumerate(edges)
+        )
+        if edges:
+            counted += ", SUM(f.decision IS NULL AND f.confidence IS NOT NULL) AS undecided"
+        query = f"""
             SELECT t.key, t.split, t.pid, t.camid, t.frames, t.accepted, t.exclude, t.reviewer,
                    t.version,
                    AVG(CASE WHEN f.occlusion >= 1 OR f.persons > 1 THEN 1.0 ELSE 0.0 END)
@@ -282,7 +296,7 @@ class ReviewStore:
                    AVG(f.confidence) AS confidence,
                    SUM(COALESCE(f.confidence = 0, 0)) AS unknown,
                    SUM(f.occlusion != f.proposed_occlusion OR f.persons != f.proposed_persons)
-                       AS changed
+                       AS changed{counted}
             FROM tracklets t JOIN frames f ON f.tracklet = t.key GROUP BY t.key"""
         with self.connect() as con:
             return pd.read_sql_query(query, con)
@@ -479,38 +493,32 @@ class ReviewStore:
             ).fetchone()
         return int(row[0]), int(row[1])
 
-    def compared_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(the frames of accepted tracklets with the proposal their reviewer was shown and a
+    def compared_frames(self) -> pd.DataFrame:
+        """The frames of accepted tracklets with the proposal their reviewer was shown and a
         second reviewer's blind labels: tracklet, split, occlusion, persons, confidence,
-        auto_occlusion, auto_persons, occlusion_2, persons_2 (NULL: none); the
-        undecided frames counted per confidence: confidence, frames): what the header's
-        estimate of the unreviewed tags' accuracy needs, without reading every frame."""
-        reviewed = f"""
+        auto_occlusion, auto_persons, occlusion_2, persons_2 (NULL: none; no such columns
+        where nobody reviewed blind)."""
+        query = """
             SELECT f.tracklet, t.split, f.occlusion, f.persons, f.confidence,
-                   f.proposed_occlusion AS auto_occlusion, f.proposed_persons AS auto_persons,
-                   {_SECOND}
-            FROM frames f JOIN tracklets t ON t.key = f.tracklet WHERE t.accepted = 1"""
-        todo = f"""
-            SELECT f.confidence, COUNT(*) AS frames FROM frames f
-            JOIN tracklets t ON t.key = f.tracklet
-            WHERE NOT {_DECIDED} AND f.confidence IS NOT NULL GROUP BY f.confidence"""
+                   f.proposed_occlusion AS auto_occlusion, f.proposed_persons AS auto_persons{0}
+            FROM frames f JOIN tracklets t ON t.key = f.tracklet {1}
+            WHERE t.accepted = 1"""
         with self.connect() as con:
-            return pd.read_sql_query(reviewed, con), pd.read_sql_query(todo, con)
+            return pd.read_sql_query(query.format(*_second(con)), con)
 
     def reviewed_frames(self) -> tuple[pd.DataFrame, list[str]]:
         """(every frame's path, occlusion, persons, confidence, reviewed (accepted tracklet, or
         reviewed in a CSV), the proposal (auto_occlusion, auto_persons) and a second reviewer's
-        blind labels (occlusion_2, persons_2; NULL: none) in the CSV's row order; the excluded
-        tracklets): the export."""
+        blind labels (occlusion_2, persons_2; NULL: none; no such columns where nobody reviewed
+        blind) in the CSV's row order; the excluded tracklets): the export."""
         query = f"""
             SELECT f.path, f.occlusion, f.persons, f.confidence, f.row,
                    (t.accepted = 1 OR COALESCE(f.decision IN
                        (SELECT id FROM changes WHERE action = '{IMPORT}'), 0)) AS reviewed,
-                   f.proposed_occlusion AS auto_occlusion, f.proposed_persons AS auto_persons,
-                   {_SECOND}
-            FROM frames f JOIN tracklets t ON t.key = f.tracklet"""
+                   f.proposed_occlusion AS auto_occlusion, f.proposed_persons AS auto_persons{{0}}
+            FROM frames f JOIN tracklets t ON t.key = f.tracklet {{1}}"""
         with self.connect() as con:
-            table = pd.read_sql_query(query, con)
+            table = pd.read_sql_query(query.format(*_second(con)), con)
             excluded = [r[0] for r in con.execute("SELECT key FROM tracklets WHERE exclude = 1")]
         row = table.pop("row").to_numpy()
         if not (np.diff(row) > 0).all():  # the CSV was not in the source's order

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -276,3 +277,26 @@ def test_the_header_estimates_the_unreviewed_tags_accuracy_from_the_reviewed_one
     assert second["estimated_accuracy"] > right
     low, high = second["interval"]
     assert low <= right + 1e-9 and high == pytest.approx(1.0)
+
+
+def test_the_undecided_frames_are_counted_in_label_quality_s_confidence_bins(
+    session: ReviewContext, page: Any
+) -> None:
+    from occreid.occdata.label_quality import N_BINS, confidence_bin
+    from occreid.review.quality import INNER_EDGES, undecided_by_bin
+
+    store = session.store
+    paths = store.frames()["path"].tolist()
+    edges = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 0.19999, 0.79, None]  # on and beside every edge
+    values = [edges[i % len(edges)] for i in range(len(paths))]
+    with store.connect(write=True) as con:
+        con.executemany(
+            "UPDATE frames SET confidence = ? WHERE path = ?", zip(values, paths, strict=True)
+        )
+    key = page.first_key()
+    page.write("/api/tracklet", key=key, field="accepted", value=1)
+    table = store.frames()
+    todo = table[table["accepted"] == 0]["confidence"].to_numpy(dtype=float, na_value=np.nan)
+    todo = todo[~np.isnan(todo)]
+    expected = np.bincount(confidence_bin(todo) + 1, minlength=N_BINS)
+    assert undecided_by_bin(store.tracklets(INNER_EDGES)).tolist() == expected.tolist()
