@@ -136,14 +136,19 @@ def test_keys_with_caps_lock_and_shift_and_space_never_repeats_a_button(
     assert _labels(browser)[0] == "2" and len(session.store.history()["id"].unique()) == decisions
 
 
+def _write_elsewhere(session: ReviewContext, key: str, span: tuple[int, int], value: int) -> None:
+    """Another tab (another reviewer) labels frames ``span`` of ``key``."""
+    version = session.store.tracklet(key)["version"]
+    session.store.set_frames(key, span, "occlusion", value, ("bob", "other-tab"), version)
+
+
 def test_a_stale_tab_reloads_the_tracklet_and_says_why(
     session: ReviewContext, server: str, browser: Any
 ) -> None:
     from selenium.webdriver.common.by import By
 
     key = _open(browser, server)
-    version = session.store.tracklet(key)["version"]
-    session.store.set_frames(key, (0, 0), "occlusion", 8, ("bob", "other-tab"), version)
+    _write_elsewhere(session, key, (0, 0), 8)
     _key(browser, "4", "Digit4")  # made on what this tab showed
     _wait(browser, lambda d: "another tab" in d.find_element(By.ID, "status").text)
     _wait(browser, lambda d: _labels(d)[0] == "8")  # the store's value, reloaded
@@ -158,9 +163,7 @@ def test_a_tab_learns_of_writes_made_elsewhere(
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    key = _open(browser, server)
-    version = session.store.tracklet(key)["version"]
-    session.store.set_frames(key, (0, 1), "occlusion", 9, ("bob", "other-tab"), version)
+    _write_elsewhere(session, _open(browser, server), (0, 1), 9)
     _wait(browser, lambda d: _labels(d)[:2] == ["9", "9"])  # no key pressed here
     assert "another reviewer" in browser.find_element(By.ID, "status").text
 
