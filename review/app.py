@@ -320,14 +320,14 @@ def create_app(ctx: ReviewContext) -> FastAPI:
         if change.field == "persons" and not 1 <= change.value <= MAX_PERSONS:
             raise HTTPException(422, f"persons must be 1-{MAX_PERSONS}")
         try:
-            write = ctx.store.set_blind_frames if _is_blind(ctx, change.key) else None
-            return (write or ctx.store.set_frames)(
+            return ctx.store.set_frames(
                 change.key,
                 (change.first, change.last),
                 change.field,
                 change.value,
                 (ctx.reviewer, change.page),
                 change.version,
+                blind=_is_blind(ctx, change.key),
             )
         except KeyError:
             raise HTTPException(404, "no such tracklet or frames") from None

@@ -1,6 +1,6 @@
 """The blind second review (``--overlap SHARE``): that share of the tracklets is offered, once
 someone has accepted it, to every other reviewer blind: they see the automatic proposals, not the
-first reviewer's decision, and their labels are kept apart (ReviewStore.set_blind_frames /
+first reviewer's decision, and their labels are kept apart (ReviewStore.set_frames with blind /
 set_blind_tracklet), so that the header and the export can say how far two reviewers agree.
 
 Which tracklets: those whose key hashes (SHA-256 with OVERLAP_SEED) below SHARE of the hash

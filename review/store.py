@@ -332,16 +332,20 @@ class ReviewStore:
         value: int,
         who: tuple[str, str],
         version: int,
+        blind: bool = False,
     ) -> dict[str, Any]:
         """Set ``field`` (occlusion or persons) of the frames ``span`` (positions in tracklet
         ``key``, inclusive) for ``who`` (reviewer, page id), made on tracklet ``version``;
-        returns those frames as they are now and the new version."""
+        returns those frames as they are now and the new version. ``blind``: in ``who``'s
+        blind second review, kept apart (the first decision stays)."""
         if field not in FRAME_FIELDS:
             raise ValueError(field)
         where = "tracklet = ? AND frame BETWEEN ? AND ?"
         bounds = (key, min(span), max(span))
         with self.connect(write=True) as con:
             new_version = _bump(con, key, version)
+            if blind:
+                return {**_set_blind(con, who, field, value, bounds), "version": new_version}
             change = _record(con, who, key, f"set {field}")
             done = con.execute(
                 f"INSERT INTO change_rows SELECT ?, path, ?, {field}, ?, decision FROM frames "
@@ -396,34 +400,6 @@ class ReviewStore:
         their own blind labels, never the first reviewer's decisions."""
         with self.connect() as con:
             return _blind_tracklet(con, key, reviewer)
-
-    def set_blind_frames(
-        self,
-        key: str,
-        span: tuple[int, int],
-        field: str,
-        value: int,
-        who: tuple[str, str],
-        version: int,
-    ) -> dict[str, Any]:
-        """set_frames for a blind second review: ``field`` of the frames ``span`` set in
-        ``who``'s blind labels (the first decision stays); returns them as they are now."""
-        if field not in FRAME_FIELDS:
-            raise ValueError(field)
-        where = "tracklet = ? AND frame BETWEEN ? AND ?"
-        bounds = (key, min(span), max(span))
-        with self.connect(write=True) as con:
-            new_version = _bump(con, key, version)
-            _record(con, who, key, f"blind {field}")
-            _blind_rows(con, who[0], where, bounds)
-            con.execute(
-                f"UPDATE blind SET {field} = ? WHERE reviewer = ? AND path IN "
-                f"(SELECT path FROM frames WHERE {where})",
-                (value, who[0], *bounds),
-            )
-            rows = _blind_tracklet(con, key, who[0])["frame_rows"]
-        low, high = min(span), max(span)
-        return {"frames": [r for r in rows if low <= r["frame"] <= high], "version": new_version}
 
     def set_blind_tracklet(
         self, key: str, value: int, who: tuple[str, str], version: int
@@ -573,6 +549,22 @@ def _blind_tracklet(con: sqlite3.Connection, key: str, reviewer: str) -> dict[st
         "SELECT accepted FROM blind_tracklets WHERE key = ? AND reviewer = ?", (key, reviewer)
     ).fetchone()
     return {**out, "accepted": int(done[0]) if done else 0, "reviewer": reviewer, "blind": True}
+
+
+def _set_blind(
+    con: sqlite3.Connection, who: tuple[str, str], field: str, value: int, bounds: tuple
+) -> dict[str, Any]:
+    """ReviewStore.set_frames in ``who``'s blind labels; the frames ``bounds`` as they are now."""
+    where = "tracklet = ? AND frame BETWEEN ? AND ?"
+    _record(con, who, bounds[0], f"blind {field}")
+    _blind_rows(con, who[0], where, bounds)
+    con.execute(
+        f"UPDATE blind SET {field} = ? WHERE reviewer = ? AND path IN "
+        f"(SELECT path FROM frames WHERE {where})",
+        (value, who[0], *bounds),
+    )
+    rows = _blind_tracklet(con, bounds[0], who[0])["frame_rows"]
+    return {"frames": [r for r in rows if bounds[1] <= r["frame"] <= bounds[2]]}
 
 
 def _blind_rows(con: sqlite3.Connection, reviewer: str, where: str, bounds: tuple) -> None:

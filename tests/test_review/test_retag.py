@@ -50,11 +50,15 @@ def test_calibrate_every_needs_labels(review_source: Path, tags: Path) -> None:
         open_session(opts, "ann")
 
 
+@pytest.fixture
+def with_labels(review_source: Path, tags: Path, review_labels: Path) -> ReviewOptions:
+    return ReviewOptions(source=review_source, annotations=tags, labels=review_labels)
+
+
 def test_a_fall_back_changes_nothing_and_says_why(
-    review_source: Path, tags: Path, review_labels: Path, open_page: Any
+    with_labels: ReviewOptions, open_page: Any
 ) -> None:
-    opts = ReviewOptions(source=review_source, annotations=tags, labels=review_labels)
-    ctx = open_session(opts, "ann")[0]
+    ctx = open_session(with_labels, "ann")[0]
     page = open_page(ctx)
     assert page.get("/api/session").json()["retag"] is None
     _accept(page, 1)
@@ -67,13 +71,12 @@ def test_a_fall_back_changes_nothing_and_says_why(
 
 
 def test_re_tagging_changes_only_the_proposals_of_frames_nobody_decided(
-    review_source: Path, tags: Path, review_labels: Path, open_page: Any
+    with_labels: ReviewOptions, open_page: Any
 ) -> None:
     from occreid.pseudolabel.calibration import load_calibration
     from occreid.pseudolabel.tagging import tag_frames
 
-    opts = ReviewOptions(source=review_source, annotations=tags, labels=review_labels)
-    ctx = open_session(opts, "ann")[0]
+    ctx = open_session(with_labels, "ann")[0]
     page = open_page(ctx)
     accepted = _accept(page, 6, clear=True)
     open_key = next(i["key"] for i in page.get("/api/queue").json()["items"] if not i["accepted"])
@@ -93,17 +96,15 @@ def test_re_tagging_changes_only_the_proposals_of_frames_nobody_decided(
     assert (undecided["occlusion"] == expected["occlusion"]).all()
     assert undecided["confidence"].to_numpy() == pytest.approx(expected["confidence"].to_numpy())
     assert int(sets["changed"].iloc[-1]) == out["retagged"]
-    again, opened = open_session(opts, "ann")  # the same CSV: the re-tag stays
+    again, opened = open_session(with_labels, "ann")  # the same CSV: the re-tag stays
     assert opened.state == "unchanged" and _proposals(again).equals(after)
 
 
 def test_calibrate_every_re_tags_after_that_many_newly_accepted_tracklets(
-    review_source: Path, tags: Path, review_labels: Path, open_page: Any
+    with_labels: ReviewOptions, open_page: Any
 ) -> None:
-    opts = ReviewOptions(
-        source=review_source, annotations=tags, labels=review_labels, calibrate_every=3
-    )
-    ctx = open_session(opts, "ann")[0]
+    with_labels.calibrate_every = 3
+    ctx = open_session(with_labels, "ann")[0]
     page = open_page(ctx)
     _accept(page, 2)
     assert ctx.retag is not None and ctx.retag.last is None
