@@ -1,5 +1,6 @@
 """`occreid review` at DukeMTMC-VideoReID's size: the store and queue over 5,534 tracklets /
-927,268 frames (made from a CSV, given a changed CSV, a decision, an export), and the page
+927,268 frames (made from a CSV, given a changed CSV, a decision, an export, the header's
+estimate of the unreviewed tags' accuracy: review/quality.py), and the page
 opening a 9,324-frame tracklet (the longest in DukeMTMC-VideoReID) in headless Chromium at
 1366x620 (target: under 2 s).
 
@@ -22,6 +23,7 @@ import pandas as pd
 
 from occreid.review.app import ReviewContext, create_app
 from occreid.review.export import export
+from occreid.review.quality import INNER_EDGES, QualityCache
 from occreid.review.queue import header, order_queue
 from occreid.review.store import Proposals, ReviewStore, file_sha256
 
@@ -84,6 +86,10 @@ def store_timings(work: Path) -> dict[str, float]:
     timed(
         "header, a tenth reviewed", r, lambda: header(tracklets, store.frames(reviewed_only=True))
     )
+    counted = timed("header: aggregates with the counts", r, lambda: store.tracklets(INNER_EDGES))
+    quality = QualityCache(store)
+    timed("header quality, after a write", r, lambda: quality.numbers(counted))
+    timed("header quality, unchanged store", r, lambda: quality.numbers(counted))
     key = frames["tracklet"].iloc[0]
     version = timed("open the 9,324-frame tracklet", r, lambda: store.tracklet(key))["version"]
     who = ("b", "bench-page")
@@ -93,6 +99,14 @@ def store_timings(work: Path) -> dict[str, float]:
         lambda: store.set_frames(key, (0, LONGEST - 1), "occlusion", 3, who, version),
     )
     timed("undo that", r, lambda: store.undo(who))
+    small = tracklets["key"].iloc[1]
+    at = store.version(small)
+    timed(
+        "a decision (one frame)", r, lambda: store.set_frames(small, (0, 0), "persons", 2, who, at)
+    )
+    timed("accept a tracklet", r, lambda: store.set_tracklet(small, "accepted", 1, who, at + 1))
+    counted = store.tracklets(INNER_EDGES)
+    timed("header quality, after that", r, lambda: quality.numbers(counted))
     timed("export CSV + exclusions", r, lambda: export(store, work / "out.csv"))
     retag = frames.assign(occlusion=(frames["occlusion"] + 1) % 11)  # the tagger ran again
     csv.write_text("second run")

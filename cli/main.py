@@ -474,7 +474,24 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     help="The review store (SQLite). Default: beside the CSV (CSV.review.sqlite).",
 )
 @click.option(
-    "--labels", type=_EXISTING_DIR, help="Label cache: overlay its key points and person masks."
+    "--labels",
+    type=_EXISTING_DIR,
+    help="Label cache: overlay its key points and person masks, and re-tag from it (key c).",
+)
+@click.option(
+    "--calibrate-every",
+    type=int,
+    help="Re-tag the frames nobody decided after every N newly accepted tracklets, with a "
+    "calibration fitted on the decisions so far (needs --labels).",
+)
+@click.option(
+    "--overlap",
+    type=float,
+    default=_default(ReviewOptions, "overlap"),
+    show_default=True,
+    help="Share of tracklets (a fixed, seeded choice) that, once accepted, every other reviewer "
+    "reviews again blind (seeing the proposals, not the decision); their labels are kept apart "
+    "and the header and export report the agreement (Cohen's kappa, label MAE).",
 )
 @click.option(
     "--host",
@@ -507,9 +524,11 @@ def review(export_to: Path | None, **options: Any) -> None:
     """Review the occlusion labels of SOURCE in a browser, tracklet by tracklet.
 
     SOURCE is a DukeMTMC-VideoReID root or a dataset built from one. The page offers the
-    tracklets most in need first (not reviewed, least confident tags, occluded share nearest the
-    1/3 that decides query eligibility), each as a filmstrip with its labels; digits set labels,
-    p marks more than one person, Enter accepts and opens the next, u undoes. Every decision is
+    tracklets most in need first (not reviewed, frames without evidence, the most frames a
+    reviewer is expected to change, occluded share nearest the 1/3 that decides query
+    eligibility), each as a filmstrip with its labels; digits set labels,
+    p marks more than one person, Enter accepts and opens the next, u undoes, c re-tags the
+    frames nobody decided with a calibration fitted on the decisions so far. Every decision is
     stored at once (SQLite, with your name and the time): stop the server any time and start it
     again to continue. --export writes the reviewed CSV (with a `reviewed` column) that
     build-dataset reads, and the train tracklets marked as sharing an obstacle with the test set
@@ -529,6 +548,13 @@ def review(export_to: Path | None, **options: Any) -> None:
             f"wrote {done['csv']} ({done['frames']:,} frames, {done['reviewed_frames']:,} "
             f"reviewed) and {done['exclude']} ({done['excluded_tracklets']} train tracklets)"
         )
+        both = done["reviewers"]
+        if both["frames"]:
+            kappa = "-" if both["kappa"] is None else f"{both['kappa']:.3f}"
+            click.echo(
+                f"two reviewers on {both['frames']:,} frames: occluded yes / no kappa {kappa}, "
+                f"label MAE {both['label_mae']:.2f}"
+            )
         return
     check_options(opts)
     reviewer = opts.reviewer

@@ -229,17 +229,26 @@ def unreviewed_accuracy(
 ) -> dict[str, Any]:
     """Estimated occluded yes / no accuracy of the unreviewed frames of ``rows`` (95 % interval)."""
     todo = rows & f.unreviewed
-    out: dict[str, Any] = {"frames": int(todo.sum()), "estimated_accuracy": None, "interval": None}
+    counts = np.bincount(confidence_bin(f.confidence[todo]) + 1, minlength=N_BINS)
+    return {"frames": int(todo.sum()), **accuracy_interval(reviewed, counts, opts)}
+
+
+def accuracy_interval(
+    reviewed: Reviewed, counts: np.ndarray, opts: QualityOptions
+) -> dict[str, Any]:
+    """Occluded yes / no accuracy expected on frames counted ``counts`` per confidence bin (index
+    0: no confidence) from the ``reviewed`` tracklets, with a 95 % interval from a bootstrap over
+    those tracklets; None where nothing is reviewed or counted."""
     n = len(reviewed.total)
-    if not todo.any() or n == 0:
-        return out
-    share = np.bincount(confidence_bin(f.confidence[todo]) + 1, minlength=N_BINS)
-    share = share / share.sum()
+    if n == 0 or counts.sum() == 0:
+        return {"estimated_accuracy": None, "interval": None}
+    share = counts / counts.sum()
     rng = np.random.default_rng(opts.seed)
     boot = [reviewed.accuracy(_bootstrap(n, rng), share) for _ in range(opts.draws)]
-    out["estimated_accuracy"] = reviewed.accuracy(np.ones(n), share)
-    out["interval"] = [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))]
-    return out
+    return {
+        "estimated_accuracy": reviewed.accuracy(np.ones(n), share),
+        "interval": [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))],
+    }
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from fastapi import FastAPI, HTTPException, Query, Request, Response
+import pandas as pd
+from fastapi import BackgroundTasks, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,7 +40,10 @@ from starlette.types import Receive, Scope, Send
 
 from occreid.common.errors import OccreidError
 from occreid.pseudolabel.cache import LabelCache
+from occreid.review.overlap import blind_for, blind_queue
+from occreid.review.quality import INNER_EDGES, QualityCache
 from occreid.review.queue import QueueFilter, header, order_queue
+from occreid.review.retag import NO_LABELS, Retagger
 from occreid.review.store import ReviewStore, Stale
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
@@ -60,13 +64,16 @@ SECURITY_HEADERS = {
 @dataclass
 class ReviewContext:
     """What the app serves: the frames' root, the store, who reviews, the optional label cache
-    (key points and masks to overlay), the per-server secret, the names and port it answers to,
-    and whether reads need the secret too (bound beyond loopback)."""
+    (key points and masks to overlay) and what re-tags from it, the share reviewed twice, the
+    per-server secret, the names and port it answers to, and whether reads need the secret too
+    (bound beyond loopback)."""
 
     source: Path
     store: ReviewStore
     reviewer: str
     labels: LabelCache | None = None
+    retag: Retagger | None = None
+    overlap: float = 0.0  # share of tracklets offered to a second reviewer blind (overlap.py)
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     port: int = 8765
     names: frozenset[str] = LOOPBACK_NAMES
@@ -211,19 +218,34 @@ def _page(ctx: ReviewContext) -> str:
     return html.replace("__OCCREID_TOKEN__", ctx.secret)
 
 
+def _is_blind(ctx: ReviewContext, key: str) -> bool:
+    """Whether this session's reviewer reviews tracklet ``key`` blind (overlap.py)."""
+    if ctx.overlap <= 0:
+        return False
+    accepted, reviewer = ctx.store.acceptance(key)
+    one = pd.DataFrame({"key": [key], "accepted": [accepted], "reviewer": [reviewer]})
+    return bool(blind_for(one, ctx.reviewer, ctx.overlap)[0])
+
+
+def _view(ctx: ReviewContext, key: str) -> dict[str, Any]:
+    """Tracklet ``key`` as this session's reviewer sees it (blind or not)."""
+    if _is_blind(ctx, key):
+        return ctx.store.blind_tracklet(key, ctx.reviewer)
+    return {**ctx.store.tracklet(key), "blind": False}
+
+
 def _stale(ctx: ReviewContext, err: Stale) -> JSONResponse:
     detail = (
         "this tracklet was changed in another tab or by another reviewer since this page "
         "loaded it: nothing was written, it is reloaded"
     )
-    return JSONResponse(
-        {"detail": detail, "stale": True, "tracklet": ctx.store.tracklet(err.key)}, 409
-    )
+    return JSONResponse({"detail": detail, "stale": True, "tracklet": _view(ctx, err.key)}, 409)
 
 
 def create_app(ctx: ReviewContext) -> FastAPI:
     """The app for one review session."""
     app = FastAPI(title="occreid review", docs_url=None, redoc_url=None, openapi_url=None)
+    quality = QualityCache(ctx.store)
 
     @app.exception_handler(OccreidError)
     async def bad_request(request: Request, err: OccreidError) -> JSONResponse:
@@ -247,11 +269,20 @@ def create_app(ctx: ReviewContext) -> FastAPI:
 
     @app.get("/api/session")
     def session() -> dict[str, Any]:
-        return {"reviewer": ctx.reviewer, "source": str(ctx.source), "overlay": bool(ctx.labels)}
+        return {
+            "reviewer": ctx.reviewer,
+            "source": str(ctx.source),
+            "overlay": bool(ctx.labels),
+            "retag": None if ctx.retag else NO_LABELS,  # None: available, else why not
+            "overlap": ctx.overlap,
+        }
 
     @app.get("/api/summary")
     def summary() -> dict[str, Any]:
-        return header(ctx.store.tracklets(), ctx.store.frames(reviewed_only=True))
+        tracklets = ctx.store.tracklets(INNER_EDGES)
+        numbers = header(tracklets, ctx.store.frames(reviewed_only=True))
+        last = ctx.retag.last if ctx.retag else None
+        return {**numbers, **quality.numbers(tracklets), "retag": last}
 
     @app.get("/api/queue")
     def queue(
@@ -262,14 +293,18 @@ def create_app(ctx: ReviewContext) -> FastAPI:
         limit: int = Query(200, ge=1, le=10_000),
     ) -> dict[str, Any]:
         where = QueueFilter(split=split or None, camid=camid, pid=pid, reviewed=reviewed)
-        ordered = order_queue(ctx.store.tracklets(), where)
+        tracklets = ctx.store.tracklets()
+        if ctx.overlap > 0:
+            done = ctx.store.blind_accepted(ctx.reviewer)
+            tracklets = blind_queue(tracklets, ctx.reviewer, ctx.overlap, done)
+        ordered = order_queue(tracklets, where)
         items = ordered.head(limit).replace({np.nan: None}).to_dict(orient="records")
         return {"total": len(ordered), "items": items}
 
     @app.get("/api/tracklet")
     def tracklet(key: str = Query(max_length=200)) -> dict[str, Any]:
         try:
-            return ctx.store.tracklet(key)
+            return _view(ctx, key)
         except KeyError:
             raise HTTPException(404, "no such tracklet") from None
 
@@ -292,18 +327,35 @@ def create_app(ctx: ReviewContext) -> FastAPI:
                 change.value,
                 (ctx.reviewer, change.page),
                 change.version,
+                blind=_is_blind(ctx, change.key),
             )
         except KeyError:
             raise HTTPException(404, "no such tracklet or frames") from None
 
     @app.post("/api/tracklet")
-    def set_tracklet(change: TrackletChange) -> dict[str, Any]:
+    def set_tracklet(change: TrackletChange, later: BackgroundTasks) -> dict[str, Any]:
+        who = (ctx.reviewer, change.page)
         try:
-            return ctx.store.set_tracklet(
-                change.key, change.field, change.value, (ctx.reviewer, change.page), change.version
+            if _is_blind(ctx, change.key):
+                if change.field != "accepted":
+                    raise HTTPException(400, "a blind second review labels frames only")
+                return ctx.store.set_blind_tracklet(change.key, change.value, who, change.version)
+            done = ctx.store.set_tracklet(
+                change.key, change.field, change.value, who, change.version
             )
         except KeyError:
             raise HTTPException(404, "no such tracklet") from None
+        if ctx.retag is not None and ctx.retag.every and change.field == "accepted":
+            accepted = ctx.store.accepted()
+            if ctx.retag.due(accepted):  # after the answer: accepting stays fast
+                later.add_task(ctx.retag.run, ctx.store, accepted)
+        return done
+
+    @app.post("/api/retag")
+    def retag(change: Write) -> dict[str, Any]:
+        if ctx.retag is None:
+            raise HTTPException(400, NO_LABELS)
+        return ctx.retag.run(ctx.store, ctx.store.accepted())
 
     @app.post("/api/undo")
     def undo(change: Write) -> dict[str, Any]:

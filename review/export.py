@@ -2,7 +2,10 @@
 
 The CSV is DESIGN's format (path, occlusion, persons; confidence where the input had it, with
 its precision) plus ``reviewed`` (1 for the frames of accepted tracklets and those reviewed in
-the input CSV), in the input CSV's row order; build-dataset reads it as it is. The exclusions go
+the input CSV), ``auto_occlusion, auto_persons`` (on reviewed frames: the proposal the reviewer
+was shown) and, where a second reviewer accepted a blind review (review/overlap.py),
+``occlusion_2, persons_2`` on those frames; in the input CSV's row order; build-dataset reads
+it as it is (its label-quality section: occdata/label_quality.py). The exclusions go
 beside it, ``OUT.exclude.txt``, in build-dataset's ``--exclude`` format
 (``train/<pid>/<tracklet>`` per line).
 
@@ -16,9 +19,14 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from occreid.common.atomic import remove_leftovers, write_bytes, write_text
 from occreid.common.errors import OccreidError
+from occreid.occdata.label_quality import SPLITS, Frames, between_reviewers
 from occreid.occdata.resplit import EXCLUDE_FOR, check_exclude_pair
 from occreid.review.store import ReviewStore
 
@@ -37,13 +45,29 @@ def pair_matches(out: Path) -> bool:
     return True
 
 
-def export(store: ReviewStore, out: Path) -> dict[str, int | str]:
+def reviewer_agreement(table: pd.DataFrame) -> dict[str, Any]:
+    """The agreement between the first and a blind second reviewer on the exported frames
+    (label_quality.between_reviewers, as build-dataset's report computes it)."""
+    splits = {s: table.iloc[:0].assign(tracklet=[]) for s in SPLITS}
+    splits["train"] = table.assign(tracklet=table["path"].str.rsplit("/", n=1).str[0])
+    frames = Frames.of(splits)
+    return {"reviewers": between_reviewers(frames, np.ones(len(table), dtype=bool))}
+
+
+def export(store: ReviewStore, out: Path) -> dict[str, Any]:
     """Write OUT (CSV) and OUT.exclude.txt from the store; returns what was written."""
     frames, excluded = store.reviewed_frames()
     table = frames[["path", "occlusion", "persons"]].copy()
     if frames["confidence"].notna().any():
         table["confidence"] = frames["confidence"]
     table["reviewed"] = frames["reviewed"].astype(int)
+    reviewed = table["reviewed"] == 1
+    for column in ("auto_occlusion", "auto_persons"):  # the proposal each reviewer was shown
+        table[column] = frames[column].where(reviewed).astype("Int64")
+    second = frames.get("occlusion_2", pd.Series(np.nan, frames.index)).notna() & reviewed
+    if second.any():  # a second reviewer's blind labels
+        for column in ("occlusion_2", "persons_2"):
+            table[column] = frames[column].where(second).astype("Int64")
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out.parent, {out.name, exclude_path(out).name})
     data = table.to_csv(index=False, lineterminator="\n").encode()
@@ -54,6 +78,7 @@ def export(store: ReviewStore, out: Path) -> dict[str, int | str]:
     write_text(exclude_path(out), "\n".join([*lines, *excluded]) + "\n")
     write_bytes(out, data)
     return {
+        **reviewer_agreement(table),
         "csv": str(out),
         "exclude": str(exclude_path(out)),
         "frames": len(table),

@@ -25,6 +25,8 @@ class ReviewOptions:
     reviewer: str | None = None
     token: str | None = None
     missing_as_unoccluded: bool = False
+    calibrate_every: int | None = None
+    overlap: float = 0.0
 
 
 def is_loopback(host: str) -> bool:

@@ -1,8 +1,11 @@
 """The order in which tracklets are offered for review, and the numbers of the page's header.
 
-Most needed first: tracklets not yet reviewed, then the lowest mean tag confidence (a tracklet
-without a confidence, hand-made, counts as sure: 1), then the occluded fraction nearest the 1/3
-that decides whether a tracklet can give a query (paper 5.1); ties by key.
+Most needed first: tracklets not yet reviewed; then those with frames that have no evidence
+("unknown", confidence 0); then the highest expected disagreement, the share of frames whose tag
+a reviewer is expected to change, mean(1 - confidence) (after calibration a tag's confidence is
+the chance that it is right; a frame without a confidence, hand-made, counts as sure: 1); then
+the occluded fraction nearest the 1/3 that decides whether a tracklet can give a query (paper
+5.1); ties by key.
 """
 
 from __future__ import annotations
@@ -37,11 +40,22 @@ def order_queue(tracklets: pd.DataFrame, where: QueueFilter = QueueFilter()) -> 
     if where.reviewed is not None:
         keep &= (tracklets["accepted"].astype(bool) == where.reviewed).to_numpy()
     out = tracklets[keep].assign(
-        _sure=tracklets["confidence"].fillna(1.0),
+        disagreement=expected_disagreement(tracklets[keep]),
+        _known=tracklets["unknown"] == 0 if "unknown" in tracklets else True,
         _near=(tracklets["occluded"] - QUERY_SHARE).abs(),
     )
-    out = out.sort_values(["accepted", "_sure", "_near", "key"], kind="stable")
-    return out.drop(columns=["_sure", "_near"]).reset_index(drop=True)
+    out = out.sort_values(
+        ["accepted", "_known", "disagreement", "_near", "key"],
+        ascending=[True, True, False, True, True],
+        kind="stable",
+    )
+    return out.drop(columns=["_known", "_near"]).reset_index(drop=True)
+
+
+def expected_disagreement(tracklets: pd.DataFrame) -> pd.Series:
+    """The expected share of a tracklet's frames whose tag a reviewer would change: mean(1 -
+    confidence) (``confidence`` is the tracklet's mean; hand-made frames count as sure)."""
+    return 1.0 - tracklets["confidence"].fillna(1.0)
 
 
 def header(tracklets: pd.DataFrame, reviewed: pd.DataFrame) -> dict[str, Any]:

@@ -33,7 +33,16 @@ def open_store(opts: ReviewOptions) -> tuple[Path, ReviewStore, Opened]:
 
 
 def check_options(opts: ReviewOptions) -> None:
-    """The token's length and the port's range, before anything is opened."""
+    """--calibrate-every (with --labels), --overlap's range, the token's length and the port's
+    range, before anything is opened."""
+    if opts.calibrate_every is not None and opts.labels is None:
+        raise OccreidError(
+            "--calibrate-every re-tags from the label cache: pass --labels LABELS too"
+        )
+    if opts.calibrate_every is not None and opts.calibrate_every < 1:
+        raise OccreidError(f"--calibrate-every {opts.calibrate_every}: give a number >= 1")
+    if not 0 <= opts.overlap <= 1:
+        raise OccreidError(f"--overlap {opts.overlap}: a share is 0-1 (0.1: one in ten)")
     if opts.token is not None and len(opts.token) < MIN_TOKEN:
         raise OccreidError(
             f"--token must be at least {MIN_TOKEN} characters (or leave it out: one is made up)"
@@ -58,16 +67,20 @@ def open_session(opts: ReviewOptions, reviewer: str) -> tuple[ReviewContext, Ope
             f"{store.path}: the review store cannot be written here; it can be exported "
             "(--export), or copied to a writable place and reviewed with --store PATH"
         )
-    labels = None
+    labels, retag = None, None
     if opts.labels is not None:
         from occreid.pseudolabel.cache import LabelCache
+        from occreid.review.retag import Retagger
 
         labels = LabelCache(opts.labels)
+        retag = Retagger(labels, opts.calibrate_every, accepted_at_last=store.accepted())
     ctx = ReviewContext(
         source=root,
         store=store,
         reviewer=reviewer,
         labels=labels,
+        retag=retag,
+        overlap=opts.overlap,
         port=opts.port,
         names=LOOPBACK_NAMES | {_bracket(opts.host).lower()},
         any_ip=is_wildcard(opts.host),

@@ -4,7 +4,8 @@ Schema version 2 (``PRAGMA user_version``; a store of the first version is migra
 when opened, keeping every decision)::
 
     meta(key, value)          schema, fingerprint (of SOURCE's frame listing), source (the root
-                              last seen, a hint only), created
+                              last seen, a hint only), created, retagged_from (the CSV a
+                              re-tagged store follows)
     proposal_sets(id, sha256, csv, at, changed, disagree)
                               every CSV the proposals came from (content hash), in order
     frames(path, tracklet, frame, row, proposal_set, proposed_occlusion, proposed_persons,
@@ -18,6 +19,9 @@ when opened, keeping every decision)::
     changes(id, at, reviewer, page, tracklet, action, proposal_set, undone)
                               every decision, in order: who, from which page, on which proposals
     change_rows(change, target, field, old, new, old_decision)   what each decision changed
+    blind(path, reviewer, occlusion, persons), blind_tracklets(key, reviewer, accepted, at)
+                              a second reviewer's labels of tracklets someone else accepted,
+                              made blind (review/overlap.py): kept apart, never a decision
 
 Proposals and decisions are kept apart: a new CSV (another content hash) gives its proposals to
 the frames nobody decided (no decision, tracklet not accepted); decided frames keep their value
@@ -76,12 +80,31 @@ CREATE INDEX IF NOT EXISTS changes_by_page ON changes (page, undone);
 CREATE TABLE IF NOT EXISTS change_rows (
     change INTEGER NOT NULL, target TEXT NOT NULL, field TEXT NOT NULL,
     old INTEGER NOT NULL, new INTEGER NOT NULL, old_decision INTEGER);
+CREATE TABLE IF NOT EXISTS blind (
+    path TEXT NOT NULL, reviewer TEXT NOT NULL, occlusion INTEGER NOT NULL,
+    persons INTEGER NOT NULL, PRIMARY KEY (path, reviewer));
+CREATE TABLE IF NOT EXISTS blind_tracklets (
+    key TEXT NOT NULL, reviewer TEXT NOT NULL, accepted INTEGER NOT NULL DEFAULT 0, at REAL,
+    PRIMARY KEY (key, reviewer));
 """
 FRAME_FIELDS = ("occlusion", "persons")
 TRACKLET_FIELDS = ("accepted", "exclude")
 IMPORT = "import reviewed"
+RETAGGED_FROM = "retagged_from"  # meta: the CSV's hash a re-tagged store still follows
 CACHE_KIB = 64 * 1024  # SQLite's page cache: building the frame index of 927k rows fits
 _DECIDED = "(f.decision IS NOT NULL OR t.accepted = 1)"
+_SECOND = """LEFT JOIN (SELECT b.path, MIN(b.reviewer), b.occlusion AS occlusion_2,
+        b.persons AS persons_2
+    FROM blind b JOIN frames g ON g.path = b.path JOIN blind_tracklets bt ON bt.key = g.tracklet
+        AND bt.reviewer = b.reviewer AND bt.accepted = 1 GROUP BY b.path) s ON s.path = f.path"""
+
+
+def _second(con: sqlite3.Connection) -> tuple[str, str]:
+    """(columns, join) that give each frame the blind labels (occlusion_2, persons_2) of the
+    (first by name) second reviewer who accepted its tracklet; nothing where nobody did (the
+    columns are then left out: the export stays fast)."""
+    some = con.execute("SELECT EXISTS (SELECT 1 FROM blind_tracklets WHERE accepted = 1)")
+    return (", s.occlusion_2, s.persons_2", _SECOND) if some.fetchone()[0] else ("", "")
 
 
 def store_path(csv: Path) -> Path:
@@ -217,8 +240,9 @@ class ReviewStore:
                     return store, _create(con, root, here, proposals)
                 _check(con, path, here)
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('source', ?)", (str(root),))
-                if _latest_sha(con) == proposals.sha256:
+                if proposals.sha256 in (_latest_sha(con), _retagged_from(con)):
                     return store, Opened(state="unchanged")
+                con.execute(f"DELETE FROM meta WHERE key = '{RETAGGED_FROM}'")
                 return store, _reload(con, proposals, listed)
         except sqlite3.OperationalError as err:
             raise OccreidError(
@@ -230,20 +254,49 @@ class ReviewStore:
         finally:
             store.read_only = read_only  # a private copy: read, migrated, never written back
 
+    def repropose(self, tags: pd.DataFrame, source: Path) -> Opened:
+        """Give new proposals ``tags`` (path, occlusion, persons, confidence: a re-tag of the
+        label cache, recorded as a proposal set from the file ``source``) to the frames nobody
+        decided; decisions, and the proposals their reviewers were shown, stay. The store keeps
+        following the CSV it was opened with: reopened with it, the re-tag stays."""
+        with self.connect(write=True) as con:
+            undecided = pd.read_sql_query(
+                "SELECT f.path, f.row FROM frames f JOIN tracklets t ON t.key = f.tracklet "
+                f"WHERE NOT {_DECIDED}",
+                con,
+            )
+            columns = ["path", "occlusion", "persons", "confidence"]
+            frames = undecided.merge(tags[columns], on="path").assign(reviewed=False)
+            following = _retagged_from(con) or _latest_sha(con)
+            new = Proposals(csv=source, sha256=file_sha256(source), frames=frames)
+            opened = _reload(con, new, None)
+            con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (RETAGGED_FROM, following))
+        return opened
+
     def meta(self) -> dict[str, str]:
         with self.connect() as con:
             return dict(con.execute("SELECT key, value FROM meta").fetchall())
 
-    def tracklets(self) -> pd.DataFrame:
-        """Every tracklet with its current occluded fraction and mean confidence."""
-        query = """
+    def tracklets(self, edges: tuple[float, ...] = ()) -> pd.DataFrame:
+        """Every tracklet with its current occluded fraction, mean confidence and frames without
+        evidence (``unknown``: confidence 0); with ``edges``, also its undecided frames that have
+        a confidence (``undecided``) and how many of them reach each edge (``at_least_I``): the
+        header's estimate counts the tags nobody decided by confidence in the same pass."""
+        counted = "".join(
+            f", SUM(f.decision IS NULL AND f.confidence >= {float(e)!r}) AS at_least_{i}"
+            for i, e in enumerate(edges)
+        )
+        if edges:
+            counted += ", SUM(f.decision IS NULL AND f.confidence IS NOT NULL) AS undecided"
+        query = f"""
             SELECT t.key, t.split, t.pid, t.camid, t.frames, t.accepted, t.exclude, t.reviewer,
                    t.version,
                    AVG(CASE WHEN f.occlusion >= 1 OR f.persons > 1 THEN 1.0 ELSE 0.0 END)
                        AS occluded,
                    AVG(f.confidence) AS confidence,
+                   SUM(COALESCE(f.confidence = 0, 0)) AS unknown,
                    SUM(f.occlusion != f.proposed_occlusion OR f.persons != f.proposed_persons)
-                       AS changed
+                       AS changed{counted}
             FROM tracklets t JOIN frames f ON f.tracklet = t.key GROUP BY t.key"""
         with self.connect() as con:
             return pd.read_sql_query(query, con)
@@ -252,6 +305,16 @@ class ReviewStore:
         """One tracklet: its row (with ``version``) and its frames in order."""
         with self.connect() as con:
             return _tracklet(con, key)
+
+    def acceptance(self, key: str) -> tuple[int, str | None]:
+        """(accepted, who last set it) of tracklet ``key``."""
+        with self.connect() as con:
+            found = con.execute(
+                "SELECT accepted, reviewer FROM tracklets WHERE key = ?", (key,)
+            ).fetchone()
+        if found is None:
+            raise KeyError(key)
+        return int(found[0]), found[1]
 
     def version(self, key: str) -> int:
         """The tracklet's version: what a page polls to learn of writes made elsewhere."""
@@ -269,16 +332,20 @@ class ReviewStore:
         value: int,
         who: tuple[str, str],
         version: int,
+        blind: bool = False,
     ) -> dict[str, Any]:
         """Set ``field`` (occlusion or persons) of the frames ``span`` (positions in tracklet
         ``key``, inclusive) for ``who`` (reviewer, page id), made on tracklet ``version``;
-        returns those frames as they are now and the new version."""
+        returns those frames as they are now and the new version. ``blind``: in ``who``'s
+        blind second review, kept apart (the first decision stays)."""
         if field not in FRAME_FIELDS:
             raise ValueError(field)
         where = "tracklet = ? AND frame BETWEEN ? AND ?"
         bounds = (key, min(span), max(span))
         with self.connect(write=True) as con:
             new_version = _bump(con, key, version)
+            if blind:
+                return {**_set_blind(con, who, field, value, bounds), "version": new_version}
             change = _record(con, who, key, f"set {field}")
             done = con.execute(
                 f"INSERT INTO change_rows SELECT ?, path, ?, {field}, ?, decision FROM frames "
@@ -328,12 +395,41 @@ class ReviewStore:
             )
             return _tracklet(con, key)
 
+    def blind_tracklet(self, key: str, reviewer: str) -> dict[str, Any]:
+        """Tracklet ``key`` as ``reviewer`` sees it in a blind second review: the proposals, or
+        their own blind labels, never the first reviewer's decisions."""
+        with self.connect() as con:
+            return _blind_tracklet(con, key, reviewer)
+
+    def set_blind_tracklet(
+        self, key: str, value: int, who: tuple[str, str], version: int
+    ) -> dict[str, Any]:
+        """Accept (1) or reopen (0) ``who``'s blind second review of ``key``; accepting takes
+        the proposals as the labels of the frames they did not change."""
+        with self.connect(write=True) as con:
+            _bump(con, key, version)
+            _record(con, who, key, "blind accepted")
+            _blind_rows(con, who[0], "tracklet = ?", (key,))
+            con.execute(
+                "INSERT OR REPLACE INTO blind_tracklets VALUES (?, ?, ?, ?)",
+                (key, who[0], value, time.time()),
+            )
+            return _blind_tracklet(con, key, who[0])
+
+    def blind_accepted(self, reviewer: str) -> set[str]:
+        """The tracklets ``reviewer`` accepted in a blind second review."""
+        with self.connect() as con:
+            rows = con.execute(
+                "SELECT key FROM blind_tracklets WHERE reviewer = ? AND accepted = 1", (reviewer,)
+            ).fetchall()
+        return {r[0] for r in rows}
+
     def undo(self, who: tuple[str, str]) -> dict[str, Any] | None:
         """Undo the last decision of page ``who[1]`` not yet undone; None when there is none."""
         with self.connect(write=True) as con:
             last = con.execute(
                 "SELECT id, tracklet, action FROM changes WHERE page = ? AND undone = 0 "
-                "AND action != 'undo' ORDER BY id DESC LIMIT 1",
+                "AND action != 'undo' AND action NOT LIKE 'blind %' ORDER BY id DESC LIMIT 1",
                 (who[1],),
             ).fetchone()
             if last is None:
@@ -356,16 +452,49 @@ class ReviewStore:
         with self.connect() as con:
             return pd.read_sql_query(query, con)
 
+    def accepted(self) -> int:
+        """How many tracklets are accepted."""
+        with self.connect() as con:
+            return int(
+                con.execute("SELECT COUNT(*) FROM tracklets WHERE accepted = 1").fetchone()[0]
+            )
+
+    def state(self) -> tuple[int, int]:
+        """(last decision, last proposal set): changes whenever any value or proposal does, so
+        that what is computed from the whole store can be kept until it does."""
+        with self.connect() as con:
+            row = con.execute(
+                "SELECT (SELECT COALESCE(MAX(id), 0) FROM changes), "
+                "(SELECT COALESCE(MAX(id), 0) FROM proposal_sets)"
+            ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def compared_frames(self) -> pd.DataFrame:
+        """The frames of accepted tracklets with the proposal their reviewer was shown and a
+        second reviewer's blind labels: tracklet, split, occlusion, persons, confidence,
+        auto_occlusion, auto_persons, occlusion_2, persons_2 (NULL: none; no such columns
+        where nobody reviewed blind)."""
+        query = """
+            SELECT f.tracklet, t.split, f.occlusion, f.persons, f.confidence,
+                   f.proposed_occlusion AS auto_occlusion, f.proposed_persons AS auto_persons{0}
+            FROM frames f JOIN tracklets t ON t.key = f.tracklet {1}
+            WHERE t.accepted = 1"""
+        with self.connect() as con:
+            return pd.read_sql_query(query.format(*_second(con)), con)
+
     def reviewed_frames(self) -> tuple[pd.DataFrame, list[str]]:
-        """(every frame's path, occlusion, persons, confidence and reviewed (accepted tracklet,
-        or reviewed in a CSV) in the CSV's row order; the excluded tracklets): the export."""
+        """(every frame's path, occlusion, persons, confidence, reviewed (accepted tracklet, or
+        reviewed in a CSV), the proposal (auto_occlusion, auto_persons) and a second reviewer's
+        blind labels (occlusion_2, persons_2; NULL: none; no such columns where nobody reviewed
+        blind) in the CSV's row order; the excluded tracklets): the export."""
         query = f"""
             SELECT f.path, f.occlusion, f.persons, f.confidence, f.row,
                    (t.accepted = 1 OR COALESCE(f.decision IN
-                       (SELECT id FROM changes WHERE action = '{IMPORT}'), 0)) AS reviewed
-            FROM frames f JOIN tracklets t ON t.key = f.tracklet"""
+                       (SELECT id FROM changes WHERE action = '{IMPORT}'), 0)) AS reviewed,
+                   f.proposed_occlusion AS auto_occlusion, f.proposed_persons AS auto_persons{{0}}
+            FROM frames f JOIN tracklets t ON t.key = f.tracklet {{1}}"""
         with self.connect() as con:
-            table = pd.read_sql_query(query, con)
+            table = pd.read_sql_query(query.format(*_second(con)), con)
             excluded = [r[0] for r in con.execute("SELECT key FROM tracklets WHERE exclude = 1")]
         row = table.pop("row").to_numpy()
         if not (np.diff(row) > 0).all():  # the CSV was not in the source's order
@@ -398,6 +527,53 @@ def _tracklet(con: sqlite3.Connection, key: str) -> dict[str, Any]:
     ).fetchall()
     con.row_factory = None
     return {**dict(row), "frame_rows": [dict(f) for f in frames]}
+
+
+def _blind_tracklet(con: sqlite3.Connection, key: str, reviewer: str) -> dict[str, Any]:
+    """_tracklet with the reviewer's blind labels (else the proposals) as the values, their
+    blind acceptance as ``accepted``, and nothing of the first review."""
+    out = _tracklet(con, key)
+    labels = dict(
+        (r[0], (r[1], r[2]))
+        for r in con.execute(
+            "SELECT b.path, b.occlusion, b.persons FROM blind b JOIN frames f ON f.path = b.path "
+            "WHERE f.tracklet = ? AND b.reviewer = ?",
+            (key, reviewer),
+        )
+    )
+    for f in out["frame_rows"]:
+        f["occlusion"], f["persons"] = labels.get(
+            f["path"], (f["proposed_occlusion"], f["proposed_persons"])
+        )
+    done = con.execute(
+        "SELECT accepted FROM blind_tracklets WHERE key = ? AND reviewer = ?", (key, reviewer)
+    ).fetchone()
+    return {**out, "accepted": int(done[0]) if done else 0, "reviewer": reviewer, "blind": True}
+
+
+def _set_blind(
+    con: sqlite3.Connection, who: tuple[str, str], field: str, value: int, bounds: tuple
+) -> dict[str, Any]:
+    """ReviewStore.set_frames in ``who``'s blind labels; the frames ``bounds`` as they are now."""
+    where = "tracklet = ? AND frame BETWEEN ? AND ?"
+    _record(con, who, bounds[0], f"blind {field}")
+    _blind_rows(con, who[0], where, bounds)
+    con.execute(
+        f"UPDATE blind SET {field} = ? WHERE reviewer = ? AND path IN "
+        f"(SELECT path FROM frames WHERE {where})",
+        (value, who[0], *bounds),
+    )
+    rows = _blind_tracklet(con, bounds[0], who[0])["frame_rows"]
+    return {"frames": [r for r in rows if bounds[1] <= r["frame"] <= bounds[2]]}
+
+
+def _blind_rows(con: sqlite3.Connection, reviewer: str, where: str, bounds: tuple) -> None:
+    """Blind labels, from the proposals, for the frames ``where`` that have none yet."""
+    con.execute(
+        f"INSERT OR IGNORE INTO blind SELECT path, ?, proposed_occlusion, proposed_persons "
+        f"FROM frames WHERE {where}",
+        (reviewer, *bounds),
+    )
 
 
 def _restore(con: sqlite3.Connection, change: int, undo: int, field: str) -> None:
@@ -448,6 +624,12 @@ def _record(con: sqlite3.Connection, who: tuple[str, str | None], key: str, acti
 def _latest_sha(con: sqlite3.Connection) -> str | None:
     row = con.execute("SELECT sha256 FROM proposal_sets ORDER BY id DESC LIMIT 1").fetchone()
     return None if row is None else row[0]
+
+
+def _retagged_from(con: sqlite3.Connection) -> str | None:
+    """The CSV a store followed before its last re-tag (ReviewStore.repropose), if any."""
+    row = con.execute(f"SELECT value FROM meta WHERE key = '{RETAGGED_FROM}'").fetchone()
+    return None if row is None else str(row[0])
 
 
 def _check(con: sqlite3.Connection, path: Path, here: str) -> None:

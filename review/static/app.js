@@ -57,13 +57,24 @@ async function loadSummary() {
   $("progress").innerHTML = `<span>reviewer <b>${esc(state.session.reviewer)}</b></span>` +
     `<span><b id="reviewed-count">${s.reviewed}</b> / ${s.tracklets} tracklets reviewed</span>` +
     `<span><b id="changed-count">${s.frames_changed}</b> frames changed</span>` +
-    `<span><b id="excluded-count">${s.excluded}</b> train tracklets excluded</span>`;
+    `<span><b id="excluded-count">${s.excluded}</b> train tracklets excluded</span>` +
+    `<span id="unreviewed-accuracy">${accuracyText(s.unreviewed)}</span>` +
+    (s.reviewers.frames ? `<span id="reviewer-agreement">two reviewers on ${s.reviewers.frames} frames: ` +
+      `kappa ${s.reviewers.kappa === null ? "–" : s.reviewers.kappa.toFixed(2)}, label MAE ${s.reviewers.label_mae.toFixed(2)}</span>` : "");
   const t1 = s.table1, t2 = s.table2;
   $("tables").innerHTML =
     table("Table 1 (% tracklets by occluded share), reviewed vs paper", t1.bins, [
       ["query", t1.query], ["paper", t1.paper_query], ["gallery", t1.gallery], ["paper", t1.paper_gallery]]) +
     table("Table 2 (% occluded frames by label)", t2.bins, [
       ["query", t2.query], ["paper", t2.paper_query], ["gallery", t2.gallery], ["paper", t2.paper_gallery]]);
+}
+
+// The estimated occluded yes / no accuracy of the tags nobody decided, from the reviewed ones.
+function accuracyText(u) {
+  if (u.estimated_accuracy === null) return "accuracy of the unreviewed tags: review a tracklet to estimate it";
+  const [low, high] = u.interval;
+  return `unreviewed tags ~<b>${pct(u.estimated_accuracy)}</b> right (95%: ${pct(low)}-${pct(high)}, ` +
+    `from ${u.reviewed_tracklets} reviewed tracklets)`;
 }
 
 function filters() {
@@ -116,8 +127,8 @@ function renderInfo() {
   const t = state.tracklet;
   const rows = t.frame_rows;
   const occluded = rows.filter((f) => f.occlusion >= 1 || f.persons > 1).length;
-  const exclude = t.split === "train"
-    ? ` · <label><input type="checkbox" id="exclude" tabindex="-1" ${t.exclude ? "checked" : ""}> shares an obstacle with the test set (e)</label>` : "";
+  const exclude = t.blind ? ` · <span class="blind">blind second review: you see the automatic proposals, not the first decision; your labels are kept apart</span>`
+    : t.split === "train" ? ` · <label><input type="checkbox" id="exclude" tabindex="-1" ${t.exclude ? "checked" : ""}> shares an obstacle with the test set (e)</label>` : "";
   $("info").innerHTML = `<b>${esc(t.key)}</b> · ${esc(t.split)} · id ${t.pid} · camera ${t.camid} · ` +
     `${rows.length} frames · ${pct(occluded / rows.length)} occluded · ` +
     (t.accepted ? `<span class="accepted">accepted by ${esc(t.reviewer)}</span>` : "not yet reviewed") + exclude;
@@ -221,6 +232,16 @@ async function toggleExclude() {
   refreshAround();
 }
 
+// Re-tag the frames nobody decided with a calibration fitted on the decisions so far.
+async function retag() {
+  if (state.session.retag) { say(state.session.retag, true); return; }
+  say("re-tagging the frames nobody decided…");
+  const out = await api("/api/retag", {});
+  say(out.message, !out.used_fit);
+  if (out.retagged && state.tracklet) show(await api("/api/tracklet?key=" + encodeURIComponent(state.tracklet.key)));
+  refreshAround();
+}
+
 async function undo() {
   const out = await api("/api/undo", {});
   if (!out.undone) { say("nothing this page did is left to undo"); return; }
@@ -275,6 +296,7 @@ document.addEventListener("keydown", (ev) => {
     case "z": ev.preventDefault(); return toggleZoom();
     case "Escape": return $("frame-box").classList.remove("zoom");
     case "e": return run(toggleExclude());
+    case "c": return run(retag());
     case " ": ev.preventDefault(); return;  // never a click on the last button used
     case "ArrowRight": ev.preventDefault(); return move(state.focus + 1, ev.shiftKey);
     case "ArrowLeft": ev.preventDefault(); return move(state.focus - 1, ev.shiftKey);
@@ -296,6 +318,7 @@ $("filters").addEventListener("change", () => guarded(loadQueue()));
 $("buttons").innerHTML = [...Array(11).keys()].map((v) => `<button tabindex="-1" data-v="${v}">${v}</button>`).join("") +
   ' <button tabindex="-1" data-a="p">2+ persons</button> <button tabindex="-1" data-a="accept">accept ⏎</button>' +
   ' <button tabindex="-1" data-a="undo">undo</button> <button tabindex="-1" data-a="overlay">overlay</button>' +
+  ' <button tabindex="-1" data-a="retag" id="retag">re-tag (c)</button>' +
   ' <button tabindex="-1" data-a="zoom">zoom</button>';
 // Buttons never keep the focus: Space and Enter go to the keys above, not to the last button.
 $("buttons").addEventListener("mousedown", (ev) => ev.preventDefault());
@@ -308,7 +331,7 @@ $("buttons").addEventListener("click", (ev) => {
   if (act === "zoom") return toggleZoom();
   const job = b.dataset.v !== undefined ? setFrames("occlusion", +b.dataset.v)
     : act === "p" ? setFrames("persons", state.tracklet.frame_rows[state.focus].persons > 1 ? 1 : 2)
-    : act === "accept" ? accept() : act === "undo" ? undo()
+    : act === "accept" ? accept() : act === "undo" ? undo() : act === "retag" ? retag()
     : (state.overlay = !state.overlay, drawOverlay());
   guarded(job);
 });
@@ -327,6 +350,7 @@ setInterval(() => watch().catch(() => {}), WATCH_MS);
 
 (async function start() {
   state.session = await api("/api/session");
+  if (state.session.retag) $("retag").title = state.session.retag;  // why it is unavailable
   await Promise.all([loadQueue(), loadSummary()]);
   if (state.queue.length) await openTracklet(state.queue[0].key);
   document.body.dataset.ready = "1";

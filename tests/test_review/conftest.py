@@ -102,3 +102,13 @@ def server(session: ReviewContext) -> Iterator[str]:
     yield f"http://127.0.0.1:{session.port}/"
     srv.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def review_labels(review_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A label cache of the synth source (the default, oracle, backends)."""
+    from occreid.pseudolabel.runner import RunOptions, run
+
+    out = tmp_path_factory.mktemp("review-labels") / "labels"
+    run(RunOptions(root=review_source, out=out))
+    return out

@@ -7,7 +7,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from occreid.review.app import ReviewContext
 from occreid.review.export import exclude_path, export
@@ -17,20 +19,38 @@ from occreid.review.session import open_session
 from occreid.review.store import ReviewStore
 
 
-def test_queue_puts_unreviewed_then_doubtful_then_near_a_third_first() -> None:
+def test_queue_puts_unreviewed_then_unknown_then_expected_disagreement_first() -> None:
     t = pd.DataFrame(
         {
-            "key": ["a", "b", "c", "d", "e"],
-            "accepted": [1, 0, 0, 0, 0],
-            "confidence": [0.1, 0.9, None, 0.3, 0.9],
-            "occluded": [0.3, 0.9, 0.35, 0.0, 0.34],
-            "split": ["query"] * 5,
-            "camid": [1] * 5,
-            "pid": [1] * 5,
+            "key": ["a", "b", "c", "d", "e", "f"],
+            "accepted": [1, 0, 0, 0, 0, 0],
+            "confidence": [0.1, 0.9, None, 0.3, 0.9, 0.7],
+            "unknown": [0, 0, 0, 0, 0, 2],
+            "occluded": [0.3, 0.9, 0.35, 0.0, 0.34, 0.0],
+            "split": ["query"] * 6,
+            "camid": [1] * 6,
+            "pid": [1] * 6,
         }
     )
-    assert order_queue(t)["key"].tolist() == ["d", "e", "b", "c", "a"]
+    ordered = order_queue(t)
+    assert ordered["key"].tolist() == ["f", "d", "e", "b", "c", "a"]
+    assert ordered["disagreement"].round(2).tolist() == [0.3, 0.7, 0.1, 0.1, 0.0, 0.9]
     assert abs(0.34 - QUERY_SHARE) < abs(0.9 - QUERY_SHARE)  # why e comes before b
+
+
+def test_the_api_queue_offers_a_tracklet_with_a_frame_without_evidence_first(
+    review_source: Path, tags: Path, open_page: Any
+) -> None:
+    table = pd.read_csv(tags)
+    sure = table["confidence"] == table["confidence"].max()
+    target = table.loc[sure, "path"].iloc[0].rsplit("/", 1)[0]
+    table.loc[table["path"] == table.loc[sure, "path"].iloc[0], "confidence"] = 0.0
+    table.to_csv(tags, index=False)
+    ctx = open_session(ReviewOptions(source=review_source, annotations=tags), "ann")[0]
+    items = open_page(ctx).get("/api/queue").json()["items"]
+    assert items[0]["key"].endswith(target) and items[0]["unknown"] == 1
+    rest = [i["disagreement"] for i in items[1:]]
+    assert rest == sorted(rest, reverse=True)
 
 
 def test_the_api_queue_follows_confidence_and_moves_reviewed_to_the_end(page: Any) -> None:
@@ -152,9 +172,13 @@ def test_export_pair_build_dataset_reads_it(
     assert done["excluded_tracklets"] == 1
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
     table = pd.read_csv(out)
-    assert list(table.columns) == ["path", "occlusion", "persons", "confidence", "reviewed"]
+    assert list(table.columns) == [
+        "path", "occlusion", "persons", "confidence", "reviewed", "auto_occlusion", "auto_persons"
+    ]  # fmt: skip
     mine = table[table["path"].str.startswith(query + "/")]
     assert mine["reviewed"].eq(1).all() and mine["occlusion"].head(2).eq(9).all()
+    assert mine["auto_occlusion"].notna().all() and not mine["auto_occlusion"].head(2).eq(9).any()
+    assert table.loc[table["reviewed"] == 0, "auto_occlusion"].isna().all()
     assert table["reviewed"].sum() == len(mine)
     assert train in exclude_path(out).read_text().splitlines()
     ds = tmp_path / "ds"
@@ -227,3 +251,52 @@ def test_a_built_dataset_is_reviewed_as_the_frames_of_its_source(
     for _, t in frames.groupby("tracklet"):  # numbered 0.. in frame (F) order
         f_index = t["path"].str.extract(r"_F(\d+)_")[0].astype(int)
         assert t["frame"].tolist() == list(range(len(t))) and f_index.is_monotonic_increasing
+
+
+def test_the_header_estimates_the_unreviewed_tags_accuracy_from_the_reviewed_ones(
+    session: ReviewContext, page: Any
+) -> None:
+    assert page.get("/api/summary").json()["unreviewed"]["estimated_accuracy"] is None
+    key = page.first_key()
+    rows = page.get("/api/tracklet", params={"key": key}).json()["frame_rows"]
+    flipped = [f for f in rows if f["persons"] == 1][:2]
+    assert len(flipped) == 2
+    for f in flipped:  # the reviewer turns two tags' occluded yes / no
+        at, value = f["frame"], 0 if f["occlusion"] else 5
+        page.write("/api/frames", key=key, first=at, last=at, field="occlusion", value=value)
+    page.write("/api/tracklet", key=key, field="accepted", value=1)
+    first = page.get("/api/summary").json()["unreviewed"]
+    right = 1 - len(flipped) / len(rows)
+    assert first["estimated_accuracy"] == pytest.approx(right)
+    assert first["interval"] == pytest.approx([right, right])  # one tracklet: nothing to vary
+    total = sum(t["frames"] for t in page.get("/api/queue").json()["items"])
+    assert first["frames"] == total - len(rows) and first["reviewed_tracklets"] == 1
+    other = page.first_key()
+    page.write("/api/tracklet", key=other, field="accepted", value=1)  # all its tags right
+    second = page.get("/api/summary").json()["unreviewed"]
+    assert second["estimated_accuracy"] > right
+    low, high = second["interval"]
+    assert low <= right + 1e-9 and high == pytest.approx(1.0)
+
+
+def test_the_undecided_frames_are_counted_in_label_quality_s_confidence_bins(
+    session: ReviewContext, page: Any
+) -> None:
+    from occreid.occdata.label_quality import N_BINS, confidence_bin
+    from occreid.review.quality import INNER_EDGES, undecided_by_bin
+
+    store = session.store
+    paths = store.frames()["path"].tolist()
+    edges = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 0.19999, 0.79, None]  # on and beside every edge
+    values = [edges[i % len(edges)] for i in range(len(paths))]
+    with store.connect(write=True) as con:
+        con.executemany(
+            "UPDATE frames SET confidence = ? WHERE path = ?", zip(values, paths, strict=True)
+        )
+    key = page.first_key()
+    page.write("/api/tracklet", key=key, field="accepted", value=1)
+    table = store.frames()
+    todo = table[table["accepted"] == 0]["confidence"].to_numpy(dtype=float, na_value=np.nan)
+    todo = todo[~np.isnan(todo)]
+    expected = np.bincount(confidence_bin(todo) + 1, minlength=N_BINS)
+    assert undecided_by_bin(store.tracklets(INNER_EDGES)).tolist() == expected.tolist()

@@ -1,8 +1,8 @@
 """The review page end to end in a real headless Chromium (Debian's chromium + chromium-driver)
 at 1366x620 (a laptop with browser chrome): every filmstrip label visible, a legend, zoom; label
 a range with the keyboard (Caps Lock, Shift), accept, reload, export; a stale tab reloads and
-says why; the header and queue follow every decision. Skipped where no browser is installed;
-.ci/run installs it."""
+says why; the header and queue follow every decision; the re-tag button. Skipped where no browser
+is installed; .ci/run installs it."""
 
 from __future__ import annotations
 
@@ -202,3 +202,26 @@ def test_label_a_range_accept_reload_and_export(
     mine = table[table["path"].str.startswith(key + "/")].reset_index(drop=True)
     assert mine.loc[:2, "occlusion"].tolist() == [3, 3, 3] and mine["reviewed"].eq(1).all()
     assert table["reviewed"].sum() == len(mine)
+
+
+def test_the_re_tag_button_re_tags_from_the_decisions_and_the_header_estimates_accuracy(
+    browser: Any, server: str, session: ReviewContext, review_labels: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    from occreid.pseudolabel.cache import LabelCache
+    from occreid.review.retag import Retagger
+
+    store = session.store
+    for row in store.tracklets().head(6).itertuples():  # a reviewer who finds them all clear
+        who, last = ("ann", "setup-page"), row.frames - 1
+        store.set_frames(row.key, (0, last), "occlusion", 0, who, row.version)
+        store.set_frames(row.key, (0, last), "persons", 1, who, row.version + 1)
+        store.set_tracklet(row.key, "accepted", 1, who, row.version + 2)
+    session.labels = LabelCache(review_labels)
+    session.retag = Retagger(session.labels)
+    _open(browser, server)
+    assert "unreviewed tags ~" in browser.find_element(By.ID, "unreviewed-accuracy").text
+    browser.find_element(By.ID, "retag").click()
+    _wait(browser, lambda d: "re-tagged with a calibration" in d.find_element(By.ID, "status").text)
+    assert len(store.proposal_sets()) == 2

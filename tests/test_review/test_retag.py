@@ -1,0 +1,116 @@
+"""Re-tagging from the review page: a calibration fitted on the decisions so far gives new
+proposals to the frames nobody decided, never to a decision; a fall-back changes nothing and
+says why; without the label cache it is unavailable with a reason; --calibrate-every runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from occreid.common.errors import OccreidError
+from occreid.review.options import ReviewOptions
+from occreid.review.retag import NO_LABELS
+from occreid.review.session import open_session
+
+
+def _proposals(ctx: Any) -> pd.DataFrame:
+    with ctx.store.connect() as con:
+        return pd.read_sql_query(
+            "SELECT path, tracklet, proposed_occlusion, proposed_persons, confidence, "
+            "occlusion, persons, decision FROM frames ORDER BY path",
+            con,
+        ).set_index("path")
+
+
+def _accept(page: Any, n: int, clear: bool = False) -> list[str]:
+    """Accept the first ``n`` tracklets of the queue; ``clear``: after labelling every frame
+    clear (a reviewer who disagrees with the occluded tags: the fit is used)."""
+    items = page.get("/api/queue").json()["items"][:n]
+    for item in items:
+        key, last = item["key"], item["frames"] - 1
+        if clear:
+            for field, value in (("occlusion", 0), ("persons", 1)):
+                page.write("/api/frames", key=key, first=0, last=last, field=field, value=value)
+        assert page.write("/api/tracklet", key=key, field="accepted", value=1).is_success
+    return [i["key"] for i in items]
+
+
+def test_without_labels_re_tagging_is_unavailable_with_a_reason(page: Any) -> None:
+    assert page.get("/api/session").json()["retag"] == NO_LABELS
+    refused = page.write("/api/retag")
+    assert refused.status_code == 400 and refused.json()["detail"] == NO_LABELS
+
+
+def test_calibrate_every_needs_labels(review_source: Path, tags: Path) -> None:
+    opts = ReviewOptions(source=review_source, annotations=tags, calibrate_every=3)
+    with pytest.raises(OccreidError, match="--labels"):
+        open_session(opts, "ann")
+
+
+@pytest.fixture
+def with_labels(review_source: Path, tags: Path, review_labels: Path) -> ReviewOptions:
+    return ReviewOptions(source=review_source, annotations=tags, labels=review_labels)
+
+
+def test_a_fall_back_changes_nothing_and_says_why(
+    with_labels: ReviewOptions, open_page: Any
+) -> None:
+    ctx = open_session(with_labels, "ann")[0]
+    page = open_page(ctx)
+    assert page.get("/api/session").json()["retag"] is None
+    _accept(page, 1)
+    before = _proposals(ctx)
+    out = page.write("/api/retag").json()
+    assert out["used_fit"] is False and out["retagged"] == 0
+    assert "nothing re-tagged" in out["message"] and "fewer than" in out["message"]
+    assert _proposals(ctx).equals(before) and len(ctx.store.proposal_sets()) == 1
+    assert page.get("/api/summary").json()["retag"]["message"] == out["message"]
+
+
+def test_re_tagging_changes_only_the_proposals_of_frames_nobody_decided(
+    with_labels: ReviewOptions, open_page: Any
+) -> None:
+    from occreid.pseudolabel.calibration import load_calibration
+    from occreid.pseudolabel.tagging import tag_frames
+
+    ctx = open_session(with_labels, "ann")[0]
+    page = open_page(ctx)
+    accepted = _accept(page, 6, clear=True)
+    open_key = next(i["key"] for i in page.get("/api/queue").json()["items"] if not i["accepted"])
+    page.write("/api/frames", key=open_key, first=0, last=0, field="occlusion", value=9)
+    before = _proposals(ctx)
+    out = page.write("/api/retag").json()
+    assert out["used_fit"] is True and out["retagged"] > 0, out
+    after = _proposals(ctx)
+    decided = after["tracklet"].isin(accepted) | after["decision"].notna()
+    assert after[decided].equals(before[decided])  # decisions and what was shown stay
+    sets = ctx.store.proposal_sets()
+    assert len(sets) == 2 and sets["csv"].iloc[-1].endswith(".retag-2.calibration.json")
+    cal = load_calibration(Path(sets["csv"].iloc[-1]))
+    expected = tag_frames(ctx.labels, cal).set_index("path").loc[after.index[~decided]]
+    undecided = after[~decided]
+    assert (undecided["proposed_occlusion"] == expected["occlusion"]).all()
+    assert (undecided["occlusion"] == expected["occlusion"]).all()
+    assert undecided["confidence"].to_numpy() == pytest.approx(expected["confidence"].to_numpy())
+    assert int(sets["changed"].iloc[-1]) == out["retagged"]
+    again, opened = open_session(with_labels, "ann")  # the same CSV: the re-tag stays
+    assert opened.state == "unchanged" and _proposals(again).equals(after)
+
+
+def test_calibrate_every_re_tags_after_that_many_newly_accepted_tracklets(
+    with_labels: ReviewOptions, open_page: Any
+) -> None:
+    with_labels.calibrate_every = 3
+    ctx = open_session(with_labels, "ann")[0]
+    page = open_page(ctx)
+    _accept(page, 2)
+    assert ctx.retag is not None and ctx.retag.last is None
+    _accept(page, 1)  # the third: a re-tag (too few tracklets: it falls back and says so)
+    assert ctx.retag.last is not None and "fewer than" in ctx.retag.last["message"]
+    assert ctx.retag.accepted_at_last == 3
+    _accept(page, 3, clear=True)
+    assert ctx.retag.accepted_at_last == 6 and ctx.retag.last["used_fit"] is True
+    assert len(ctx.store.proposal_sets()) == 2
