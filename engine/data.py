@@ -24,13 +24,36 @@ from occreid.common.errors import OccreidError
 from occreid.common.runtime import Runtime
 from occreid.engine.augment import Sample, augment
 from occreid.engine.clips import chunk_ranges, eval_clips, train_clip
-from occreid.engine.config import DataConfig, TrainConfig
+from occreid.engine.config import DEFAULT_CONFIG, DataConfig, TrainConfig
 from occreid.engine.samplers import PKBatchSampler
-from occreid.occdata.roots import split_frames
+from occreid.occdata.roots import RootKind, resolve_root, split_frames
 from occreid.pseudolabel.cache import LabelCache, unpack_masks
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
+
+
+MODE_OF_ROOT = {RootKind.DATASET: "video", RootKind.IMAGE_FOLDER: "image"}
+
+
+def dataset_mode(dataset: Path) -> str:
+    """The data.mode a dataset takes: image for an image ReID folder, video for a built one."""
+    return MODE_OF_ROOT[resolve_root(dataset, "train / evaluate", tuple(MODE_OF_ROOT))]
+
+
+def default_config(dataset: Path) -> str:
+    """The packaged config a run on ``dataset`` starts from when none is given."""
+    return DEFAULT_CONFIG[dataset_mode(dataset)]
+
+
+def check_mode(cfg: DataConfig, dataset: Path) -> None:
+    """A video config on an image folder, or an image config on a video dataset, is an error."""
+    mode = dataset_mode(dataset)
+    if cfg.mode != mode:
+        raise OccreidError(
+            f"{dataset}: takes data.mode = {mode}, and the config has data.mode = {cfg.mode}; "
+            f"use a {mode} config, e.g. `--config {DEFAULT_CONFIG[mode]}` (the default for it)"
+        )
 
 
 @dataclass

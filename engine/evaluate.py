@@ -115,9 +115,10 @@ def evaluate_checkpoint(opts: EvalOptions) -> dict[str, Any]:
     """`occreid evaluate`: metrics.json (and pictures) for a checkpoint on a dataset's query and
     gallery; the test settings (clip length, flip) come from the checkpoint's config."""
     from occreid.engine.checkpoint import model_from_checkpoint
-    from occreid.engine.data import load_split
+    from occreid.engine.data import check_mode, load_split
 
     model, cfg = model_from_checkpoint(opts.checkpoint)
+    check_mode(cfg.data, opts.dataset)
     rt = Runtime.create(opts.device, bf16=cfg.run.bf16, channels_last=cfg.run.channels_last)
     query = load_split(opts.dataset, "query", opts.source)
     gallery = load_split(opts.dataset, "gallery", opts.source)

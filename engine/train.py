@@ -40,6 +40,7 @@ from occreid.engine.config import TrainConfig, config_from_dict
 from occreid.engine.data import (
     LabelArrays,
     SplitData,
+    check_mode,
     load_split,
     split_labels,
     to_input,
@@ -230,8 +231,8 @@ def _labels(opts: TrainOptions, cfg: TrainConfig, split: SplitData) -> LabelArra
     if opts.labels is None:
         if needs:
             raise OccreidError(
-                "this config trains Lk / Lf from cached labels: pass --labels LABELS "
-                "(from `occreid pseudolabel`), or --set loss.keypoint=0 loss.foreground=0"
+                "this config trains Lk / Lf from cached labels: pass `--labels LABELS` (a cache "
+                "made by occreid pseudolabel), or `--set loss.keypoint=0 --set loss.foreground=0`"
             )
         return None
     from occreid.pseudolabel.cache import LabelCache
@@ -244,6 +245,7 @@ def train(cfg: TrainConfig, opts: TrainOptions) -> dict[str, Any]:
 
     A run that fails or is interrupted before its first checkpoint leaves no RUN folder behind,
     so the same command can simply be run again."""
+    check_mode(cfg.data, opts.dataset)
     rt = Runtime.create(cfg.run.device, bf16=cfg.run.bf16, channels_last=cfg.run.channels_last)
     _prepare_out(opts, cfg, rt.dist)
     try:

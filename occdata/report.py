@@ -41,15 +41,15 @@ class Table:
         return f"<h2>{html.escape(self.title)}</h2><table><tr>{head}</tr>{body}</table>"
 
 
-def _pct(x: float) -> str:
+def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
 def _ratio_table(stats: dict[str, Any], table: str, title: str) -> Table:
     rows = []
     for split in ("query", "gallery"):
-        rows.append([f"{split} (ours)", *map(_pct, stats[table][split])])
-        rows.append([f"{split} (paper)", *map(_pct, PAPER[table][split])])
+        rows.append([f"{split} (ours)", *map(pct, stats[table][split])])
+        rows.append([f"{split} (paper)", *map(pct, PAPER[table][split])])
     return Table(title, ["split", *stats[table]["bins"]], rows)
 
 
