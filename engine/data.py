@@ -25,6 +25,7 @@ from occreid.common.runtime import Runtime
 from occreid.engine.augment import Sample, augment
 from occreid.engine.clips import chunk_ranges, eval_clips, train_clip
 from occreid.engine.config import DEFAULT_CONFIG, DataConfig, TrainConfig
+from occreid.engine.locator import body_targets, frame_heights
 from occreid.engine.samplers import PKBatchSampler
 from occreid.occdata.roots import RootKind, resolve_root, split_frames
 from occreid.pseudolabel.cache import LabelCache, unpack_masks
@@ -95,17 +96,22 @@ def load_split(dataset: Path, split: str, source: Path | None = None) -> SplitDa
 
 @dataclass
 class LabelArrays:
-    """Cached labels of a split's frames, in its frame order (masks packed)."""
+    """Cached labels of a split's frames, in its frame order (masks packed; APU targets NaN where
+    there is none)."""
 
     apu: np.ndarray
     mask: np.ndarray
     mask_size: tuple[int, int]
+    not_a_body: int = 0  # frames whose pose target was dropped: the skeleton is not a body
 
 
 def split_labels(cache: LabelCache, split: SplitData) -> LabelArrays:
-    """Gather the cache's labels for every frame of ``split`` (an error names a missing frame)."""
-    got = cache.gather(split.frames["path"].tolist())
-    return LabelArrays(got["apu"].astype(np.float32), got["mask"], cache.mask_size)
+    """Gather the cache's labels for every frame of ``split`` (an error names a missing frame);
+    APU targets as Lk takes them: none where the skeleton is not a body (engine/locator.py)."""
+    paths = split.frames["path"].tolist()
+    got = cache.gather(paths)
+    apu, not_body = body_targets(got["apu"], got["keypoints"], frame_heights(cache, paths))
+    return LabelArrays(apu, got["mask"], cache.mask_size, int(not_body.sum()))
 
 
 def read_frames(root: Path, paths: list[str], size: tuple[int, int]) -> np.ndarray:
@@ -180,7 +186,8 @@ class TrainClips(Dataset):
 
 
 class TestClips(Dataset):
-    """Every tracklet of a split cut into ``test_clip_len`` clips: item -> (clip, tracklet)."""
+    """Every tracklet of a split cut into ``test_clip_len`` clips: item -> (clip, tracklet, the
+    clip's rows in the split's frame table, -1 where a frame repeats as loop-padding)."""
 
     def __init__(self, split: SplitData, length: int, size: tuple[int, int]) -> None:
         self.root, self.size = split.root, size
@@ -197,7 +204,12 @@ class TestClips(Dataset):
     def __getitem__(self, i: int) -> dict[str, Any]:
         tracklet, rows = self.items[i]
         frames = read_frames(self.root, list(self.paths[rows]), self.size)
-        return {"frames": torch.from_numpy(frames), "tracklet": tracklet}
+        fresh = np.arange(len(rows)) < len(np.unique(rows))  # False on the loop-padding
+        return {
+            "frames": torch.from_numpy(frames),
+            "tracklet": tracklet,
+            "rows": torch.from_numpy(np.where(fresh, rows, -1)),
+        }
 
 
 def _worker_init(_: int) -> None:

@@ -88,9 +88,9 @@ def resolve_root(
     missing = [p for p in expected if not (root / p).exists()]
     if len(missing) == len(expected) and kind is RootKind.SOURCE:
         raise OccreidError(
-            f"{root}: none of train/ query/ gallery/ ({kind.named}), manifests/ (a built "
-            "dataset) or bounding_box_train/ query/ bounding_box_test/ (an image ReID folder); "
-            "pass one of these"
+            f"{root}: none of train/ query/ gallery/ ({kind.named}), manifests/ (a dataset "
+            "built by occreid build-dataset) or bounding_box_train/ query/ bounding_box_test/ "
+            "(an image ReID folder); pass one of these"
         )
     taken = f"{root}: taken for {kind.named} ({LAYOUT[kind]})"
     if kind not in accepts:
@@ -99,13 +99,13 @@ def resolve_root(
         raise OccreidError(f"{taken}; {command} takes {takes}: {fix}")
     if not missing or (partial and len(missing) < len(expected)):
         return kind
+    verb, it = ("is", "it") if len(missing) == 1 else ("are", "them")
     if kind is RootKind.IMAGE_FOLDER:
-        fix = "add it with its images (an image folder needs no build step)"
+        fix = f"add {it} with the images (an image folder needs no build step)"
     elif kind is RootKind.DATASET:
         fix = "the build did not finish: build it again (occreid build-dataset ... --overwrite)"
     else:
-        fix = "add it (a DukeMTMC-VideoReID source holds all three)"
-    verb = "is" if len(missing) == 1 else "are"
+        fix = f"add {it} (a DukeMTMC-VideoReID source holds all three)"
     raise OccreidError(f"{taken}, but {' '.join(missing)} {verb} missing; {fix}")
 
 

@@ -194,7 +194,7 @@ def test_bad_input_is_one_line_before_anything_starts(
         assert r.output.strip().count("\n") == 0, r.output
         return r.output
 
-    assert "missing split folder" in run(str(tmp_path), "--annotations", str(tags))
+    assert "none of train/ query/ gallery/" in run(str(tmp_path), "--annotations", str(tags))
     table = pd.read_csv(tags)
     table.loc[0, "occlusion"] = 12
     table.to_csv(tmp_path / "bad.csv", index=False)
