@@ -167,17 +167,12 @@ def evaluate_checkpoint(opts: EvalOptions) -> dict[str, Any]:
     query = load_split(opts.dataset, "query", opts.source)
     gallery = load_split(opts.dataset, "gallery", opts.source)
     model = rt.place(model)
-    trained = _trained_locator(opts, query, gallery)
-    checks = None
-    if trained is not None:
-        checks = locator_checks(opts.labels, query, gallery, trained["mean_target"])  # type: ignore[arg-type]
+    checks, trained = _locator_inputs(opts, query, gallery)
     metrics, q, g = evaluate(model, query, gallery, cfg, rt, checks)
     if trained is not None:
-        metrics["locator"] = {
-            "train": trained.get("train", {}),
-            "test": metrics.pop("locator_test"),
-        }
-        metrics["locator"]["mean_target_of"] = trained["mean_of"]
+        test = metrics.pop("locator_test")
+        mean_of = trained["mean_of"]
+        metrics["locator"] = {"train": trained.get("train", {}), "test": test, "mean_of": mean_of}
     metrics = {"checkpoint": str(opts.checkpoint), "dataset": str(opts.dataset), **metrics}
     if not rt.dist.main:
         return metrics
@@ -191,22 +186,24 @@ def evaluate_checkpoint(opts: EvalOptions) -> dict[str, Any]:
     return metrics
 
 
-def _trained_locator(
+def _locator_inputs(
     opts: EvalOptions, query: SplitData, gallery: SplitData
-) -> dict[str, Any] | None:
-    """What the checkpoint knows of its locator (the mean training target, its train error);
-    None without --labels. A checkpoint without a mean (trained without labels) is measured
-    against the mean of the test targets, and says so."""
+) -> tuple[tuple[LocatorCheck, LocatorCheck] | None, dict[str, Any] | None]:
+    """(the test frames' key-point targets, what the checkpoint knows of its locator: the mean
+    training target and its train error); both None without --labels. A checkpoint without a
+    mean (trained without labels) is measured against the mean of the test targets, and says so
+    in ``mean_of``."""
     if opts.labels is None:
-        return None
+        return None, None
     from occreid.engine.checkpoint import load_checkpoint
 
     trained = dict(load_checkpoint(opts.checkpoint).get("locator") or {})
-    if "mean_target" in trained:
-        return {**trained, "mean_of": "train targets"}
-    checks = locator_checks(opts.labels, query, gallery, [0.5] * 4)
-    targets = np.concatenate([c.targets for c in checks])
-    return {**trained, "mean_target": mean_target(targets), "mean_of": "test targets"}
+    trained["mean_of"] = "train targets" if "mean_target" in trained else "test targets"
+    checks = locator_checks(opts.labels, query, gallery, trained.get("mean_target", [0.5] * 4))
+    if "mean_target" not in trained:
+        trained["mean_target"] = mean_target(np.concatenate([c.targets for c in checks]))
+        checks[0].error.mean = trained["mean_target"]
+    return checks, trained
 
 
 def _pictures(

@@ -70,12 +70,14 @@ def gridded(fractions: torch.Tensor, height: int, width: int) -> torch.Tensor:
 @dataclass
 class LocatorError:
     """Sums of the locator's and the mean target's absolute errors over the frames seen, per
-    block (in the order of the model's RFC blocks with an APU)."""
+    block (in the order of the model's RFC blocks with an APU), and the distinct key-point
+    tuples it predicted (a collapsed locator predicts one or a few whatever the frame)."""
 
     mean: list[float]
     error: list[float] = field(default_factory=list)
     baseline: list[float] = field(default_factory=list)
     count: list[float] = field(default_factory=list)
+    predicted: list[set[tuple[int, ...]]] = field(default_factory=list)
 
     @torch.no_grad()
     def update(self, aux: list[BlockAux], targets: torch.Tensor) -> None:
@@ -86,10 +88,13 @@ class LocatorError:
                 self.error.append(0.0)
                 self.baseline.append(0.0)
                 self.count.append(0.0)
+                self.predicted.append(set())
             t = targets.to(block[0].device).float()
             valid = ~torch.isnan(t)
             h, w = block[0].shape[1], block[3].shape[1]
             mean = gridded(t.new_tensor(self.mean)[None].expand_as(t), h, w)
+            cells = torch.stack([p.argmax(dim=1) for p in block], dim=1)
+            self.predicted[b] |= {tuple(c) for c in cells.unique(dim=0).tolist()}
             gap = (predicted_fractions(block) - t).abs()
             self.error[b] += float(gap[valid].sum())
             self.baseline[b] += float((mean - t).abs()[valid].sum())
@@ -103,8 +108,9 @@ class LocatorError:
             self.error, self.baseline, self.count = (row.tolist() for row in sums.cpu())
 
     def result(self) -> dict[str, float | int | list[float]]:
-        """{error, mean_target_error, ratio, targets, per_block}: means over key points and
-        blocks (empty where the model has no APU or no frame had a target)."""
+        """{error, mean_target_error, ratio, targets, per_block, distinct_predictions}: means
+        over key points and blocks (empty where the model has no APU or no frame had a target);
+        distinct predictions are this rank's."""
         if not self.count or not sum(self.count):
             return {}
         per = [e / max(c, 1) for e, c in zip(self.error, self.count, strict=True)]
@@ -116,4 +122,5 @@ class LocatorError:
             "ratio": round(error / baseline, 4) if baseline else float("nan"),
             "targets": int(self.count[0] // 4),
             "per_block": [round(e, 5) for e in per],
+            "distinct_predictions": [len(p) for p in self.predicted],
         }

@@ -58,6 +58,7 @@ def test_a_locator_that_reads_the_frame_beats_the_mean_target_and_one_that_does_
     assert good["mean_target_error"] == flat["mean_target_error"] > 0.03
     assert good["ratio"] < 0.5 and flat["ratio"] == pytest.approx(1.0)
     assert good["error"] <= 0.5 / H + 1e-6  # at most half a cell off: the grid's own error
+    assert flat["distinct_predictions"] == [1] and good["distinct_predictions"][0] > 10
 
 
 def test_targets_of_a_skeleton_that_is_not_a_body_are_left_out():
@@ -98,7 +99,7 @@ def test_training_and_evaluate_report_the_locator_beside_the_mean_target(
     )
     written = json.loads((eval_dir / "metrics.json").read_text())["locator"]
     assert written["train"] == summary["history"][-1]["locator_train"]
-    assert written["test"]["targets"] > 0 and written["mean_target_of"] == "train targets"
+    assert written["test"]["targets"] > 0 and written["mean_of"] == "train targets"
     assert written["test"]["ratio"] == pytest.approx(
         written["test"]["error"] / written["test"]["mean_target_error"], rel=1e-3
     )
