@@ -532,7 +532,7 @@ def stats(
     name = "stats.json" if as_json else "stats.md"
     path = dataset / "reports" / name
     if not path.is_file():
-        raise OccreidError(f"{path}: not found; is {dataset} the --out of `occreid build-dataset`?")
+        raise OccreidError(f"{path}: not found; is {dataset} the --out of occreid build-dataset?")
     click.echo(path.read_text(), nl=False)
 
 

@@ -123,7 +123,7 @@ def read_frames(root: Path, paths: list[str], size: tuple[int, int]) -> np.ndarr
         if image is None:
             raise OccreidError(
                 f"{root / rel}: cannot decode this frame; list such frames with "
-                "`occreid build-dataset --check-images` and exclude their tracklets"
+                "build-dataset's --check-images and exclude their tracklets"
             )
         image = cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
         cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=out[i])

@@ -1,5 +1,7 @@
 """Every hint an error prints works as printed (issue 19): each backticked command or option in
-the message is run, with its placeholders (LABELS, DATASET, CSV) filled in, and must succeed."""
+the message is run, with its placeholders (LABELS, DATASET, CSV) filled in, and must succeed.
+An error backticks only what is meant to be typed: a whole `occreid ...` command or options to add
+to the failed one; a command named only for reference is written without backticks."""
 
 import re
 import shlex
