@@ -108,9 +108,9 @@ class LocatorError:
             self.error, self.baseline, self.count = (row.tolist() for row in sums.cpu())
 
     def result(self) -> dict[str, float | int | list[float]]:
-        """{error, mean_target_error, ratio, targets, per_block, distinct_predictions}: means
-        over key points and blocks (empty where the model has no APU or no frame had a target);
-        distinct predictions are this rank's."""
+        """{error, mean_target_error, ratio, targets, per_block (and its mean target),
+        distinct_predictions}: means over key points and blocks (empty where the model has no
+        APU or no frame had a target); distinct predictions are this rank's."""
         if not self.count or not sum(self.count):
             return {}
         per = [e / max(c, 1) for e, c in zip(self.error, self.count, strict=True)]
@@ -122,5 +122,6 @@ class LocatorError:
             "ratio": round(error / baseline, 4) if baseline else float("nan"),
             "targets": int(self.count[0] // 4),
             "per_block": [round(e, 5) for e in per],
+            "per_block_mean_target": [round(e, 5) for e in base],
             "distinct_predictions": [len(p) for p in self.predicted],
         }
