@@ -55,8 +55,9 @@ def main() -> None:
       tag-occlusion  occlusion labels from the cache, as an annotation CSV
       calibrate      fit the occlusion tags to reviewed labels (LABELS/calibration.json)
       review         confirm and correct the occlusion labels in a browser, then export
-      stats          print the statistics report of a built dataset
+      stats          print the statistics of a built dataset or an image folder
       train          train RFCnet (or a baseline / ablation) from a config
+      configs        list the packaged training configs
       evaluate       mAP / CMC of a checkpoint, with pictures on request
       demo           run the whole chain on toy data
     """
@@ -197,6 +198,9 @@ def build_dataset(
 ) -> None:
     """Build Occluded-DukeMTMC-VideoReID from the DukeMTMC-VideoReID root SOURCE (paper 5.1).
 
+    An image ReID folder (Market-1501 layout) needs no build step: train, evaluate, pseudolabel,
+    stats and review take it as it is.
+
     \b
     train   = source train minus the --exclude tracklets
     gallery = source gallery, whole
@@ -326,12 +330,16 @@ def pseudolabel(
 ) -> None:
     """Cache pose keypoints and a person mask for every frame of ROOT.
 
-    ROOT is a DukeMTMC-VideoReID root, or a built dataset (then only its frames are labelled).
-    The cache (OUT) holds per frame 17 COCO keypoints, the APU targets (shoulder / hip / knee
-    heights, knee x) and a 64x32 person mask, in shards written atomically: a killed run
-    continues with --resume. Under `torchrun --nproc-per-node N -m occreid.cli pseudolabel ...`
-    each rank labels its share of shards. At the end OUT/occlusion.csv holds automatic
-    occlusion tags (see `occreid tag-occlusion`).
+    ROOT is a DukeMTMC-VideoReID root, a built dataset (then only its frames are labelled), or
+    an image ReID folder in the Market-1501 layout (bounding_box_train/ query/
+    bounding_box_test/, images directly inside): each image is then its own one-frame
+    tracklet, OUT/occlusion.csv tags every image, `occreid stats ROOT --annotations
+    OUT/occlusion.csv` gives per-image occlusion statistics and `occreid review ROOT` shows each
+    image as its own item. The cache (OUT) holds per frame 17 COCO keypoints, the APU targets
+    (shoulder / hip / knee heights, knee x) and a 64x32 person mask, in shards written
+    atomically: a killed run continues with --resume. Under `torchrun --nproc-per-node N -m
+    occreid.cli pseudolabel ...` each rank labels its share of shards. At the end
+    OUT/occlusion.csv holds automatic occlusion tags (see `occreid tag-occlusion`).
 
     \b
     Backends and their weights:
@@ -523,12 +531,12 @@ def calibrate(labels: Path, reviewed: Path) -> None:
 def review(export_to: Path | None, **options: Any) -> None:
     """Review the occlusion labels of SOURCE in a browser, tracklet by tracklet.
 
-    SOURCE is a DukeMTMC-VideoReID root or a dataset built from one. The page offers the
-    tracklets most in need first (not reviewed, frames without evidence, the most frames a
-    reviewer is expected to change, occluded share nearest the 1/3 that decides query
-    eligibility), each as a filmstrip with its labels; digits set labels,
-    p marks more than one person, Enter accepts and opens the next, u undoes, c re-tags the
-    frames nobody decided with a calibration fitted on the decisions so far. Every decision is
+    SOURCE is a DukeMTMC-VideoReID root, a dataset built from one, or an image ReID folder (each
+    image its own item). The page offers the tracklets most in need first (not reviewed, frames
+    without evidence, the most frames a reviewer is expected to change, occluded share nearest
+    the 1/3 that decides query eligibility), each as a filmstrip with its labels; digits set
+    labels, p marks more than one person, Enter accepts and opens the next, u undoes, c re-tags
+    the frames nobody decided with a calibration fitted on the decisions so far. Every decision is
     stored at once (SQLite, with your name and the time): stop the server any time and start it
     again to continue. --export writes the reviewed CSV (with a `reviewed` column) that
     build-dataset reads, and the train tracklets marked as sharing an obstacle with the test set
@@ -575,12 +583,48 @@ def review(export_to: Path | None, **options: Any) -> None:
 @main.command()
 @click.argument("dataset", type=_EXISTING_DIR)
 @click.option("--json", "as_json", is_flag=True, help="Print stats.json instead of the report.")
-def stats(dataset: Path, as_json: bool) -> None:
-    """Print the statistics report (Tables 1-3 beside the paper's) of a built DATASET."""
+@click.option(
+    "--annotations",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Image folder: the occlusion CSV to count (LABELS/occlusion.csv from pseudolabel, or "
+    "tag-occlusion's).",
+)
+@click.option(
+    "--missing-as-unoccluded",
+    is_flag=True,
+    help="Image folder: images without a CSV row count as occlusion 0, persons 1.",
+)
+def stats(
+    dataset: Path, as_json: bool, annotations: Path | None, missing_as_unoccluded: bool
+) -> None:
+    """Print the statistics report of DATASET: Tables 1-3 beside the paper's for a built dataset,
+    per-image occlusion statistics for an image ReID folder (with --annotations).
+
+    \b
+    occreid stats /data/Occluded-DukeMTMC-VideoReID
+    occreid stats /data/Market-1501 --annotations market-labels/occlusion.csv
+    """
+    from occreid.occdata.roots import RootKind, resolve_root
+
+    kind = resolve_root(dataset, "stats", (RootKind.DATASET, RootKind.IMAGE_FOLDER))
+    if kind is RootKind.IMAGE_FOLDER:
+        from occreid.occdata.annotations import Missing
+        from occreid.occdata.image_stats import image_folder_stats, image_stats_markdown
+
+        if annotations is None:
+            raise OccreidError(
+                f"{dataset}: an image ReID folder has no built report; pass "
+                "`--annotations LABELS/occlusion.csv` (the tags occreid pseudolabel wrote)"
+            )
+        missing = Missing.UNOCCLUDED if missing_as_unoccluded else Missing.ERROR
+        table = image_folder_stats(dataset, annotations, missing)
+        text = json.dumps(table, indent=2) + "\n" if as_json else None
+        click.echo(text or image_stats_markdown(table, dataset, annotations), nl=False)
+        return
     name = "stats.json" if as_json else "stats.md"
     path = dataset / "reports" / name
     if not path.is_file():
-        raise OccreidError(f"{path}: not found; is {dataset} the --out of `occreid build-dataset`?")
+        raise OccreidError(f"{path}: not found; is {dataset} the --out of occreid build-dataset?")
     click.echo(path.read_text(), nl=False)
 
 
@@ -601,14 +645,17 @@ _CONFIGS = "configs/ (rfcnet_video.yaml, rfcnet_image.yaml, baseline_*.yaml, abl
     "--config",
     "config_file",
     help=f"Training config: a YAML file or a packaged name from {_CONFIGS}, e.g. "
-    "rfcnet_image or ablations/video/trfc. Default: the paper's video RFCnet.",
+    "rfcnet_image or ablations/video/trfc (`occreid configs` lists them). Default: the paper's "
+    "RFCnet for the kind of DATASET: rfcnet_image for an image folder, rfcnet_video for a built "
+    "dataset.",
 )
 @click.option(
     "--set",
     "overrides",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Override one config value, e.g. --set optim.epochs=10 --set model.rfc_stages=[3].",
+    help="Override one config value; repeat for more, e.g. --set optim.epochs=10 "
+    "--set model.rfc_stages=[3] --set model.input_size=[128,64].",
 )
 @click.option(
     "--labels", type=_EXISTING_DIR, help="Label cache (`occreid pseudolabel`) for Lk and Lf."
@@ -632,12 +679,16 @@ def train(config_file: str | Path | None, overrides: tuple[str, ...], **options:
     """
     from occreid.engine.checkpoint import last_checkpoint
     from occreid.engine.config import load_config
+    from occreid.engine.data import default_config
     from occreid.engine.train import train as run_training
 
     opts = TrainOptions(**options)
     out = opts.out
     if opts.resume and config_file is None and (out / "config.yaml").is_file():
         config_file = out / "config.yaml"
+    if config_file is None:
+        config_file = default_config(opts.dataset)
+        click.echo(f"config: {config_file}, the default for {opts.dataset}", err=True)
     cfg = load_config(config_file, overrides)
     try:
         summary = run_training(cfg, opts)
@@ -653,6 +704,22 @@ def train(config_file: str | Path | None, overrides: tuple[str, ...], **options:
         click.echo(
             f"trained {summary['epochs']} epochs ({summary['steps']} steps): {out / 'model.pt'}"
         )
+
+
+@main.command()
+def configs() -> None:
+    """List the packaged training configs, by the name `occreid train --config NAME` takes.
+
+    The paper's settings (rfcnet_video, rfcnet_image and the baselines), one config per ablation
+    row of Tables 8 (ablations/image/) and 9 (ablations/video/), and the demo's. Each line gives
+    the name and the first line of the file's own description.
+    """
+    from occreid.engine.config import packaged_configs
+
+    listed = packaged_configs()
+    width = max(map(len, listed))
+    for name, what in listed.items():
+        click.echo(f"{name:<{width}}  {what}")
 
 
 @main.command()

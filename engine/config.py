@@ -8,6 +8,8 @@ key or a value of the wrong type is a one-line error naming the key.
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -24,6 +26,7 @@ from occreid.model.config import ModelConfig
 from occreid.model.losses import LossConfig
 
 MODES = ("video", "image")
+DEFAULT_CONFIG = {"video": "rfcnet_video", "image": "rfcnet_image"}  # by the dataset's data.mode
 
 
 @dataclass
@@ -115,6 +118,27 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> list[dict[str, Any]]:
     return [*layers, values]
 
 
+def _flow(value: Any) -> str:
+    """A value as it is typed after ``--set key=``: lists as [a,b] without spaces."""
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_flow(v) for v in value) + "]"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def expected_form(key: str, given: str | None = None) -> str:
+    """How ``key``'s value is written, from its default: 'a list, e.g. [256,128]' (for '128x64'
+    the list it meant: [128,64]); empty for a key that does not exist."""
+    default = OmegaConf.select(OmegaConf.structured(TrainConfig), key, default=None)
+    if default is None:
+        return ""
+    if OmegaConf.is_list(default):
+        numbers = re.findall(r"\d+", given or "")
+        example = f"[{','.join(numbers)}]" if len(numbers) >= 2 else _flow(list(default))
+        return f"; write a list, e.g. {key}={example}"
+    kind = type(default).__name__
+    return f"; write a {kind}, e.g. {key}={_flow(default)}"
+
+
 def _merge(layers: list[Any], where: str) -> DictConfig:
     merged = OmegaConf.structured(TrainConfig)
     for layer in layers:
@@ -122,23 +146,46 @@ def _merge(layers: list[Any], where: str) -> DictConfig:
             merged = OmegaConf.merge(merged, layer)
         except OmegaConfBaseException as err:
             key = getattr(err, "full_key", None) or "?"
-            reason = str(err).splitlines()[0]
-            raise OccreidError(f"{where}: config key {key!r}: {reason}") from None
+            reason = str(err).splitlines()[0].rstrip(".")
+            given = where.partition("=")[2] if where.startswith("--set ") else None
+            form = expected_form(key, given)
+            raise OccreidError(f"{where}: config key {key!r}: {reason}{form}") from None
     return merged  # type: ignore[return-value]
+
+
+def _packaged() -> Path:
+    return Path(str(files("occreid.configs")))
+
+
+def packaged_configs() -> dict[str, str]:
+    """Every packaged config by name (``rfcnet_video``, ``ablations/video/trfc``) with what it
+    is: the first line of its leading comment (`occreid configs` lists them)."""
+    root = _packaged()
+    out = {}
+    for path in sorted(root.rglob("*.yaml")):
+        first = path.read_text().splitlines()[0] if path.stat().st_size else ""
+        out[path.relative_to(root).with_suffix("").as_posix()] = first.lstrip("# ").strip()
+    return out
 
 
 def find_config(name: str | Path) -> Path:
     """A config file by path, or by its name among the packaged ones (``rfcnet_video.yaml``,
-    ``ablations/video/trfc``)."""
+    ``ablations/video/trfc``); a misspelt name gets the closest packaged names."""
     path = Path(name)
     if path.is_file():
         return path
-    packaged = Path(str(files("occreid.configs")))
+    packaged = _packaged()
     for candidate in (packaged / path, packaged / f"{path}.yaml"):
         if candidate.is_file():
             return candidate
-    shipped = sorted(str(p.relative_to(packaged)) for p in packaged.rglob("*.yaml"))
-    raise OccreidError(f"{name}: no such config file or packaged config ({', '.join(shipped)})")
+    names = list(packaged_configs())
+    wanted = path.with_suffix("").as_posix() if path.suffix == ".yaml" else str(name)
+    close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.5)
+    close += [n for n in names if n.rsplit("/", 1)[-1] == path.stem and n not in close]
+    guess = f"did you mean {', '.join(close)}? " if close else ""
+    raise OccreidError(
+        f"{name}: no such config file or packaged config; {guess}`occreid configs` lists them all"
+    )
 
 
 def load_config(
@@ -173,6 +220,10 @@ def _validate(cfg: TrainConfig) -> None:
     require(
         data.mode == "video" or not cfg.model.temporal,
         "data.mode = image needs model.temporal = false (TRFC is video only)",
+    )
+    require(
+        data.mode == "video" or data.clip_len == data.test_clip_len == 1,
+        "data.mode = image takes one frame per sample: data.clip_len = data.test_clip_len = 1",
     )
     for key in ("clip_len", "stride", "ids_per_batch", "instances", "test_clip_len", "test_batch"):
         require(getattr(data, key) >= 1, f"data.{key} must be at least 1")

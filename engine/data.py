@@ -24,13 +24,37 @@ from occreid.common.errors import OccreidError
 from occreid.common.runtime import Runtime
 from occreid.engine.augment import Sample, augment
 from occreid.engine.clips import chunk_ranges, eval_clips, train_clip
-from occreid.engine.config import DataConfig, TrainConfig
+from occreid.engine.config import DEFAULT_CONFIG, DataConfig, TrainConfig
+from occreid.engine.locator import body_targets, frame_heights
 from occreid.engine.samplers import PKBatchSampler
-from occreid.occdata.roots import split_frames
+from occreid.occdata.roots import RootKind, resolve_root, split_frames
 from occreid.pseudolabel.cache import LabelCache, unpack_masks
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
+
+
+MODE_OF_ROOT = {RootKind.DATASET: "video", RootKind.IMAGE_FOLDER: "image"}
+
+
+def dataset_mode(dataset: Path) -> str:
+    """The data.mode a dataset takes: image for an image ReID folder, video for a built one."""
+    return MODE_OF_ROOT[resolve_root(dataset, "train / evaluate", tuple(MODE_OF_ROOT))]
+
+
+def default_config(dataset: Path) -> str:
+    """The packaged config a run on ``dataset`` starts from when none is given."""
+    return DEFAULT_CONFIG[dataset_mode(dataset)]
+
+
+def check_mode(cfg: DataConfig, dataset: Path) -> None:
+    """A video config on an image folder, or an image config on a video dataset, is an error."""
+    mode = dataset_mode(dataset)
+    if cfg.mode != mode:
+        raise OccreidError(
+            f"{dataset}: takes data.mode = {mode}, and the config has data.mode = {cfg.mode}; "
+            f"use a {mode} config, e.g. `--config {DEFAULT_CONFIG[mode]}` (the default for it)"
+        )
 
 
 @dataclass
@@ -72,17 +96,22 @@ def load_split(dataset: Path, split: str, source: Path | None = None) -> SplitDa
 
 @dataclass
 class LabelArrays:
-    """Cached labels of a split's frames, in its frame order (masks packed)."""
+    """Cached labels of a split's frames, in its frame order (masks packed; APU targets NaN where
+    there is none)."""
 
     apu: np.ndarray
     mask: np.ndarray
     mask_size: tuple[int, int]
+    not_a_body: int = 0  # frames whose pose target was dropped: the skeleton is not a body
 
 
 def split_labels(cache: LabelCache, split: SplitData) -> LabelArrays:
-    """Gather the cache's labels for every frame of ``split`` (an error names a missing frame)."""
-    got = cache.gather(split.frames["path"].tolist())
-    return LabelArrays(got["apu"].astype(np.float32), got["mask"], cache.mask_size)
+    """Gather the cache's labels for every frame of ``split`` (an error names a missing frame);
+    APU targets as Lk takes them: none where the skeleton is not a body (engine/locator.py)."""
+    paths = split.frames["path"].tolist()
+    got = cache.gather(paths)
+    apu, not_body = body_targets(got["apu"], got["keypoints"], frame_heights(cache, paths))
+    return LabelArrays(apu, got["mask"], cache.mask_size, int(not_body.sum()))
 
 
 def read_frames(root: Path, paths: list[str], size: tuple[int, int]) -> np.ndarray:
@@ -94,7 +123,7 @@ def read_frames(root: Path, paths: list[str], size: tuple[int, int]) -> np.ndarr
         if image is None:
             raise OccreidError(
                 f"{root / rel}: cannot decode this frame; list such frames with "
-                "`occreid build-dataset --check-images` and exclude their tracklets"
+                "build-dataset's --check-images and exclude their tracklets"
             )
         image = cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
         cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=out[i])
@@ -157,7 +186,8 @@ class TrainClips(Dataset):
 
 
 class TestClips(Dataset):
-    """Every tracklet of a split cut into ``test_clip_len`` clips: item -> (clip, tracklet)."""
+    """Every tracklet of a split cut into ``test_clip_len`` clips: item -> (clip, tracklet, the
+    clip's rows in the split's frame table, -1 where a frame repeats as loop-padding)."""
 
     def __init__(self, split: SplitData, length: int, size: tuple[int, int]) -> None:
         self.root, self.size = split.root, size
@@ -174,7 +204,12 @@ class TestClips(Dataset):
     def __getitem__(self, i: int) -> dict[str, Any]:
         tracklet, rows = self.items[i]
         frames = read_frames(self.root, list(self.paths[rows]), self.size)
-        return {"frames": torch.from_numpy(frames), "tracklet": tracklet}
+        fresh = np.arange(len(rows)) < len(np.unique(rows))  # False on the loop-padding
+        return {
+            "frames": torch.from_numpy(frames),
+            "tracklet": tracklet,
+            "rows": torch.from_numpy(np.where(fresh, rows, -1)),
+        }
 
 
 def _worker_init(_: int) -> None:

@@ -9,6 +9,7 @@ Under torchrun each rank embeds every world-th clip and the per-tracklet sums ar
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +24,30 @@ from occreid.common.distributed import all_reduce_sum, quiet
 from occreid.common.runtime import Runtime
 from occreid.engine.config import TrainConfig
 from occreid.engine.data import SplitData, TestClips, loader, to_input
+from occreid.engine.locator import LocatorError, locator_targets, mean_target
 from occreid.engine.metrics import Embedded, rank_metrics
 from occreid.engine.options import EvalOptions
 
 
+@dataclass
+class LocatorCheck:
+    """Key-point targets (N, 4) of a split's frames (NaN: none) and the error sums they feed."""
+
+    targets: np.ndarray
+    error: LocatorError
+
+
 @torch.no_grad()
 def embed_split(
-    model: nn.Module, split: SplitData, cfg: TrainConfig, rt: Runtime, desc: str = "embedding"
+    model: nn.Module,
+    split: SplitData,
+    cfg: TrainConfig,
+    rt: Runtime,
+    desc: str = "embedding",
+    locator: LocatorCheck | None = None,
 ) -> Embedded:
     """Average the clip embeddings of each tracklet of ``split`` (this rank's clips, summed over
-    ranks)."""
+    ranks); with ``locator``, add the key-point locator's errors on the same frames."""
     model.eval()
     clips = TestClips(split, cfg.data.test_clip_len, cfg.model.size)
     mine = Subset(clips, range(rt.dist.rank, len(clips), rt.dist.world))
@@ -43,11 +58,16 @@ def embed_split(
     for batch in tqdm(batches, desc=desc, unit="batch", **quiet(rt.dist), leave=False):
         x = to_input(batch["frames"], rt.device)
         with rt.autocast():
-            emb = model(x).embedding.float()
+            out = model(x)
+            emb = out.embedding.float()
             if cfg.data.test_flip:
                 emb = emb + model(x.flip(-1)).embedding.float()
         if sums is None:
             sums = torch.zeros(n, emb.shape[1], device=rt.device)
+        if locator is not None:
+            rows = batch["rows"].flatten().numpy()
+            targets = np.where(rows[:, None] >= 0, locator.targets[rows], np.nan)
+            locator.error.update(out.aux, torch.from_numpy(targets))
         index = batch["tracklet"].to(rt.device)
         sums.index_add_(0, index, emb)
         counts.index_add_(0, index, torch.ones_like(index, dtype=counts.dtype))
@@ -86,12 +106,37 @@ def retrieval_metrics(query: Embedded, gallery: Embedded, max_rank: int = 50) ->
 
 
 def evaluate(
-    model: nn.Module, query: SplitData, gallery: SplitData, cfg: TrainConfig, rt: Runtime
+    model: nn.Module,
+    query: SplitData,
+    gallery: SplitData,
+    cfg: TrainConfig,
+    rt: Runtime,
+    locator: tuple[LocatorCheck, LocatorCheck] | None = None,
 ) -> tuple[dict[str, Any], Embedded, Embedded]:
-    """Embed both splits and score the ranking; returns (metrics, query, gallery)."""
-    q = embed_split(model, query, cfg, rt, "query")
-    g = embed_split(model, gallery, cfg, rt, "gallery")
-    return retrieval_metrics(q, g), q, g
+    """Embed both splits and score the ranking; returns (metrics, query, gallery). With
+    ``locator`` (``locator_checks``), metrics["locator_test"] holds the key-point locator's
+    error beside the mean-target error over the query and gallery frames (engine/locator.py)."""
+    q = embed_split(model, query, cfg, rt, "query", locator and locator[0])
+    g = embed_split(model, gallery, cfg, rt, "gallery", locator and locator[1])
+    metrics = retrieval_metrics(q, g)
+    if locator is not None:
+        locator[0].error.reduce(rt.dist, rt.device)
+        metrics["locator_test"] = locator[0].error.result()
+    return metrics, q, g
+
+
+def locator_checks(
+    labels: Path, query: SplitData, gallery: SplitData, mean: list[float]
+) -> tuple[LocatorCheck, LocatorCheck]:
+    """The cached key-point targets of the query's and the gallery's frames, feeding one error
+    sum (``mean``: the mean training target, the yardstick's constant prediction)."""
+    from occreid.pseudolabel.cache import LabelCache
+
+    cache, error = LabelCache(labels), LocatorError(mean)
+    return (
+        LocatorCheck(locator_targets(cache, query.frames["path"].tolist()), error),
+        LocatorCheck(locator_targets(cache, gallery.frames["path"].tolist()), error),
+    )
 
 
 def pick_queries(query: SplitData, count: int, seed: int = 0) -> list[int]:
@@ -105,23 +150,51 @@ def evaluate_checkpoint(opts: EvalOptions) -> dict[str, Any]:
     """`occreid evaluate`: metrics.json (and pictures) for a checkpoint on a dataset's query and
     gallery; the test settings (clip length, flip) come from the checkpoint's config."""
     from occreid.engine.checkpoint import model_from_checkpoint
-    from occreid.engine.data import load_split
+    from occreid.engine.data import check_mode, load_split
 
     model, cfg = model_from_checkpoint(opts.checkpoint)
+    check_mode(cfg.data, opts.dataset)
     rt = Runtime.create(opts.device, bf16=cfg.run.bf16, channels_last=cfg.run.channels_last)
     query = load_split(opts.dataset, "query", opts.source)
     gallery = load_split(opts.dataset, "gallery", opts.source)
     model = rt.place(model)
-    metrics, q, g = evaluate(model, query, gallery, cfg, rt)
+    checks, trained = _locator_inputs(opts, query, gallery)
+    metrics, q, g = evaluate(model, query, gallery, cfg, rt, checks)
+    if trained is not None:
+        test = metrics.pop("locator_test")
+        mean_of = trained["mean_of"]
+        metrics["locator"] = {"train": trained.get("train", {}), "test": test, "mean_of": mean_of}
     metrics = {"checkpoint": str(opts.checkpoint), "dataset": str(opts.dataset), **metrics}
     if not rt.dist.main:
         return metrics
     opts.out.mkdir(parents=True, exist_ok=True)
     (opts.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     if opts.visualize:
-        pictures = _pictures(model.cpu(), query, gallery, q, g, opts, cfg.model.size)
+        pictures = _pictures(
+            model.cpu(), query, gallery, q, g, opts, cfg.model.size, metrics.get("locator")
+        )
         metrics["pictures"] = [str(p) for p in pictures]
     return metrics
+
+
+def _locator_inputs(
+    opts: EvalOptions, query: SplitData, gallery: SplitData
+) -> tuple[tuple[LocatorCheck, LocatorCheck] | None, dict[str, Any] | None]:
+    """(the test frames' key-point targets, what the checkpoint knows of its locator: the mean
+    training target and its train error); both None without --labels. A checkpoint without a
+    mean (trained without labels) is measured against the mean of the test targets, and says so
+    in ``mean_of``."""
+    if opts.labels is None:
+        return None, None
+    from occreid.engine.checkpoint import load_checkpoint
+
+    trained = dict(load_checkpoint(opts.checkpoint).get("locator") or {})
+    trained["mean_of"] = "train targets" if "mean_target" in trained else "test targets"
+    checks = locator_checks(opts.labels, query, gallery, trained.get("mean_target", [0.5] * 4))
+    if "mean_target" not in trained:
+        trained["mean_target"] = mean_target(np.concatenate([c.targets for c in checks]))
+        checks[0].error.mean = trained["mean_target"]
+    return checks, trained
 
 
 def _pictures(
@@ -132,10 +205,12 @@ def _pictures(
     g: Embedded,
     opts: EvalOptions,
     size: tuple[int, int],
+    locator: dict[str, Any] | None = None,
 ) -> list[Path]:
     """Fig. 16 ranked lists, Fig. 8 partition + foreground, Fig. 10 assignment matrices."""
     from occreid.engine.visualize import (
         assignment_maps,
+        locator_caption,
         middle_frame,
         middle_row,
         partition_maps,
@@ -152,9 +227,9 @@ def _pictures(
 
         rows = [middle_row(query, i) for i in chosen]
         paths = query.frames["path"].iloc[rows].tolist()
-        targets = LabelCache(labels).gather(paths)["apu"].astype(np.float32)
+        targets = locator_targets(LabelCache(labels), paths)
     for picture in (
-        partition_maps(model, frames, out / "partition.png", targets),
+        partition_maps(model, frames, out / "partition.png", targets, locator_caption(locator)),
         assignment_maps(model, frames, out / "assignment.png"),
     ):
         if picture is not None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import yaml
 from torch import nn
@@ -40,12 +41,14 @@ from occreid.engine.config import TrainConfig, config_from_dict
 from occreid.engine.data import (
     LabelArrays,
     SplitData,
+    check_mode,
     load_split,
     split_labels,
     to_input,
     train_loader,
 )
 from occreid.engine.evaluate import evaluate
+from occreid.engine.locator import LocatorError, mean_target
 from occreid.engine.options import TrainOptions
 from occreid.model.losses import WEIGHTS, rfc_losses
 from occreid.model.rfcnet import RFCNet, build_model
@@ -108,14 +111,18 @@ def train_step(
     opt: torch.optim.Optimizer,
     cfg: TrainConfig,
     rt: Runtime,
+    locator: LocatorError | None = None,
 ) -> dict[str, torch.Tensor]:
     """One optimizer step on a loader batch: forward under the runtime's autocast (bf16 on GPU;
-    no gradient scaler, bf16 keeps float32's range), eq. 13, backward, Adam. Returns the terms."""
+    no gradient scaler, bf16 keeps float32's range), eq. 13, backward, Adam. Returns the terms;
+    ``locator`` adds the batch's key-point errors (before the step)."""
     device = rt.device
     x = to_input(batch["frames"], device, rt.channels_last)
     keypoints, masks = batch.get("keypoints"), batch.get("masks")
     with rt.autocast():
         out = model(x)
+    if locator is not None and keypoints is not None:
+        locator.update(out.aux, keypoints.flatten(0, 1))
     losses = rfc_losses(
         out,
         batch["pid"].to(device, non_blocking=True),
@@ -137,8 +144,10 @@ def train_one_epoch(
     rt: Runtime,
     state: RunState,
     log: RunLog,
+    locator: LocatorError | None = None,
 ) -> dict[str, float]:
-    """One pass over the epoch's P x K batches; returns the epoch's mean of each loss term."""
+    """One pass over the epoch's P x K batches; returns the epoch's mean of each loss term
+    (``locator`` sums the key-point errors of every batch)."""
     model.train()
     iters = len(loader.batch_sampler)
     if cfg.data.iters_per_epoch:
@@ -156,7 +165,7 @@ def train_one_epoch(
     for i, batch in enumerate(loader):
         if i >= iters:
             break
-        losses = train_step(model, batch, opt, cfg, rt)
+        losses = train_step(model, batch, opt, cfg, rt, locator)
         state.step += 1
         done += 1
         seen += len(batch["pid"])
@@ -230,8 +239,8 @@ def _labels(opts: TrainOptions, cfg: TrainConfig, split: SplitData) -> LabelArra
     if opts.labels is None:
         if needs:
             raise OccreidError(
-                "this config trains Lk / Lf from cached labels: pass --labels LABELS "
-                "(from `occreid pseudolabel`), or --set loss.keypoint=0 loss.foreground=0"
+                "this config trains Lk / Lf from cached labels: pass `--labels LABELS` (a cache "
+                "made by occreid pseudolabel), or `--set loss.keypoint=0 --set loss.foreground=0`"
             )
         return None
     from occreid.pseudolabel.cache import LabelCache
@@ -244,6 +253,7 @@ def train(cfg: TrainConfig, opts: TrainOptions) -> dict[str, Any]:
 
     A run that fails or is interrupted before its first checkpoint leaves no RUN folder behind,
     so the same command can simply be run again."""
+    check_mode(cfg.data, opts.dataset)
     rt = Runtime.create(cfg.run.device, bf16=cfg.run.bf16, channels_last=cfg.run.channels_last)
     _prepare_out(opts, cfg, rt.dist)
     try:
@@ -283,14 +293,18 @@ def _run(cfg: TrainConfig, opts: TrainOptions, rt: Runtime) -> dict[str, Any]:
         query = load_split(opts.dataset, "query", opts.source)
         gallery = load_split(opts.dataset, "gallery", opts.source)
     log = RunLog(opts.out, state.step if opts.resume else 0, dist.main)
+    mean = mean_target(labels.apu) if labels is not None else None
     t0 = time.perf_counter()
     for epoch in range(state.epoch, cfg.optim.epochs):
         state.epoch = epoch
         sampler.set_epoch(epoch)
-        means = train_one_epoch(net, data, opt, cfg, rt, state, log)
+        locator = LocatorError(mean) if mean is not None else None
+        means = train_one_epoch(net, data, opt, cfg, rt, state, log, locator)
         sched.step()
         state.epoch = epoch + 1
         record: dict[str, Any] = {"epoch": epoch + 1, "step": state.step, **means}
+        if locator is not None:
+            record |= _locator_record(locator, rt, log, state.step)
         if cfg.run.eval_every and (
             state.epoch % cfg.run.eval_every == 0 or state.epoch == cfg.optim.epochs
         ):
@@ -305,11 +319,14 @@ def _run(cfg: TrainConfig, opts: TrainOptions, rt: Runtime) -> dict[str, Any]:
             resumable: dict[str, Any] = {"optimizer": opt.state_dict()}
             resumable |= {"scheduler": sched.state_dict()}
             resumable |= {"epoch": state.epoch, "step": state.step, "history": state.history}
-            save_checkpoint(last, {**_weights(cfg, model, num_classes), **resumable})
+            trained = _trained_locator(labels, state)
+            save_checkpoint(last, {**_weights(cfg, model, num_classes, trained), **resumable})
         if dist.main:
             tqdm.write(_epoch_line(record, cfg.optim.epochs))
     log.close()
-    summary = _finish(opts.out, cfg, model, num_classes, state, time.perf_counter() - t0, dist)
+    seconds = time.perf_counter() - t0
+    trained = _trained_locator(labels, state)
+    summary = _finish(opts.out, cfg, model, num_classes, state, seconds, dist, trained)
     barrier(dist)
     return summary
 
@@ -325,14 +342,46 @@ def build_training(
     return model, opt, sched
 
 
-def _weights(cfg: TrainConfig, model: RFCNet, num_classes: int) -> dict[str, Any]:
-    """What evaluate needs: the config as a plain dict, the class count, the weights."""
-    return {"config": cfg.to_dict(), "num_classes": num_classes, "model": model.state_dict()}
+def _weights(
+    cfg: TrainConfig, model: RFCNet, num_classes: int, locator: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What evaluate needs: the config as a plain dict, the class count, the weights, and what
+    the locator was trained against (the mean training target, its last train error)."""
+    out = {"config": cfg.to_dict(), "num_classes": num_classes, "model": model.state_dict()}
+    return out | ({"locator": locator} if locator else {})
+
+
+def _locator_record(locator: LocatorError, rt: Runtime, log: RunLog, step: int) -> dict[str, Any]:
+    """The epoch's key-point error beside the mean-target error (all ranks), logged to tb."""
+    locator.reduce(rt.dist, rt.device)
+    result = locator.result()
+    if not result:
+        return {}
+    scalars = {
+        "train_error": result["error"],
+        "train_mean_target_error": result["mean_target_error"],
+    }
+    log.scalars("locator", scalars, step)  # type: ignore[arg-type]
+    return {"locator_train": result}
+
+
+def _trained_locator(labels: LabelArrays | None, state: RunState) -> dict[str, Any] | None:
+    """{mean_target, train: the last epoch's locator error, targets: how many frames had one},
+    None when trained without labels."""
+    if labels is None:
+        return None
+    last = state.history[-1].get("locator_train", {}) if state.history else {}
+    with_target = int((~np.isnan(labels.apu[:, 0])).sum())
+    targets = {"frames": len(labels.apu), "with_target": with_target}
+    targets["not_a_body"] = labels.not_a_body
+    return {"mean_target": mean_target(labels.apu), "train": last, "targets": targets}
 
 
 def _epoch_line(record: dict[str, Any], epochs: int) -> str:
     terms = " ".join(f"{k} {record[k]:.3f}" for k in LOSS_TERMS if k in record)
     extra = f" | mAP {record['mAP']:.1%} rank-1 {record['rank1']:.1%}" if "mAP" in record else ""
+    if kp := record.get("locator_train"):
+        extra += f" | key points {kp['error']:.3f} vs mean target {kp['mean_target_error']:.3f}"
     return f"epoch {record['epoch']}/{epochs}: {terms}{extra}"
 
 
@@ -344,6 +393,7 @@ def _finish(
     state: RunState,
     seconds: float,
     dist: Dist,
+    locator: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write model.pt (weights + config) and train.json on rank 0."""
     summary = {
@@ -354,8 +404,10 @@ def _finish(
         "processes": dist.world,
         "history": state.history,
     }
+    if locator:
+        summary["locator"] = locator
     if dist.main:
-        save_checkpoint(out / "model.pt", _weights(cfg, model, num_classes))
+        save_checkpoint(out / "model.pt", _weights(cfg, model, num_classes, locator))
         (out / "train.json").write_text(json.dumps(summary, indent=2) + "\n")
         from occreid.engine.visualize import loss_curves
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -83,11 +84,29 @@ def _block_outputs(model: RFCNet, frames: np.ndarray) -> list:
     return out.aux
 
 
+def locator_caption(locator: dict[str, Any] | None) -> str | None:
+    """'key-point error train 0.041 / mean target 0.083 (0.49x); test ...' from metrics.json's
+    ``locator`` (engine/locator.py), or None where it has none."""
+    if not locator:
+        return None
+    parts = [
+        f"{name} {r['error']:.3f} vs mean target {r['mean_target_error']:.3f} ({r['ratio']:.2f}x)"
+        for name in ("train", "test")
+        if (r := locator.get(name))
+    ]
+    return "key-point locator error: " + "; ".join(parts) if parts else None
+
+
 def partition_maps(
-    model: RFCNet, frames: np.ndarray, out: Path, targets: np.ndarray | None = None
+    model: RFCNet,
+    frames: np.ndarray,
+    out: Path,
+    targets: np.ndarray | None = None,
+    caption: str | None = None,
 ) -> Path | None:
     """Frames with APU regions (colour bands) and the foreground map (heat) of the first block;
-    ``targets`` (N, 4) are the cached APU fractions, drawn as dashed lines."""
+    ``targets`` (N, 4) are the cached APU fractions, drawn as dashed lines; ``caption`` (the
+    locator's error beside the mean-target error) goes under the title."""
     aux = _block_outputs(model, frames)
     if not aux or aux[0].partition is None:
         return None
@@ -114,6 +133,8 @@ def partition_maps(
         ax.axis("off")
     axes[0, 0].set_title("APU regions", fontsize=8, loc="left")
     axes[1, 0].set_title("foreground", fontsize=8, loc="left")
+    if caption:
+        fig.suptitle(caption, fontsize=7)
     return _save(fig, out)
 
 

@@ -35,6 +35,7 @@ from occreid.occdata.resplit import (
     read_exclude_file,
     resplit,
 )
+from occreid.occdata.roots import RootKind, resolve_root
 from occreid.occdata.source_index import SourceIndex, index_source
 from occreid.occdata.staging import check_output, staged_output
 from occreid.occdata.stats import compute_stats
@@ -121,6 +122,7 @@ def _build_info(
 def build_dataset(opts: BuildOptions) -> dict[str, Any]:
     """Index, annotate, re-split, write manifests and the report; returns stats.json content."""
     check_output(opts.out, opts.overwrite, opts.source)
+    resolve_root(opts.source, "build-dataset", (RootKind.SOURCE,))
     index = index_source(opts.source)
     table = read_annotations(opts.annotations)
     frames = attach_annotations(index.frames, table, opts.annotations, opts.missing)

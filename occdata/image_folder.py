@@ -20,15 +20,37 @@ NAME = re.compile(r"^(-?\d+)_c(\d+)")
 SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
-def is_image_folder(root: Path) -> bool:
-    return all((root / folder).is_dir() for folder in SPLIT_FOLDERS.values())
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower() in SUFFIXES and path.is_file()
+
+
+def holds_images(folder: Path) -> bool:
+    """Whether ``folder`` holds image files itself (not only in subfolders)."""
+    return folder.is_dir() and any(_is_image(p) for p in folder.iterdir())
+
+
+def image_splits_present(root: Path) -> list[str]:
+    """The splits whose folder ``root`` has, in train, query, gallery order."""
+    return [split for split, folder in SPLIT_FOLDERS.items() if (root / folder).is_dir()]
+
+
+def _check_no_subfolders(folder: Path) -> None:
+    """Images in per-identity subfolders are not read: say so rather than skip them."""
+    nested = sorted(d.name for d in folder.iterdir() if d.is_dir() and holds_images(d))
+    if nested:
+        raise OccreidError(
+            f"{folder}: images in subfolders ({nested[0]}/, ...) are not read; an image ReID "
+            "folder holds its images directly: move them up into "
+            f"{folder.name}/"
+        )
 
 
 def index_image_split(root: Path, split: str) -> pd.DataFrame:
     """One split's images: path (relative to root), pid, camid (0-based), tracklet, frame."""
     folder = root / SPLIT_FOLDERS[split]
+    _check_no_subfolders(folder)
     rows = []
-    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES):
+    for path in sorted(p for p in folder.iterdir() if _is_image(p)):
         match = NAME.match(path.name)
         if match is None:
             raise OccreidError(

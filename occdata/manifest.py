@@ -73,7 +73,9 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     """Read one split's manifest; the occreid metadata is in ``DataFrame.attrs['occreid']``."""
     path = Path(path)
     if not path.is_file():
-        raise OccreidError(f"{path}: manifest not found; run `occreid build-dataset` first")
+        raise OccreidError(
+            f"{path}: manifest not found; the dataset was not built by occreid build-dataset"
+        )
     arrow = pq.read_table(path)
     meta = (arrow.schema.metadata or {}).get(METADATA_KEY)
     if meta is None:

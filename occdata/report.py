@@ -41,15 +41,15 @@ class Table:
         return f"<h2>{html.escape(self.title)}</h2><table><tr>{head}</tr>{body}</table>"
 
 
-def _pct(x: float) -> str:
+def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
 def _ratio_table(stats: dict[str, Any], table: str, title: str) -> Table:
     rows = []
     for split in ("query", "gallery"):
-        rows.append([f"{split} (ours)", *map(_pct, stats[table][split])])
-        rows.append([f"{split} (paper)", *map(_pct, PAPER[table][split])])
+        rows.append([f"{split} (ours)", *map(pct, stats[table][split])])
+        rows.append([f"{split} (paper)", *map(pct, PAPER[table][split])])
     return Table(title, ["split", *stats[table]["bins"]], rows)
 
 
@@ -72,14 +72,14 @@ def report_tables(stats: dict[str, Any]) -> list[Table]:
     ]
 
 
-def _num(x: float | None, pct: bool = True) -> str:
+def _num(x: float | None, percent: bool = True) -> str:
     if x is None:
         return "-"
-    return _pct(x) if pct else f"{x:.2f}"
+    return pct(x) if percent else f"{x:.2f}"
 
 
 def _interval(lo_hi: list[float] | None) -> str:
-    return "-" if lo_hi is None else f"{_pct(lo_hi[0])} .. {_pct(lo_hi[1])}"
+    return "-" if lo_hi is None else f"{pct(lo_hi[0])} .. {pct(lo_hi[1])}"
 
 
 def quality_tables(quality: dict[str, Any] | None) -> list[Table]:
@@ -94,11 +94,11 @@ def quality_tables(quality: dict[str, Any] | None) -> list[Table]:
             [
                 split,
                 f"{q['frames']:,}",
-                _pct(q["reviewed"]),
-                _pct(q["hand_made"]),
+                pct(q["reviewed"]),
+                pct(q["hand_made"]),
                 f"{q['unknown']:,}",
                 f"{_num(auto['occluded_agreement'])} ({auto['frames']:,})",
-                f"{_num(two['kappa'], pct=False)} ({two['frames']:,})",
+                f"{_num(two['kappa'], percent=False)} ({two['frames']:,})",
                 f"{_num(todo['estimated_accuracy'])} [{_interval(todo['interval'])}]",
             ]
         )
@@ -135,7 +135,7 @@ def quality_tables(quality: dict[str, Any] | None) -> list[Table]:
                 [
                     split,
                     *(
-                        f"{_pct(lo)} .. {_pct(hi)}"
+                        f"{pct(lo)} .. {pct(hi)}"
                         for lo, hi in zip(r["low"], r["high"], strict=True)
                     ),
                 ]

@@ -4,7 +4,9 @@ A root is a DukeMTMC-VideoReID source (``train|query|gallery/<pid>/<tracklet>/``
 by `occreid build-dataset` (``manifests/``; its frames stay under the source recorded in the
 manifests, or where ``--source`` says they moved), or an image ReID folder in the Market-1501
 layout (``bounding_box_train/``, ``query/``, ``bounding_box_test/``; each image its own tracklet).
-Training reads the splits of a built dataset or an image folder; pseudo-labelling reads any.
+Training reads the splits of a built dataset or an image folder; pseudo-labelling and review read
+any. ``resolve_root`` is the one check: it says what kind it took a root for, which folder is
+missing, and the fix that fits that kind (an image folder needs no build step).
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from occreid.common.errors import OccreidError
-from occreid.occdata.image_folder import SPLIT_FOLDERS, index_image_split, is_image_folder
+from occreid.occdata.image_folder import (
+    SPLIT_FOLDERS,
+    holds_images,
+    image_splits_present,
+    index_image_split,
+)
 from occreid.occdata.manifest import read_manifest
 from occreid.occdata.source_index import index_source
 
@@ -27,29 +34,88 @@ class RootKind(Enum):
     DATASET = "built dataset"
     IMAGE_FOLDER = "image ReID folder"
 
+    @property
+    def named(self) -> str:
+        """The kind with its article: 'a built dataset', 'an image ReID folder'."""
+        return ("an " if self.value[0] in "aeiou" else "a ") + self.value
+
+
+LAYOUT = {
+    RootKind.SOURCE: "train/ query/ gallery/ holding <pid>/<tracklet>/ frames",
+    RootKind.DATASET: "manifests/ from occreid build-dataset",
+    RootKind.IMAGE_FOLDER: "Market-1501 layout: bounding_box_train/ query/ bounding_box_test/",
+}
+# Why a kind does not fit a command, and what to do instead (by the kind the root was taken for).
+WRONG_KIND = {
+    RootKind.SOURCE: "build a dataset from it first: "
+    "`occreid build-dataset {root} --out DATASET --annotations CSV`",
+    RootKind.DATASET: "it is built already; pass the DukeMTMC-VideoReID source it was built from",
+    RootKind.IMAGE_FOLDER: "an image folder needs no build step: give it to train and evaluate "
+    "as --dataset, to pseudolabel and review as it is",
+}
+ALL_KINDS = tuple(RootKind)
+
 
 def root_kind(root: Path) -> RootKind:
-    """Image folder, built dataset, else a source (whose index explains what is missing)."""
-    if is_image_folder(root):
+    """Image folder (a bounding_box_* folder, or a query/ holding images itself), built dataset
+    (manifests/), else a source (whose check explains what is missing)."""
+    if any((root / f).is_dir() for f in SPLIT_FOLDERS.values() if f != "query"):
         return RootKind.IMAGE_FOLDER
     if (root / "manifests").is_dir():
         return RootKind.DATASET
+    if not (root / "train").is_dir() and holds_images(root / "query"):
+        return RootKind.IMAGE_FOLDER
     return RootKind.SOURCE
+
+
+def _expected(kind: RootKind) -> list[str]:
+    """The parts of a complete root of ``kind``, relative to it."""
+    if kind is RootKind.IMAGE_FOLDER:
+        return [f"{f}/" for f in SPLIT_FOLDERS.values()]
+    if kind is RootKind.DATASET:
+        return [f"manifests/{s}.parquet" for s in SPLITS]
+    return [f"{s}/" for s in SPLITS]
+
+
+def resolve_root(
+    root: Path, command: str, accepts: tuple[RootKind, ...] = ALL_KINDS, partial: bool = False
+) -> RootKind:
+    """The kind of ``root``, checked for ``command``: a kind it does not take, or a missing part,
+    is a one-line error that names the kind it was taken for, the missing part and the fix.
+    ``partial``: some of the splits are enough (labelling a part of a tree)."""
+    kind = root_kind(root)
+    expected = _expected(kind)
+    missing = [p for p in expected if not (root / p).exists()]
+    if len(missing) == len(expected) and kind is RootKind.SOURCE:
+        raise OccreidError(
+            f"{root}: none of train/ query/ gallery/ ({kind.named}), manifests/ (a dataset "
+            "built by occreid build-dataset) or bounding_box_train/ query/ bounding_box_test/ "
+            "(an image ReID folder); pass one of these"
+        )
+    taken = f"{root}: taken for {kind.named} ({LAYOUT[kind]})"
+    if kind not in accepts:
+        takes = " or ".join(k.named for k in accepts)
+        fix = WRONG_KIND[kind].format(root=root)
+        raise OccreidError(f"{taken}; {command} takes {takes}: {fix}")
+    if not missing or (partial and len(missing) < len(expected)):
+        return kind
+    verb, it = ("is", "it") if len(missing) == 1 else ("are", "them")
+    if kind is RootKind.IMAGE_FOLDER:
+        fix = f"add {it} with the images (an image folder needs no build step)"
+    elif kind is RootKind.DATASET:
+        fix = "the build did not finish: build it again (occreid build-dataset ... --overwrite)"
+    else:
+        fix = f"add {it} (a DukeMTMC-VideoReID source holds all three)"
+    raise OccreidError(f"{taken}, but {' '.join(missing)} {verb} missing; {fix}")
 
 
 def split_frames(root: Path, split: str, source: Path | None = None) -> tuple[Path, pd.DataFrame]:
     """(where the frames are, the split's frame table) of a built dataset or an image folder.
 
     ``source`` replaces the frames' root a built dataset recorded (the frames moved)."""
-    kind = root_kind(root)
+    kind = resolve_root(root, "train / evaluate", (RootKind.DATASET, RootKind.IMAGE_FOLDER))
     if kind is RootKind.IMAGE_FOLDER:
         return root, index_image_split(root, split)
-    if kind is RootKind.SOURCE:
-        raise OccreidError(
-            f"{root}: neither a built dataset (manifests/) nor an image ReID folder "
-            "(bounding_box_train/, query/, bounding_box_test/); "
-            "build one with `occreid build-dataset`"
-        )
     frames = read_manifest(root / "manifests" / f"{split}.parquet")
     frames_root = source or Path(frames.attrs["occreid"]["source"])
     if not frames_root.is_dir():
@@ -62,14 +128,15 @@ def split_frames(root: Path, split: str, source: Path | None = None) -> tuple[Pa
 FRAME_COLUMNS = ["path", "tracklet", "split", "pid", "camid"]
 
 
-def frames_to_label(root: Path) -> tuple[Path, pd.DataFrame]:
+def frames_to_label(root: Path, command: str = "pseudolabel") -> tuple[Path, pd.DataFrame]:
     """(source root, every frame: path, tracklet, split, pid, camid) of any root, each tracklet's
     frames together and in frame order: a source's frames (of the split folders it has), a built
     dataset's (the frames of its manifests, under the source recorded in them, with their source
-    tracklet and split), or an image folder's (each image its own tracklet)."""
-    kind = root_kind(root)
+    tracklet and split), or an image folder's (of the split folders it has; each image its own
+    tracklet, so pseudolabel, tag-occlusion and review treat an image as a one-frame item)."""
+    kind = resolve_root(root, command, partial=True)
     if kind is RootKind.IMAGE_FOLDER:
-        splits = [index_image_split(root, s).assign(split=s) for s in SPLIT_FOLDERS]
+        splits = [index_image_split(root, s).assign(split=s) for s in image_splits_present(root)]
         return root, pd.concat(splits, ignore_index=True)[FRAME_COLUMNS]
     if kind is RootKind.DATASET:
         parts = [read_manifest(root / "manifests" / f"{s}.parquet") for s in SPLITS]

@@ -1,6 +1,7 @@
 """What `occreid review` shows: every frame of a DukeMTMC-VideoReID source (or of the source
-behind a built dataset) with its tracklet, split, identity and camera, and the proposal of the
-annotation CSV, checked by the same rules as build-dataset."""
+behind a built dataset, or of an image ReID folder, each image its own item) with its tracklet,
+split, identity and camera, and the proposal of the annotation CSV, checked by the same rules as
+build-dataset."""
 
 from __future__ import annotations
 
@@ -9,21 +10,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from occreid.common.errors import OccreidError
 from occreid.occdata.annotations import Missing, attach_annotations, read_annotations
-from occreid.occdata.roots import RootKind, frames_to_label, root_kind
+from occreid.occdata.roots import frames_to_label
 from occreid.review.store import Proposals, file_sha256
 
 
 def source_frames(root: Path) -> tuple[Path, pd.DataFrame]:
     """(the frames' root, every frame: path, tracklet, split, pid, camid, frame) of a source
-    tree or a built dataset (roots.frames_to_label), numbered in frame order per tracklet."""
-    if root_kind(root) is RootKind.IMAGE_FOLDER:
-        raise OccreidError(
-            f"{root}: an image ReID folder; review takes a DukeMTMC-VideoReID tree or a dataset "
-            "built from one"
-        )
-    source, frames = frames_to_label(root)
+    tree, a built dataset or an image folder (roots.frames_to_label), numbered in frame order
+    per tracklet."""
+    source, frames = frames_to_label(root, "review")
     frames = frames.sort_values("tracklet", kind="stable").reset_index(drop=True)
     frames["frame"] = frames.groupby("tracklet", sort=False).cumcount()
     return source, frames

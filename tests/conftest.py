@@ -13,6 +13,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars off in tests
 from occreid.occdata.synth import SynthConfig, synthesize
 
 TOY = SynthConfig(ids=16, distractors=4, min_frames=8, max_frames=20, seed=3)
+IMAGE_FOLDERS = ("bounding_box_train", "query", "bounding_box_test")
 
 
 @pytest.fixture(scope="session")
@@ -138,3 +139,26 @@ TINY = [
 @pytest.fixture
 def tiny_overrides() -> list[str]:
     return list(TINY)
+
+
+def write_image_folder(root: Path, folders: Iterable[str] = IMAGE_FOLDERS) -> Path:
+    """A Market-1501-layout folder: three identities in two cameras in each of ``folders``,
+    16 x 8 grey JPEGs (file names ``<pid>_c<cam>s1_...jpg``)."""
+    import cv2
+    import numpy as np
+
+    image = np.full((16, 8, 3), 128, np.uint8)
+    for folder in folders:
+        (root / folder).mkdir(parents=True)
+        for pid in (1, 2, 3):
+            for cam in (1, 2):
+                cv2.imwrite(str(root / folder / f"{pid:04d}_c{cam}s1_000{pid}{cam}_00.jpg"), image)
+    return root
+
+
+@pytest.fixture
+def image_folder_factory(tmp_path: Path) -> Callable[..., Path]:
+    def make(folders: Iterable[str] = IMAGE_FOLDERS) -> Path:
+        return write_image_folder(tmp_path / "market", folders)
+
+    return make

@@ -85,7 +85,7 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
     )
     assert r.exit_code != 0
     assert r.output.startswith("Error: ") and r.output.strip().count("\n") == 0
-    assert "missing split folder(s) query, gallery" in r.output
+    assert "query/ gallery/ are missing" in r.output
     r = CliRunner().invoke(main, ["stats", str(tmp_path)])
     assert r.exit_code != 0 and "build-dataset" in r.output
 
@@ -171,6 +171,7 @@ def _library_defaults() -> dict[str, dict[str, object]]:
         "demo": fields(DemoOptions),
         "train": {},
         "stats": {},
+        "configs": {},
     }
 
 

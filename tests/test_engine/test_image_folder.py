@@ -72,3 +72,53 @@ def test_image_mode_trains_and_evaluates_on_an_image_folder(market, tiny_overrid
     )
     assert metrics["gallery"] == len(index_image_split(market, "gallery"))
     assert 0 < metrics["mAP"] <= 1
+
+
+def _image_sets(tiny_overrides: list[str]) -> list[str]:
+    """The tiny run's overrides that hold for one-image samples (no test clip length)."""
+    return [o for o in tiny_overrides if not o.startswith("data.test_clip_len")]
+
+
+@pytest.mark.filterwarnings("ignore:backbone trains from scratch")
+def test_with_no_config_an_image_folder_trains_the_image_rfcnet(market, tiny_overrides, tmp_path):
+    from click.testing import CliRunner
+
+    from occreid.cli.main import main
+
+    sets = [*_image_sets(tiny_overrides), "loss.keypoint=0", "loss.foreground=0"]
+    args = ["train", "--dataset", str(market), "--out", str(tmp_path / "run")]
+    result = CliRunner().invoke(main, [*args, *(x for s in sets for x in ("--set", s))])
+    assert result.exit_code == 0, result.output
+    saved = load_config(tmp_path / "run" / "config.yaml")
+    image = load_config("rfcnet_image", sets)
+    assert saved.data.mode == "image" and not saved.model.temporal
+    assert saved.to_dict() == image.to_dict()
+
+
+@pytest.mark.parametrize("setting", ["data.mode=video", "data.test_clip_len=64"])
+def test_a_video_setting_on_an_image_folder_is_a_one_line_error(market, tmp_path, setting):
+    with pytest.raises(OccreidError) as err:
+        cfg = load_config("rfcnet_image", ["model.temporal=false", setting])
+        train(cfg, TrainOptions(dataset=market, out=tmp_path / "run"))
+    assert "\n" not in str(err.value) and not (tmp_path / "run").exists()
+    assert "data.mode = image" in str(err.value)
+
+
+def test_an_image_config_on_a_video_dataset_is_a_one_line_error(toy_dataset, tmp_path):
+    dataset, labels = toy_dataset
+    cfg = load_config("rfcnet_image")
+    with pytest.raises(OccreidError, match=r"takes data\.mode = video") as err:
+        train(cfg, TrainOptions(dataset=dataset, labels=labels, out=tmp_path / "run"))
+    assert "--config rfcnet_video" in str(err.value) and not (tmp_path / "run").exists()
+
+
+@pytest.mark.filterwarnings("ignore:backbone trains from scratch")
+def test_evaluate_refuses_a_video_checkpoint_on_an_image_folder(
+    market, toy_dataset, tiny_overrides, tmp_path
+):
+    dataset, _ = toy_dataset
+    cfg = load_config("baseline_video", tiny_overrides)
+    train(cfg, TrainOptions(dataset=dataset, out=tmp_path / "run"))
+    options = {"checkpoint": tmp_path / "run" / "model.pt", "out": tmp_path / "eval"}
+    with pytest.raises(OccreidError, match=r"takes data\.mode = image"):
+        evaluate_checkpoint(EvalOptions(dataset=market, **options))

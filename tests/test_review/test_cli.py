@@ -28,7 +28,7 @@ def test_bad_input_is_one_line_before_anything_starts(
     def run(*args: str) -> str:
         return _one_line(*args, "--export", str(tmp_path / "o.csv"))
 
-    assert "missing split folder" in run(str(tmp_path), "--annotations", str(tags))
+    assert "none of train/ query/ gallery/" in run(str(tmp_path), "--annotations", str(tags))
     table = pd.read_csv(tags)
     table.loc[0, "occlusion"] = 12
     table.to_csv(tmp_path / "bad.csv", index=False)

@@ -1,0 +1,127 @@
+"""Whether APU's key-points locator learns: its key-point error beside the mean-target error.
+
+The locator (paper 3.1) predicts a1..a3 over the rows and a4 over the columns of its block's map,
+trained by Lk (eq. 14). Its error here is the mean over the four key points of |predicted -
+target|, as fractions of the image height (a1-a3) and width (a4); the prediction is the argmax
+cell mapped back to a fraction, (index + 1) / size, the inverse of ``losses.keypoint_targets``.
+The yardstick is the *mean-target error*: the error of always predicting the mean training target
+(taken through the same grid), which a locator that ignores the image reaches. A ratio under 1
+means the locator reads the frame; at 1 or above it has learned nothing measurable.
+
+Targets: the cache's APU fractions, left out (NaN, as Lk leaves them out) where no pose was found
+or where the skeleton is not a body (``pseudolabel.skeleton.is_body``: points bunched in a small
+part of the box, levels out of order, impossible proportions): such a pose teaches nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from occreid.common.distributed import Dist, all_reduce_sum
+from occreid.model.losses import keypoint_targets
+from occreid.model.rfc_block import BlockAux
+from occreid.pseudolabel.cache import LabelCache
+from occreid.pseudolabel.skeleton import is_body
+
+
+def body_targets(
+    apu: np.ndarray, keypoints: np.ndarray, heights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """((N, 4) float32 targets with NaN rows where the skeleton is not a body, (N,) bool frames
+    whose target was dropped for that reason). ``apu`` (N, 4) from the cache (NaN: no pose)."""
+    apu = apu.astype(np.float32)
+    not_body = ~np.isnan(apu).any(axis=1) & ~is_body(keypoints, heights)
+    apu[not_body] = np.nan
+    return apu, not_body
+
+
+def frame_heights(cache: LabelCache, paths: list[str]) -> np.ndarray:
+    """(N,) each frame's height in pixels, as the cache recorded it (the box of its key points)."""
+    return cache.index["height"].to_numpy()[pd.Index(cache.index["path"]).get_indexer(paths)]
+
+
+def locator_targets(cache: LabelCache, paths: list[str]) -> np.ndarray:
+    """(N, 4) float32 APU targets of ``paths`` as Lk takes them (NaN rows: none)."""
+    got = cache.gather(paths)
+    return body_targets(got["apu"], got["keypoints"], frame_heights(cache, paths))[0]
+
+
+def mean_target(apu: np.ndarray) -> list[float]:
+    """The mean training target (4,) over the frames that have one (0.5 where none has)."""
+    valid = apu[~np.isnan(apu).any(axis=1)]
+    return valid.mean(axis=0).tolist() if len(valid) else [0.5] * 4
+
+
+def predicted_fractions(logits: list[torch.Tensor]) -> torch.Tensor:
+    """(N, 4) key points as fractions: argmax cell (index + 1) / size, per key point."""
+    return torch.stack([(p.argmax(dim=1) + 1).float() / p.shape[1] for p in logits], dim=1)
+
+
+def gridded(fractions: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Fractions (N, 4) taken through the locator's grid (what it could predict at best)."""
+    sizes = fractions.new_tensor([height, height, height, width])
+    return (keypoint_targets(fractions, height, width).float() + 1) / sizes
+
+
+@dataclass
+class LocatorError:
+    """Sums of the locator's and the mean target's absolute errors over the frames seen, per
+    block (in the order of the model's RFC blocks with an APU), and the distinct key-point
+    tuples it predicted (a collapsed locator predicts one or a few whatever the frame)."""
+
+    mean: list[float]
+    error: list[float] = field(default_factory=list)
+    baseline: list[float] = field(default_factory=list)
+    count: list[float] = field(default_factory=list)
+    predicted: list[set[tuple[int, ...]]] = field(default_factory=list)
+
+    @torch.no_grad()
+    def update(self, aux: list[BlockAux], targets: torch.Tensor) -> None:
+        """Add a batch: ``aux`` of a forward pass, ``targets`` (N, 4) fractions (NaN: none)."""
+        logits = [a.partition.keypoint_logits for a in aux if a.partition is not None]
+        for b, block in enumerate(lg for lg in logits if lg is not None):
+            if b == len(self.error):
+                self.error.append(0.0)
+                self.baseline.append(0.0)
+                self.count.append(0.0)
+                self.predicted.append(set())
+            t = targets.to(block[0].device).float()
+            valid = ~torch.isnan(t)
+            h, w = block[0].shape[1], block[3].shape[1]
+            mean = gridded(t.new_tensor(self.mean)[None].expand_as(t), h, w)
+            cells = torch.stack([p.argmax(dim=1) for p in block], dim=1)
+            self.predicted[b] |= {tuple(c) for c in cells.unique(dim=0).tolist()}
+            gap = (predicted_fractions(block) - t).abs()
+            self.error[b] += float(gap[valid].sum())
+            self.baseline[b] += float((mean - t).abs()[valid].sum())
+            self.count[b] += float(valid.sum())
+
+    def reduce(self, dist: Dist, device: torch.device) -> None:
+        """Sum over the ranks (torchrun), so every rank reports the whole split."""
+        if dist.world > 1 and self.count:
+            sums = torch.tensor([self.error, self.baseline, self.count], device=device)
+            all_reduce_sum(sums, dist)
+            self.error, self.baseline, self.count = (row.tolist() for row in sums.cpu())
+
+    def result(self) -> dict[str, float | int | list[float]]:
+        """{error, mean_target_error, ratio, targets, per_block (and its mean target),
+        distinct_predictions}: means over key points and blocks (empty where the model has no
+        APU or no frame had a target); distinct predictions are this rank's."""
+        if not self.count or not sum(self.count):
+            return {}
+        per = [e / max(c, 1) for e, c in zip(self.error, self.count, strict=True)]
+        base = [e / max(c, 1) for e, c in zip(self.baseline, self.count, strict=True)]
+        error, baseline = float(np.mean(per)), float(np.mean(base))
+        return {
+            "error": round(error, 5),
+            "mean_target_error": round(baseline, 5),
+            "ratio": round(error / baseline, 4) if baseline else float("nan"),
+            "targets": int(self.count[0] // 4),
+            "per_block": [round(e, 5) for e in per],
+            "per_block_mean_target": [round(e, 5) for e in base],
+            "distinct_predictions": [len(p) for p in self.predicted],
+        }
