@@ -14,7 +14,7 @@ Choose the seeds before the run and report every one.
 
     python benchmarks/toy_accuracy.py --epochs 30 --seeds 0 1 2 3 4 --draws 5 \
         --models baseline rfcnet --json benchmarks/results/toy_accuracy.json
-    python benchmarks/toy_accuracy.py --epochs 30 --seeds 20 21 22 23 --draws 3 \
+    python benchmarks/toy_accuracy.py --epochs 15 --seeds 20 21 22 --draws 3 \
         --models rfcnet rfcnet_ours --reference rfcnet \
         --json benchmarks/results/toy_accuracy_authors_vs_ours.json
 """
