@@ -1,10 +1,13 @@
 """Joint augmentation of a clip and its labels (paper 6.1: flip + random erasing, p = 0.5).
 
 A flip mirrors every frame, the person masks and the knee x target (a4 -> 1 - a4, which is the
-authors' W - 2 - a4 once turned into a grid index). Random erasing (Zhong et al.) paints one box
-with random values on every frame of the clip (a static occluder), and the box becomes background
-in the mask target: the body is hidden there. Key-point heights are left as they are: APU still
-places the regions where the body would be (the completion has to fill them).
+authors' W - 2 - a4 once turned into a grid index). Random erasing (Zhong et al.) paints one box on
+every frame of the clip (a static occluder). By default as the authors' code: the box is filled
+with their constant and the mask target is left alone; ``fill = "random"`` and ``clear_mask``
+(``data.erase_fill``, ``data.erase_clears_mask``) are our variant, where the box looks like an
+occluder and is background in the mask target (README, "Where we depart from the paper or the
+authors' code"). Key-point heights are left as they are: APU still places the regions where the
+body would be (the completion has to fill them).
 """
 
 from __future__ import annotations
@@ -12,6 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+ERASE_FILLS = ("mean", "random")
+# The authors write (0.4914, 0.4822, 0.4465) into the ImageNet-normalised image; in pixels that is
+# 255 * (mean + value * std) (tests/test_engine/test_augment.py checks it against engine.data).
+AUTHORS_FILL = (152, 144, 129)
 
 
 @dataclass
@@ -62,27 +70,45 @@ def _pixels(box: tuple[float, float, float, float], height: int, width: int) -> 
 
 
 def erase(
-    sample: Sample, box: tuple[float, float, float, float], rng: np.random.Generator
+    sample: Sample,
+    box: tuple[float, float, float, float],
+    rng: np.random.Generator,
+    fill: str = "mean",
+    clear_mask: bool = False,
 ) -> Sample:
-    """Paint ``box`` with random values on every frame; clear it in the masks."""
+    """Paint ``box`` on every frame with the authors' constant (``mean``) or random values
+    (``random``); with ``clear_mask`` the box becomes background in the masks."""
     frames = sample.frames.copy()
     rows, cols = _pixels(box, frames.shape[1], frames.shape[2])
-    patch = frames[:, rows, cols]
-    frames[:, rows, cols] = rng.integers(0, 256, size=patch.shape[1:], dtype=np.uint8)
-    mask = None
-    if sample.mask is not None:
-        mask = sample.mask.copy()
+    if fill == "random":
+        patch = frames[:, rows, cols]
+        frames[:, rows, cols] = rng.integers(0, 256, size=patch.shape[1:], dtype=np.uint8)
+    elif fill == "mean":
+        frames[:, rows, cols] = np.array(AUTHORS_FILL, dtype=np.uint8)
+    else:
+        raise ValueError(f"erase fill {fill!r}; choose one of {ERASE_FILLS}")
+    mask = sample.mask
+    if mask is not None and clear_mask:
+        mask = mask.copy()
         mrows, mcols = _pixels(box, mask.shape[1], mask.shape[2])
         mask[:, mrows, mcols] = 0
     return Sample(frames, sample.apu, mask)
 
 
-def augment(sample: Sample, flip: float, erasing: float, rng: np.random.Generator) -> Sample:
-    """Flip with probability ``flip``, then erase one box with probability ``erasing``."""
+def augment(
+    sample: Sample,
+    flip: float,
+    erasing: float,
+    rng: np.random.Generator,
+    fill: str = "mean",
+    clear_mask: bool = False,
+) -> Sample:
+    """Flip with probability ``flip``, then erase one box with probability ``erasing`` (``fill``
+    and ``clear_mask`` as in ``erase``)."""
     if rng.random() < flip:
         sample = hflip(sample)
     if rng.random() < erasing:
         box = erase_box(sample.frames.shape[1], sample.frames.shape[2], rng)
         if box is not None:
-            sample = erase(sample, box, rng)
+            sample = erase(sample, box, rng, fill, clear_mask)
     return sample

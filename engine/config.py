@@ -22,6 +22,7 @@ from omegaconf.errors import OmegaConfBaseException
 from occreid.common.config import require
 from occreid.common.errors import OccreidError
 from occreid.common.runtime import DEFAULT_DEVICE, check_device
+from occreid.engine.augment import ERASE_FILLS
 from occreid.model.config import ModelConfig
 from occreid.model.losses import LossConfig
 
@@ -38,6 +39,9 @@ class DataConfig:
       frames, each a sampling unit (0: whole tracklets). ids_per_batch x instances: the P x K
       batch (global, split over ranks). flip / erase: probabilities of a horizontal flip and a
       random-erasing box, applied to frames, key-point targets and masks together.
+    erase_fill / erase_clears_mask: the erased box holds the authors' constant (``mean``) or
+      random values (``random``); with erase_clears_mask it is background in the mask target
+      (defaults: the authors'; the other is ours, README "Where we depart ...").
     test_clip_len: test tracklets are cut into clips of this many frames, features averaged.
     test_flip: add the feature of the mirrored clip at test time (authors' image protocol).
     workers: DataLoader processes decoding frames, capped at the CPU cores available.
@@ -52,6 +56,8 @@ class DataConfig:
     instances: int = 4
     flip: float = 0.5
     erase: float = 0.5
+    erase_fill: str = "mean"  # one of ERASE_FILLS
+    erase_clears_mask: bool = False
     test_clip_len: int = 64
     test_batch: int = 4
     test_flip: bool = False
@@ -231,6 +237,10 @@ def _validate(cfg: TrainConfig) -> None:
         require(getattr(data, key) >= 0, f"data.{key} must be at least 0")
     for key in ("flip", "erase"):
         require(0 <= getattr(data, key) <= 1, f"data.{key} is a probability (0 to 1)")
+    require(
+        data.erase_fill in ERASE_FILLS,
+        f"data.erase_fill = {data.erase_fill!r}; choose one of {ERASE_FILLS}",
+    )
     require(optim.lr > 0 and optim.gamma > 0, "optim.lr and optim.gamma must be positive")
     require(optim.weight_decay >= 0, "optim.weight_decay must be at least 0")
     require(optim.epochs >= 1 and optim.step >= 1, "optim.epochs and optim.step must be >= 1")

@@ -174,7 +174,8 @@ class TrainClips(Dataset):
             sample.apu = self.labels.apu[rows]
             sample.mask = unpack_masks(self.labels.mask[rows], self.labels.mask_size)
             sample.mask = sample.mask.astype(np.uint8)
-        sample = augment(sample, self.cfg.flip, self.cfg.erase, rng)
+        cfg = self.cfg
+        sample = augment(sample, cfg.flip, cfg.erase, rng, cfg.erase_fill, cfg.erase_clears_mask)
         out: dict[str, Any] = {
             "frames": torch.from_numpy(sample.frames),
             "pid": int(self.label[unit]),

@@ -34,7 +34,8 @@ class ModelConfig:
       ``position`` (SRFC-P), ``keypoint`` (Keypoint-Select) or ``off``.
     temporal: TRFC on / off (images never use it).
     arrangement: ``s-t`` (SRFC then TRFC), ``t-s`` or ``s+t`` (parallel, outputs averaged).
-    clusters: K of SRFC. reduction: channel reduction before region pooling (C -> C / r).
+    clusters: K of SRFC. reduction: channel reduction before region pooling and SRFC (C -> C / r;
+      the authors' 2, the paper's text 1); TRFC always works at C (README, "Where we depart ...").
     """
 
     arch: str = "resnet50"

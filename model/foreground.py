@@ -2,8 +2,9 @@
 
 A 1x1 conv + BN + sigmoid gives the foreground probability map ``I`` (supervised by the person
 mask through Lf, eq. 15). Region features follow eq. 2: the feature map averaged over each region
-with weights ``M_i * I`` normalised to sum 1, so occluders (low ``I``) contribute little. Where the
-authors' code instead scales the map by (1 + I / sum I), we follow the paper.
+with weights ``M_i * I`` normalised to sum 1, so occluders (low ``I``) contribute little: the
+paper's form, not the authors' code's (README, "Where we depart from the paper or the authors'
+code").
 """
 
 from __future__ import annotations

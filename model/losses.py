@@ -25,7 +25,12 @@ WEIGHTS = ("ce", "triplet", "keypoint", "foreground", "appearance", "position")
 
 @dataclass
 class LossConfig:
-    """Weights and settings of each term (the `loss:` section of a config)."""
+    """Weights and settings of each term (the `loss:` section of a config).
+
+    detach_appearance_target: La's feature similarity as a fixed target (no gradient into f);
+    off, as in the authors' code, La also pulls the region features (README, "Where we depart
+    from the paper or the authors' code").
+    """
 
     ce: float = 1.0
     triplet: float = 1.0
@@ -36,6 +41,7 @@ class LossConfig:
     label_smoothing: float = 0.1
     margin: float = 0.5
     distance: str = "cosine"
+    detach_appearance_target: bool = False
 
     def validate(self) -> None:
         """Every field checked (OmegaConf has checked the keys and types): one-line errors."""
@@ -118,12 +124,15 @@ def cosine_matrix(x: torch.Tensor) -> torch.Tensor:
     return x @ x.transpose(1, 2)
 
 
-def appearance_regularizer(s_a: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+def appearance_regularizer(
+    s_a: torch.Tensor, f: torch.Tensor, detach_target: bool = False
+) -> torch.Tensor:
     """Eq. 4: sum_j |sim(S^A_i, S^A_j) - sim(f_i, f_j)|, averaged over regions i and the batch.
 
-    The feature similarity is the target (detached): the term shapes the assignment, not f.
+    Both sides carry gradient (the authors' code); ``detach_target`` makes sim(f) a fixed target.
     """
-    diff = (cosine_matrix(s_a) - cosine_matrix(f).detach()).abs()
+    target = cosine_matrix(f)
+    diff = (cosine_matrix(s_a) - (target.detach() if detach_target else target)).abs()
     return diff.sum(dim=2).mean()
 
 
@@ -167,7 +176,11 @@ def rfc_losses(
         if cfg.foreground and masks is not None and aux.foreground is not None:
             fg.append(foreground_loss(aux.foreground, masks.flatten(0, 1)))
         if cfg.appearance and srfc is not None and srfc.s_appearance is not None:
-            la.append(appearance_regularizer(srfc.s_appearance, aux.region_features))
+            la.append(
+                appearance_regularizer(
+                    srfc.s_appearance, aux.region_features, cfg.detach_appearance_target
+                )
+            )
         if cfg.position and srfc is not None and srfc.s_position is not None and part is not None:
             lp.append(position_regularizer(srfc.s_position, part.positions))
     for name, values in (

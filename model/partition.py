@@ -29,7 +29,8 @@ def position_codes(masks: torch.Tensor) -> torch.Tensor:
     """(N, R, H, W) binary masks -> (N, R, 4): centre y, centre x, height, width in [0, 1].
 
     Regions are axis-aligned boxes, so extents come from the rows / columns they touch; an empty
-    region gets zeros.
+    region gets zeros. Centres, as eq. 6 says (README, "Where we depart from the paper or the
+    authors' code").
     """
     _, _, h, w = masks.shape
     rows = masks.amax(dim=3)  # (N, R, H)

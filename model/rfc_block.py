@@ -3,9 +3,12 @@
 
 Input and output are frame feature maps (B*T, C, H, W); ``frames`` = T tells TRFC how to unfold the
 batch into clips. A plain 1x1 conv first reduces C to D = C / reduction before region pooling, as
-in the authors' code (it is what keeps the block at the paper's parameter count). The projection
-back to C ends in a BN whose weight and bias start at zero, so a fresh block is the identity (the
-authors' code too).
+in the authors' code (it is what keeps the block at the paper's parameter count), and SRFC works
+at D. TRFC works at the full width C, on the region-constant map after the projection back to C
+(s-t), or on the full-width foreground-guided region features of the input (t-s, s+t): the
+paper's counts imply a C x C gate (README, "Where we depart from the paper or the authors' code").
+The projection back to C ends in a BN whose weight and bias start at zero, so a fresh block is the
+identity (the authors' code too).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from occreid.model.config import ModelConfig
 from occreid.model.foreground import ForegroundMap, region_features
 from occreid.model.partition import AdaptivePartitionUnit, FixedPartition, Partition
 from occreid.model.srfc import SRFC, Assignment, SRFCOutput
-from occreid.model.trfc import TRFC
+from occreid.model.trfc import TRFC, project
 
 
 @dataclass
@@ -56,36 +59,40 @@ class RFCBlock(nn.Module):
             if cfg.spatial != "off"
             else None
         )
-        self.trfc = TRFC(dim) if cfg.temporal else None
+        self.trfc = TRFC(channels) if cfg.temporal else None
         self.arrangement = cfg.arrangement
         expand_bn = nn.BatchNorm2d(channels)
         nn.init.zeros_(expand_bn.weight)
         nn.init.zeros_(expand_bn.bias)
         self.expand = nn.Sequential(nn.Conv2d(dim, channels, 1, bias=False), expand_bn)
 
-    def _temporal(self, f: torch.Tensor, frames: int) -> torch.Tensor:
-        assert self.trfc is not None
-        n, r, d = f.shape
-        return self.trfc(f.view(n // frames, frames, r, d)).reshape(n, r, d)
+    def _spatial(
+        self, f: torch.Tensor, positions: torch.Tensor
+    ) -> tuple[torch.Tensor, SRFCOutput | None]:
+        if self.srfc is None:
+            return f, None
+        out = self.srfc(f, positions)
+        return out.completed, out
 
     def complete(
-        self, f: torch.Tensor, positions: torch.Tensor, frames: int
+        self, x: torch.Tensor, part: Partition, fg: torch.Tensor | None, frames: int
     ) -> tuple[torch.Tensor, SRFCOutput | None, torch.Tensor]:
-        """SRFC and / or TRFC as arranged; returns (e, SRFC output, SRFC input)."""
-        if self.srfc is None:
-            return (self._temporal(f, frames) if self.trfc else f), None, f
-        if self.trfc is None:
-            out = self.srfc(f, positions)
-            return out.completed, out, f
-        if self.arrangement == "s-t":
-            out = self.srfc(f, positions)
-            return self._temporal(out.completed, frames), out, f
+        """SRFC and / or TRFC as arranged; returns (completed map (N, C, H, W) before the BN,
+        SRFC output, SRFC input). SRFC works at D, TRFC at C on the map of its region features."""
+        masks = part.masks
+        if self.trfc is None or self.srfc is None or self.arrangement == "s-t":
+            f = region_features(self.reduce(x), masks, fg)
+            e, out = self._spatial(f, part.positions)
+            back = self.expand[0](project(masks, e))
+            return (self.trfc(back, masks, frames) if self.trfc else back), out, f
+        temporal = self.trfc(project(masks, region_features(x, masks, fg)), masks, frames)
         if self.arrangement == "t-s":
-            o = self._temporal(f, frames)
-            out = self.srfc(o, positions)
-            return out.completed, out, o
-        out = self.srfc(f, positions)  # s+t: both see f, outputs averaged
-        return (out.completed + self._temporal(f, frames)) / 2, out, f
+            o = region_features(self.reduce(temporal), masks, None)
+            e, out = self._spatial(o, part.positions)
+            return self.expand[0](project(masks, e)), out, o
+        f = region_features(self.reduce(x), masks, fg)  # s+t: both see the input, maps averaged
+        e, out = self._spatial(f, part.positions)
+        return (self.expand[0](project(masks, e)) + temporal) / 2, out, f
 
     def forward(self, x: torch.Tensor, frames: int = 1) -> tuple[torch.Tensor, BlockAux]:
         fg = self.foreground(x) if self.foreground is not None else None
@@ -93,7 +100,5 @@ class RFCBlock(nn.Module):
             assert fg is not None
             return x * fg, BlockAux(None, fg, None, None)
         part: Partition = self.partition(x)
-        f = region_features(self.reduce(x), part.masks, fg)
-        e, srfc_out, srfc_in = self.complete(f, part.positions, frames)
-        back = torch.einsum("nrhw,nrd->ndhw", part.masks, e)  # eq. 12: M^T e
-        return x + self.expand(back), BlockAux(part, fg, srfc_in, srfc_out)
+        back, srfc_out, srfc_in = self.complete(x, part, fg, frames)
+        return x + self.expand[1](back), BlockAux(part, fg, srfc_in, srfc_out)

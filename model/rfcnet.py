@@ -4,10 +4,10 @@ a BNNeck head.
 Input: clips (B, T, 3, H, W) (T = 1 for images). Frames are folded into the batch for the CNN;
 RFC blocks see (B*T, C, h, w) and unfold it for TRFC. The clip feature is the temporal mean of
 the frames' pooled features (4.1). Head: BatchNorm1d then a classifier, and the triplet loss and
-retrieval use the post-BN ``embedding``, as in the authors' code. Freezing that BN's bias at 0 and
-dropping the classifier's bias are our choice, not the authors' (their Linear keeps its bias): it is
-the BNNeck of Luo et al. (Bag of Tricks, 2019), which keeps the embedding centred on the origin
-that the cosine distances of the triplet loss and of retrieval measure from.
+retrieval use the post-BN ``embedding``, as in the authors' code. That BN's bias is frozen at 0 and
+the classifier has none: the BNNeck of Luo et al. (Bag of Tricks, 2019), which keeps the embedding
+centred on the origin that cosine distances measure from (README, "Where we depart from the paper
+or the authors' code").
 """
 
 from __future__ import annotations

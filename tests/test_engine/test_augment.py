@@ -1,7 +1,8 @@
 import numpy as np
 import torch
 
-from occreid.engine.augment import Sample, augment, erase, hflip
+from occreid.engine.augment import AUTHORS_FILL, Sample, augment, erase, hflip
+from occreid.engine.data import MEAN, STD
 from occreid.model.losses import keypoint_targets
 
 
@@ -29,9 +30,20 @@ def test_flip_mirrors_frames_masks_and_knee_x_together() -> None:
     assert int(after) == w - 2 - int(before)
 
 
-def test_erased_box_is_background_in_the_mask_and_the_same_on_every_frame() -> None:
+def test_erasing_by_default_fills_the_authors_constant_and_keeps_the_mask() -> None:
     s = _clip()
     e = erase(s, (0.25, 0.0, 0.75, 0.5), np.random.default_rng(0))
+    assert e.mask is not None and np.array_equal(e.mask, s.mask)
+    assert (e.frames[:, 4:12, 0:4] == AUTHORS_FILL).all()
+    assert np.array_equal(e.frames[:, :4], s.frames[:, :4])
+    # the authors write (0.4914, 0.4822, 0.4465) into the normalised image
+    normalised = (np.array(AUTHORS_FILL) / 255 - np.array(MEAN)) / np.array(STD)
+    assert np.allclose(normalised, (0.4914, 0.4822, 0.4465), atol=1 / 255 / min(STD))
+
+
+def test_erased_box_is_background_in_the_mask_and_the_same_on_every_frame() -> None:
+    s = _clip()
+    e = erase(s, (0.25, 0.0, 0.75, 0.5), np.random.default_rng(0), "random", clear_mask=True)
     assert e.mask is not None
     assert not e.mask[:, 2:6, 0:2].any()  # erased rows 4-12 of 16 -> mask rows 2-6 of 8
     assert e.mask[:, 1, 0:2].all() and e.mask[:, 6, 0:2].all()  # outside the box: kept

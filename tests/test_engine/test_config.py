@@ -67,6 +67,7 @@ def test_set_overrides_apply_with_types() -> None:
         ("nosuch.section=1", "nosuch"),
         ("model.block=transformer", "block"),
         ("data.mode=image", "temporal"),
+        ("data.erase_fill=blur", "erase_fill = 'blur'"),
         ("oops", "key=value"),
     ],
 )

@@ -62,21 +62,67 @@ def test_position_similarity_eq6() -> None:
     assert torch.allclose(ps, expected, atol=1e-6)
 
 
+def _halves() -> torch.Tensor:
+    """Two regions on a 4 x 2 map: rows 0-1 and rows 2-3, as (1, 2, 4, 2) masks."""
+    masks = torch.zeros(1, 2, 4, 2)
+    masks[:, 0, :2], masks[:, 1, 2:] = 1.0, 1.0
+    return masks
+
+
 def test_trfc_gate_is_lower_for_a_small_valued_region() -> None:
     torch.manual_seed(0)
     trfc = TRFC(16)
     nn.init.normal_(trfc.gate.weight)  # mixed signs: relu keeps W >= 0
-    u = torch.rand(16)
+    u = torch.rand(1, 16, 1, 1)
     g_small, g_large = trfc.gate_values(0.05 * u), trfc.gate_values(3.0 * u)
     assert (g_small <= g_large).all() and g_small.mean() < g_large.mean() - 0.1
 
 
+def test_trfc_gate_is_a_full_width_c_by_c_weight() -> None:
+    trfc = TRFC(24)
+    assert trfc.gate.weight.numel() == 24 * 24  # the paper's counts: W is C x C (eq. 11)
+    maps = torch.rand(1, 24, 4, 2)
+    g = trfc.gate_values(maps)
+    assert g.shape == maps.shape
+    # every channel's gate reads every channel of the feature (no reduced width in between)
+    with torch.no_grad():
+        trfc.gate.weight.zero_()
+        trfc.gate.bias.zero_()
+        trfc.gate.weight[5, 17] = 1.0
+    bumped = maps.clone()
+    bumped[:, 17] += 1.0
+    diff = trfc.gate_values(bumped) - trfc.gate_values(maps)
+    assert diff[:, 5].abs().min() > 0.05 and diff[:, torch.arange(24) != 5].abs().max() == 0
+
+
+def test_trfc_completes_a_region_occluded_in_one_frame_from_the_other_frames() -> None:
+    torch.manual_seed(0)
+    trfc = TRFC(8)
+    with torch.no_grad():  # a positive gate: visible features open it, a zero feature closes it
+        trfc.gate.weight.fill_(1.0)
+        trfc.gate.bias.fill_(-4.0)
+    legs, head = torch.rand(8) + 1, torch.rand(8) + 1
+    regions = torch.stack([head, legs])  # (R, C)
+    o = regions.expand(3, 2, 8).clone()  # three frames of the same person
+    o[1, 1] = 0.0  # the legs are hidden in frame 1: the foreground-weighted feature is ~0
+    masks = _halves().expand(3, -1, -1, -1)
+    maps = torch.einsum("nrhw,nrc->nchw", masks, o)
+    e = trfc(maps, masks, frames=3)
+    occluded = e[1, :, 2:]  # frame 1's leg pixels now carry the legs of frames 0 and 2
+    assert torch.allclose(occluded, legs[:, None, None].expand_as(occluded), atol=0.05)
+    visible = e[0, :, :2]  # a visible region keeps its own feature (its gate is open)
+    assert torch.allclose(visible, head[:, None, None].expand_as(visible), atol=1e-3)
+
+
 def test_trfc_attends_to_the_other_frames_only() -> None:
     trfc = TRFC(4)
-    o = torch.rand(1, 2, 6, 4)
-    e = trfc(o)
-    g = trfc.gate_values(o)
+    masks = _halves().expand(2, -1, -1, -1)
+    o = torch.rand(2, 2, 4)
+    maps = torch.einsum("nrhw,nrc->nchw", masks, o)
+    e = trfc(maps, masks, frames=2)
+    g = trfc.gate_values(maps)
     # with two frames, the context of frame 0 is exactly frame 1 (eq. 10 excludes t itself)
-    assert torch.allclose(e[0, 0], g[0, 0] * o[0, 0] + (1 - g[0, 0]) * o[0, 1])
-    assert torch.equal(trfc(o[:, :1]), o[:, :1])  # a single frame passes through
-    assert trfc(torch.rand(2, 64, 6, 4)).shape == (2, 64, 6, 4)
+    assert torch.allclose(e[0], g[0] * maps[0] + (1 - g[0]) * maps[1])
+    assert torch.equal(trfc(maps, masks, frames=1), maps)  # a single frame passes through
+    v = TRFC.context(torch.rand(2, 64, 6, 4))
+    assert v.shape == (2, 64, 6, 4)

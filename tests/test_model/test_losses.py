@@ -30,6 +30,16 @@ def test_la_is_zero_when_similarities_agree() -> None:
     assert expected > 0.1
 
 
+def test_la_sends_gradient_into_the_region_features_as_the_authors_code() -> None:
+    s = torch.softmax(torch.randn(2, 6, 3), dim=-1).requires_grad_()
+    f = torch.randn(2, 6, 8, requires_grad=True)
+    appearance_regularizer(s, f).backward()
+    assert f.grad is not None and f.grad.abs().sum() > 0
+    g = f.detach().clone().requires_grad_()
+    appearance_regularizer(s, g, detach_target=True).backward()
+    assert g.grad is None  # our option: sim(f) is a fixed target
+
+
 def test_lp_is_zero_when_similarities_agree() -> None:
     same_place = torch.tensor([0.5, 0.5, 0.2, 1.0]).expand(1, 6, 4)
     s = torch.tensor([0.2, 0.3, 0.5]).expand(1, 6, 3)  # identical rows: cosine 1 = ps of one centre

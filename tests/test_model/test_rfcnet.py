@@ -122,6 +122,16 @@ def test_parameter_counts_follow_table8_order() -> None:
     assert base < fg < kp < srfc < n(rfc_stages=[2])  # + TRFC
 
 
+def test_trfc_adds_a_full_width_gate_per_block() -> None:
+    def n(**kw) -> int:
+        m = _model(**kw)
+        return sum(p.numel() for p in m.parameters()) - m.classifier.weight.numel()
+
+    video, image = n(), n(temporal=False)
+    widths = [_model().blocks[str(s)].expand[1].num_features for s in (2, 3)]
+    assert video - image == sum(c * c + c for c in widths)  # W (C x C) and b of eq. 11
+
+
 def test_config_errors_are_one_line() -> None:
     with pytest.raises(OccreidError, match=r"arrangement = 'ts'"):
         build_model(ModelConfig(**{**SMALL, "arrangement": "ts"}), 3)
