@@ -118,13 +118,14 @@ def test_demo_runs_the_chain_into_one_report(tmp_path: Path) -> None:
 
 
 def _train(tmp_path: Path, *options: str):
-    """`occreid train` on an empty folder: only option and config errors can happen."""
+    """`occreid train` on an empty folder: with a --config, only option and config errors can
+    happen before the root is read (without one, the root picks the default config first)."""
     args = ["train", "--dataset", str(tmp_path), "--out", str(tmp_path / "run"), *options]
     return CliRunner().invoke(main, args)
 
 
 def test_train_with_an_unknown_key_is_a_one_line_error(tmp_path: Path) -> None:
-    r = _train(tmp_path, "--set", "optim.learning_rate=1")
+    r = _train(tmp_path, "--config", "rfcnet_video", "--set", "optim.learning_rate=1")
     assert r.exit_code != 0
     assert r.output.strip().splitlines()[-1].startswith("Error:")
     assert "optim.learning_rate" in r.output and not (tmp_path / "run").exists()
