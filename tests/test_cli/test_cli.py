@@ -133,7 +133,8 @@ def test_train_with_an_unknown_key_is_a_one_line_error(tmp_path: Path) -> None:
 
 def test_train_takes_a_packaged_config_by_name(tmp_path: Path) -> None:
     r = _train(tmp_path, "--config", "ablations/video/nosuch")
-    assert r.exit_code != 0 and "ablations/video/trfc.yaml" in r.output
+    assert r.exit_code != 0 and "did you mean ablations/video/srfc" in r.output
+    assert "`occreid configs` lists them all" in r.output
 
 
 def test_evaluate_refuses_a_file_that_is_not_a_checkpoint(tmp_path: Path) -> None:

@@ -126,6 +126,6 @@ def test_review_offers_each_image_of_an_image_folder_as_its_own_item(
     _, frames = frames_to_label(root)
     csv = tmp_path / "occlusion.csv"
     pd.DataFrame({"path": frames["path"], "occlusion": 0, "persons": 1}).to_csv(csv, index=False)
-    ctx = open_session(ReviewOptions(source=root, annotations=csv), "ann")
+    ctx, _ = open_session(ReviewOptions(source=root, annotations=csv), "ann")
     tracklets = ctx.store.tracklets()
     assert len(tracklets) == len(frames) == 18
