@@ -44,7 +44,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     except Exception as err:  # a corrupt file or another pickle: one line, not a traceback
         raise OccreidError(f"{path}: cannot read this checkpoint ({type(err).__name__})") from None
     if not isinstance(state, dict) or state.get("kind") != KIND:
-        raise OccreidError(f"{path}: not an occreid checkpoint (written by `occreid train`)")
+        raise OccreidError(f"{path}: not an occreid checkpoint (written by occreid train)")
     if state.get("format") != FORMAT:
         raise OccreidError(f"{path}: checkpoint format {state.get('format')}, expected {FORMAT}")
     return state

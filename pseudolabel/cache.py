@@ -114,7 +114,8 @@ class LabelCache:
         meta_path = self.root / "meta.json"
         if not meta_path.is_file():
             raise OccreidError(
-                f"{self.root}: not a label cache (no meta.json); run `occreid pseudolabel`"
+                f"{self.root}: not a label cache (no meta.json); "
+                "make one with occreid pseudolabel ROOT --out LABELS"
             )
         self.meta: dict[str, Any] = json.loads(meta_path.read_text())
         if self.meta.get("format") != FORMAT_VERSION:
@@ -158,7 +159,7 @@ class LabelCache:
         if (pos < 0).any():
             missing = paths[int(np.flatnonzero(pos < 0)[0])]
             raise OccreidError(
-                f"{self.root}: no labels for {missing}; label its source with `occreid pseudolabel`"
+                f"{self.root}: no labels for {missing}; label its source with occreid pseudolabel"
             )
         return pos
 
