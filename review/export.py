@@ -46,8 +46,8 @@ def pair_matches(out: Path) -> bool:
 
 
 def reviewer_agreement(table: pd.DataFrame) -> dict[str, Any]:
-    """The agreement between the first and a blind second reviewer on the exported frames
-    (label_quality.between_reviewers, as build-dataset's report computes it)."""
+    """The agreement between the first and a blind second reviewer on the exported frames that
+    both labelled (label_quality.between_reviewers, as build-dataset's report computes it)."""
     splits = {s: table.iloc[:0].assign(tracklet=[]) for s in SPLITS}
     splits["train"] = table.assign(tracklet=table["path"].str.rsplit("/", n=1).str[0])
     frames = Frames.of(splits)
@@ -78,7 +78,7 @@ def export(store: ReviewStore, out: Path) -> dict[str, Any]:
     write_text(exclude_path(out), "\n".join([*lines, *excluded]) + "\n")
     write_bytes(out, data)
     return {
-        **reviewer_agreement(table),
+        **reviewer_agreement(table[second]),
         "csv": str(out),
         "exclude": str(exclude_path(out)),
         "frames": len(table),
