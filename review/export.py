@@ -54,6 +54,18 @@ def reviewer_agreement(table: pd.DataFrame) -> dict[str, Any]:
     return {"reviewers": between_reviewers(frames, np.ones(len(table), dtype=bool))}
 
 
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    """The CSV's bytes, written by Arrow's CSV writer (pandas' to_csv takes seconds at
+    DukeMTMC-VideoReID's size: benchmarks/review_speed.py); strings quoted, blanks empty."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    sink = pa.BufferOutputStream()
+    options = pa_csv.WriteOptions(quoting_style="needed")
+    pa_csv.write_csv(pa.Table.from_pandas(table, preserve_index=False), sink, options)
+    return sink.getvalue().to_pybytes()
+
+
 def export(store: ReviewStore, out: Path) -> dict[str, Any]:
     """Write OUT (CSV) and OUT.exclude.txt from the store; returns what was written."""
     frames, excluded = store.reviewed_frames()
@@ -70,7 +82,7 @@ def export(store: ReviewStore, out: Path) -> dict[str, Any]:
             table[column] = frames[column].where(second).astype("Int64")
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out.parent, {out.name, exclude_path(out).name})
-    data = table.to_csv(index=False, lineterminator="\n").encode()
+    data = csv_bytes(table)
     lines = [
         EXCLUDE_FOR.format(name=out.name, digest=hashlib.sha256(data).hexdigest()),
         "# train tracklets that share an obstacle with the test set (occreid review)",
