@@ -70,58 +70,61 @@ def gridded(fractions: torch.Tensor, height: int, width: int) -> torch.Tensor:
 @dataclass
 class LocatorError:
     """Sums of the locator's and the mean target's absolute errors over the frames seen, per
-    block (in the order of the model's RFC blocks with an APU), and the distinct key-point
-    tuples it predicted (a collapsed locator predicts one or a few whatever the frame)."""
+    block (in the order of the model's RFC blocks with an APU), and which key-point tuples it
+    predicted (a collapsed locator predicts one or a few whatever the frame). The sums stay on
+    the model's device until ``result``: ``update`` runs on every training step and waits for
+    nothing there."""
 
     mean: list[float]
-    error: list[float] = field(default_factory=list)
-    baseline: list[float] = field(default_factory=list)
-    count: list[float] = field(default_factory=list)
-    predicted: list[set[tuple[int, ...]]] = field(default_factory=list)
+    error: list[torch.Tensor] = field(default_factory=list)  # per block: [error, baseline, count]
+    seen: list[torch.Tensor] = field(default_factory=list)  # per block: bool per key-point tuple
 
     @torch.no_grad()
     def update(self, aux: list[BlockAux], targets: torch.Tensor) -> None:
         """Add a batch: ``aux`` of a forward pass, ``targets`` (N, 4) fractions (NaN: none)."""
         logits = [a.partition.keypoint_logits for a in aux if a.partition is not None]
         for b, block in enumerate(lg for lg in logits if lg is not None):
+            device = block[0].device
+            sizes = [p.shape[1] for p in block]
             if b == len(self.error):
-                self.error.append(0.0)
-                self.baseline.append(0.0)
-                self.count.append(0.0)
-                self.predicted.append(set())
-            t = targets.to(block[0].device).float()
+                self.error.append(torch.zeros(3, device=device))
+                self.seen.append(torch.zeros(int(np.prod(sizes)), dtype=torch.bool, device=device))
+            t = targets.to(device).float()
             valid = ~torch.isnan(t)
-            h, w = block[0].shape[1], block[3].shape[1]
-            mean = gridded(t.new_tensor(self.mean)[None].expand_as(t), h, w)
-            cells = torch.stack([p.argmax(dim=1) for p in block], dim=1)
-            self.predicted[b] |= {tuple(c) for c in cells.unique(dim=0).tolist()}
+            mean = gridded(t.new_tensor(self.mean)[None].expand_as(t), sizes[0], sizes[3])
+            code = torch.zeros(len(t), dtype=torch.long, device=device)
+            for p, size in zip(block, sizes, strict=True):
+                code = code * size + p.argmax(dim=1)
+            self.seen[b][code] = True
             gap = (predicted_fractions(block) - t).abs()
-            self.error[b] += float(gap[valid].sum())
-            self.baseline[b] += float((mean - t).abs()[valid].sum())
-            self.count[b] += float(valid.sum())
+            self.error[b] += torch.stack(
+                [gap[valid].sum(), (mean - t).abs()[valid].sum(), valid.sum().float()]
+            )
 
     def reduce(self, dist: Dist, device: torch.device) -> None:
         """Sum over the ranks (torchrun), so every rank reports the whole split."""
-        if dist.world > 1 and self.count:
-            sums = torch.tensor([self.error, self.baseline, self.count], device=device)
+        if dist.world > 1 and self.error:
+            sums = torch.stack(self.error).to(device)
             all_reduce_sum(sums, dist)
-            self.error, self.baseline, self.count = (row.tolist() for row in sums.cpu())
+            self.error = list(sums.unbind())
 
     def result(self) -> dict[str, float | int | list[float]]:
         """{error, mean_target_error, ratio, targets, per_block (and its mean target),
         distinct_predictions}: means over key points and blocks (empty where the model has no
         APU or no frame had a target); distinct predictions are this rank's."""
-        if not self.count or not sum(self.count):
+        sums = torch.stack(self.error).cpu().double().numpy() if self.error else np.zeros((0, 3))
+        error_sum, baseline_sum, count = sums.T
+        if not count.sum():
             return {}
-        per = [e / max(c, 1) for e, c in zip(self.error, self.count, strict=True)]
-        base = [e / max(c, 1) for e, c in zip(self.baseline, self.count, strict=True)]
+        per = (error_sum / np.maximum(count, 1)).tolist()
+        base = (baseline_sum / np.maximum(count, 1)).tolist()
         error, baseline = float(np.mean(per)), float(np.mean(base))
         return {
             "error": round(error, 5),
             "mean_target_error": round(baseline, 5),
             "ratio": round(error / baseline, 4) if baseline else float("nan"),
-            "targets": int(self.count[0] // 4),
+            "targets": int(count[0] // 4),
             "per_block": [round(e, 5) for e in per],
             "per_block_mean_target": [round(e, 5) for e in base],
-            "distinct_predictions": [len(p) for p in self.predicted],
+            "distinct_predictions": [int(seen.sum()) for seen in self.seen],
         }
