@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from occreid.common.errors import OccreidError
+from occreid.occdata.annotations import is_occluded
 from occreid.pseudolabel.calibration import NO_EVIDENCE, PRIOR_LABEL, Calibration, OccludedModel
 from occreid.pseudolabel.tagging import FEATURES, features, tag_table
 
@@ -92,7 +93,7 @@ def balanced_accuracy(truth: np.ndarray, tagged: np.ndarray) -> float:
 
 def occluded(labels: pd.DataFrame) -> np.ndarray:
     """Occluded yes / no of annotation rows: occlusion >= 1 or more than one person."""
-    return ((labels["occlusion"] > 0) | (labels["persons"] > 1)).to_numpy()
+    return is_occluded(labels["occlusion"].to_numpy(), labels["persons"].to_numpy())
 
 
 def read_reviewed(path: Path) -> pd.DataFrame:
@@ -199,7 +200,7 @@ def fit_on(table: pd.DataFrame, reviewed: pd.DataFrame, base: Calibration) -> Ca
     index = table.reset_index(drop=True).set_index("path").index.get_indexer(rows["path"])
     x = feats.iloc[index].reset_index(drop=True)
     known = x["share"].notna().to_numpy()
-    y = ((rows["label"] > 0) | (rows["label_persons"] > 1)).to_numpy()
+    y = is_occluded(rows["label"].to_numpy(), rows["label_persons"].to_numpy())
     labels = rows["label"].to_numpy()
     tracklets_of = rows.loc[known, "tracklet"]
     per_class = [tracklets_of[y[known] == c].nunique() for c in (True, False)]

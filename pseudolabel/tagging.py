@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from occreid.occdata.annotations import is_occluded
 from occreid.pseudolabel.cache import LabelCache, unpack_masks
 from occreid.pseudolabel.calibration import NO_EVIDENCE, Calibration, calibration_for
 from occreid.pseudolabel.evidence import LEVELS, Evidence, frame_evidence
@@ -210,7 +211,11 @@ def summary(tags: pd.DataFrame) -> str:
     (an unknown frame is never counted as occluded)."""
     unknown = tags["confidence"] <= 0
     known = tags[~unknown]
-    occluded = ((known["occlusion"] > 0) | (known["persons"] > 1)).mean() if len(known) else 0.0
+    occluded = (
+        is_occluded(known["occlusion"].to_numpy(), known["persons"].to_numpy()).mean()
+        if len(known)
+        else 0.0
+    )
     return (
         f"{len(tags):,} frames, {int(unknown.sum()):,} unknown (no evidence: confidence 0), "
         f"{occluded:.1%} of the others occluded"
