@@ -191,9 +191,11 @@ def _usable(cal: Calibration) -> list[str]:
     return [f for f in FEATURES if trusted or f != "mask_hidden"]
 
 
-def fit_on(table: pd.DataFrame, reviewed: pd.DataFrame, base: Calibration) -> Calibration:
-    """``base`` with a model and a prior fitted on ``reviewed`` (rows of ``table``'s frames)."""
-    feats = features(table, base)
+def fit_on(
+    table: pd.DataFrame, reviewed: pd.DataFrame, base: Calibration, feats: pd.DataFrame
+) -> Calibration:
+    """``base`` with a model and a prior fitted on ``reviewed`` (rows of ``table``'s frames);
+    ``feats`` = tagging.features(table, base), made once by the caller for every fold."""
     rows = table.reset_index(drop=True).merge(
         reviewed.rename(columns={"occlusion": "label", "persons": "label_persons"}), on="path"
     )
@@ -279,11 +281,13 @@ def cross_validated(
     """Tags of the reviewed frames, each from a calibration fitted without its tracklet."""
     from sklearn.model_selection import GroupKFold
 
+    feats = features(table, base)
+
     tracklet_of = table.set_index("path")["tracklet"]
     groups = tracklet_of.loc[reviewed["path"]].to_numpy()
     parts = []
     for fit_rows, check_rows in GroupKFold(n_splits=folds).split(reviewed, groups=groups):
-        cal = fit_on(table, reviewed.iloc[fit_rows], base)
+        cal = fit_on(table, reviewed.iloc[fit_rows], base, feats)
         check = reviewed.iloc[check_rows]
         mine = table[table["tracklet"].isin(set(groups[check_rows]))]
         tags = tag_table(mine, cal).set_index("path").loc[check["path"]]
@@ -326,7 +330,7 @@ def fit_calibration(
     }
     if not_worse(before, after, before_balanced, after_balanced):
         reason = "uses the fitted calibration: worse than the starting one on neither measure"
-        fitted = fit_on(table, reviewed, base).with_fit(
+        fitted = fit_on(table, reviewed, base, features(table, base)).with_fit(
             confidence_knots=confidence_knots(checked, checked_y), sources=confidence_source
         )
         return CalibrationFit(
