@@ -246,7 +246,14 @@ def test_a_read_only_store_exports(review_source: Path, tags: Path, open_page: t
         cmd = [sys.executable, "-m", "occreid.cli", "review", str(source)]
         cmd += ["--annotations", str(csv), "--export", str(out / "r.csv")]
         if os.geteuid() == 0:
-            cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+            drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            probe = [*drop, sys.executable, "-c", "import occreid.cli"]
+            if subprocess.run(probe, capture_output=True, timeout=120).returncode != 0:
+                pytest.skip(
+                    f"user nobody cannot read {sys.prefix} (a private folder): root "
+                    "ignores file modes, so the read-only store needs that user"
+                )
+            cmd = [*drop, *cmd]
         before = store_path(csv).read_bytes()
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
