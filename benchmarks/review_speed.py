@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from occreid.occdata.annotations import file_sha256
 from occreid.review.aggregates import LiveTables
 from occreid.review.app import ReviewContext, create_app
 from occreid.review.export import export
 from occreid.review.quality import INNER_EDGES, QualityCache
 from occreid.review.queue import header, order_queue
-from occreid.review.store import Proposals, ReviewStore, file_sha256
+from occreid.review.store import Proposals, ReviewStore
 
 TRACKLETS, FRAMES, LONGEST = 5_534, 927_268, 9_324
 

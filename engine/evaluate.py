@@ -181,10 +181,10 @@ def evaluate_checkpoint(opts: EvalOptions) -> dict[str, Any]:
 def _locator_inputs(
     opts: EvalOptions, saved: dict[str, Any] | None, query: SplitData, gallery: SplitData
 ) -> tuple[tuple[LocatorCheck, LocatorCheck] | None, dict[str, Any] | None]:
-    """(the test frames' key-point targets, what the checkpoint knows of its locator (``saved``):
-    the mean training target and its train error); both None without --labels. A checkpoint without a
-    mean (trained without labels) is measured against the mean of the test targets, and says so
-    in ``mean_of``."""
+    """(the test frames' key-point targets, what the checkpoint knows of its locator
+    (``saved``): the mean training target and its train error); both None without --labels. A
+    checkpoint without a mean (trained without labels) is measured against the mean of the test
+    targets, and says so in ``mean_of``."""
     if opts.labels is None:
         return None, None
     trained = dict(saved or {})

@@ -52,6 +52,7 @@ import pandas as pd
 
 from occreid.common.atomic import write_text
 from occreid.common.errors import OccreidError
+from occreid.occdata.annotations import file_sha256
 
 SCHEMA_VERSION = 2
 SCHEMA = """
@@ -133,12 +134,6 @@ def fingerprint(paths: pd.Series) -> str:
     """The content fingerprint of a source: SHA-256 of its sorted frame paths (a moved SOURCE
     keeps it; another frame set does not)."""
     return hashlib.sha256("\n".join(sorted(paths.tolist())).encode()).hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """The content hash of a CSV: which proposals a store holds."""
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 class Stale(Exception):
