@@ -14,9 +14,11 @@ hidden) to the reviewed label:
   occluded, with one pseudo-count each way (Laplace), and their median label.
 - the confidence: an isotonic map from a tag's certainty max(p, 1 - p) to the agreement with the
   reviewers at that certainty, measured out of fold (the starting calibration's tags where it is
-  kept: they were not fitted on these frames); each level of the map is pulled towards 0.5 as if
-  SHRINK_FRAMES more frames at that level had been coin flips, so that a few reviewed frames
-  cannot promise certainty.
+  kept: they were not fitted on these frames); each level of the map is the one-sided 90 % Wilson
+  lower bound of its agreement, counting the reviewed *tracklets* at that level, not the frames
+  (a tracklet's frames are right or wrong together: 50 frames of 2 tracklets are two pieces of
+  evidence), so that a confidence of 0.8 is earned by at least 0.8 agreement over enough
+  tracklets and a few reviewed tracklets cannot promise certainty.
 
 The model is fitted only where the reviewed frames with evidence hold both occluded and clear
 frames in at least MIN_CLASS_TRACKLETS tracklets each; otherwise the frames with evidence keep
@@ -53,7 +55,7 @@ FOLDS = 5  # tracklet-grouped cross-validation folds (fewer where fewer tracklet
 MIN_TRACKLETS = 5  # fewer reviewed tracklets than this: keep the calibration it starts from
 MIN_CLASS_TRACKLETS = 3  # reviewed tracklets with evidence needed of each class to fit a model
 DRAWS = 2000  # bootstrap draws over tracklets for an interval
-SHRINK_FRAMES = 10  # a confidence block's agreement counts this many more frames, each a coin flip
+CONFIDENCE_Z = 1.2816  # normal quantile of the one-sided 90 % lower bound of a confidence level
 
 
 @dataclass(frozen=True)
@@ -175,14 +177,25 @@ def confidence_knots(tags: pd.DataFrame, truth: np.ndarray) -> tuple[tuple[float
     p = tags["p_occluded"].to_numpy()[known]
     certainty = np.maximum(p, 1 - p)
     agree = (occluded(tags) == truth)[known].astype(np.float64)
+    tracklets = tags["tracklet"].to_numpy()[known]
     iso = IsotonicRegression(y_min=0.5, y_max=1.0, out_of_bounds="clip").fit(certainty, agree)
     level = iso.predict(certainty)
     xs = np.asarray(iso.X_thresholds_)
     ys = np.asarray(iso.y_thresholds_, dtype=np.float64)
-    for value in np.unique(ys):  # each isotonic block, as if SHRINK_FRAMES more were coin flips
-        n = float((level == value).sum())
-        ys[ys == value] = (value * n + 0.5 * SHRINK_FRAMES) / (n + SHRINK_FRAMES)
+    for value in np.unique(ys):  # each isotonic block: its agreement over its tracklets, at least
+        n = float(len(np.unique(tracklets[level == value])))
+        ys[ys == value] = max(0.5, wilson_lower(value, n))
     return tuple(zip(xs.tolist(), np.maximum.accumulate(ys).tolist(), strict=True))
+
+
+def wilson_lower(share: float, n: float, z: float = CONFIDENCE_Z) -> float:
+    """Lower Wilson score bound of a proportion ``share`` seen over ``n`` independent trials
+    (0 where n is 0): the agreement that ``n`` tracklets vouch for at one-sided level z."""
+    if n <= 0:
+        return 0.0
+    centre = share + z * z / (2 * n)
+    margin = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return float((centre - margin) / (1 + z * z / n))
 
 
 def _usable(cal: Calibration) -> list[str]:

@@ -24,6 +24,7 @@ from occreid.pseudolabel.calibrate import (
     not_worse,
     occluded,
     read_reviewed,
+    wilson_lower,
 )
 from occreid.pseudolabel.calibration import (
     Calibration,
@@ -140,7 +141,24 @@ def test_a_kept_calibration_keeps_its_tags_and_learns_its_confidence() -> None:
     assert fit.after.estimate <= fit.before.estimate
     kept = tag_table(table, fit.calibration)
     assert kept["occlusion"].equals(tag_table(table, base)["occlusion"])
-    assert (kept["confidence"] > 0.95).all()  # the reviewers agreed with every tag (120 frames)
+    # the reviewers agreed with every tag: 20 tracklets vouch for at least 0.92 (Wilson, 90 %)
+    assert (kept["confidence"] > 0.9).all()
+
+
+def test_confidence_counts_the_reviewed_tracklets_not_their_frames() -> None:
+    base = default_calibration("oracle", "oracle")  # every tag right (the test above)
+    few_long, answers = _squeezed_table(6, frames=40, seen_at=0.75)
+    fit = fit_calibration(few_long, answers, base)  # 240 frames that agree, of 6 tracklets
+    assert tag_table(few_long, fit.calibration)["confidence"].max() < 0.8
+    many_short, answers = _squeezed_table(40, frames=3, seen_at=0.75)
+    fit = fit_calibration(many_short, answers, base)  # 120 frames that agree, of 40 tracklets
+    assert tag_table(many_short, fit.calibration)["confidence"].min() > 0.9
+
+
+def test_the_wilson_bound_by_hand() -> None:
+    assert wilson_lower(1.0, 6) == pytest.approx(1 / (1 + 1.2816**2 / 6), abs=1e-6)
+    assert wilson_lower(0.9, 1000) == pytest.approx(0.9 - 1.2816 * 0.3 / 1000**0.5, abs=2e-3)
+    assert wilson_lower(0.9, 0) == 0.0
 
 
 def test_confidence_is_the_agreement_found_at_that_certainty() -> None:
