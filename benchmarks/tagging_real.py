@@ -236,8 +236,9 @@ def resized_whole(source: Path, dest: Path, size: tuple[int, int]) -> Path:
 
 def score_whole(source: Path, tags: pd.DataFrame) -> dict[str, Any]:
     """The tags of the nearly unoccluded (``kind == whole``) photos of a set: the share tagged
-    occluded (an unknown frame is never counted as occluded), how many are unknown, and the
-    histogram of the labels of the frames with evidence."""
+    occluded (an unknown frame is never counted as occluded), how many are unknown, the share
+    occluded in the CSV (where an unknown frame has its prior's label), and the histogram of the
+    labels of the frames with evidence."""
     labels = pd.read_csv(source / "labels.csv")
     whole = labels[labels["kind"] == "whole"].merge(tags, on="path", how="left")
     known = ~whole["unknown"].to_numpy()
@@ -247,6 +248,10 @@ def score_whole(source: Path, tags: pd.DataFrame) -> dict[str, Any]:
         "unknown": int((~known).sum()),
         "unknown_reasons": whole.loc[~known, "evidence"].value_counts().to_dict(),
         "tagged_occluded": round(float(tagged.mean()), 3),
+        "csv_occluded_unknown_at_prior": round(
+            float(is_occluded(whole["occlusion"].to_numpy(), whole["persons"].to_numpy()).mean()),
+            3,
+        ),
         "tagged_occluded_with_evidence": round(float(tagged[known].mean()), 3)
         if known.any()
         else None,

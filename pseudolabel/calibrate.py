@@ -22,7 +22,10 @@ hidden) to the reviewed label:
 
 The model is fitted only where the reviewed frames with evidence hold both occluded and clear
 frames in at least MIN_CLASS_TRACKLETS tracklets each; otherwise the frames with evidence keep
-the starting mapping and only the prior and the confidence are fitted.
+the starting mapping and only the prior and the confidence are fitted. Where the fitted model is
+worse in cross-validation, the same is tried (the starting mapping with the fitted prior, checked
+the same way) before everything falls back: the prior is learned from other frames (those
+without evidence) than the mapping, so a rejected mapping is no reason to keep a prior of 0.5.
 
 Validation is tracklet-grouped cross-validation (GroupKFold, FOLDS folds; frames of one tracklet
 are never split between fitting and checking): each reviewed frame is tagged by a calibration
@@ -205,10 +208,15 @@ def _usable(cal: Calibration) -> list[str]:
 
 
 def fit_on(
-    table: pd.DataFrame, reviewed: pd.DataFrame, base: Calibration, feats: pd.DataFrame
+    table: pd.DataFrame,
+    reviewed: pd.DataFrame,
+    base: Calibration,
+    feats: pd.DataFrame,
+    with_model: bool = True,
 ) -> Calibration:
-    """``base`` with a model and a prior fitted on ``reviewed`` (rows of ``table``'s frames);
-    ``feats`` = tagging.features(table, base), made once by the caller for every fold."""
+    """``base`` with a model (unless not ``with_model``: base's mapping kept) and a prior fitted on
+    ``reviewed`` (rows of ``table``'s frames); ``feats`` = tagging.features(table, base), made
+    once by the caller for every fold."""
     rows = table.reset_index(drop=True).merge(
         reviewed.rename(columns={"occlusion": "label", "persons": "label_persons"}), on="path"
     )
@@ -221,7 +229,7 @@ def fit_on(
     per_class = [tracklets_of[y[known] == c].nunique() for c in (True, False)]
     model = (
         fit_model(x.loc[known, _usable(base)], y[known], labels[known])
-        if min(per_class) >= MIN_CLASS_TRACKLETS
+        if with_model and min(per_class) >= MIN_CLASS_TRACKLETS
         else base.model
     )
     reasons = np.where(rows["pose_found"].to_numpy(), NO_EVIDENCE[1], NO_EVIDENCE[0])
@@ -289,9 +297,14 @@ class CalibrationFit:
 
 
 def cross_validated(
-    table: pd.DataFrame, reviewed: pd.DataFrame, base: Calibration, folds: int
+    table: pd.DataFrame,
+    reviewed: pd.DataFrame,
+    base: Calibration,
+    folds: int,
+    with_model: bool = True,
 ) -> pd.DataFrame:
-    """Tags of the reviewed frames, each from a calibration fitted without its tracklet."""
+    """Tags of the reviewed frames, each from a calibration fitted without its tracklet (its
+    prior only where not ``with_model``)."""
     from sklearn.model_selection import GroupKFold
 
     feats = features(table, base)
@@ -300,7 +313,7 @@ def cross_validated(
     groups = tracklet_of.loc[reviewed["path"]].to_numpy()
     parts = []
     for fit_rows, check_rows in GroupKFold(n_splits=folds).split(reviewed, groups=groups):
-        cal = fit_on(table, reviewed.iloc[fit_rows], base, feats)
+        cal = fit_on(table, reviewed.iloc[fit_rows], base, feats, with_model)
         check = reviewed.iloc[check_rows]
         mine = table[table["tracklet"].isin(set(groups[check_rows]))]
         tags = tag_table(mine, cal).set_index("path").loc[check["path"]]
@@ -350,6 +363,9 @@ def fit_calibration(
             fitted, True, reason, tracklets, len(reviewed),
             before, after, before_balanced, after_balanced,
         )  # fmt: skip
+    prior_only = _prior_only(table, reviewed, base, truth, (before, before_balanced))
+    if prior_only is not None:
+        return prior_only
     reason = (
         "kept the starting calibration's tags: the fitted one was worse in cross-validation "
         "(agreement or balanced accuracy); review more and calibrate again (their confidence "
@@ -360,5 +376,45 @@ def fit_calibration(
     )
     return CalibrationFit(
         kept, False, reason, tracklets, len(reviewed), before, after, before_balanced,
+        after_balanced,
+    )  # fmt: skip
+
+
+def _prior_only(
+    table: pd.DataFrame,
+    reviewed: pd.DataFrame,
+    base: Calibration,
+    truth: pd.DataFrame,
+    start: tuple[Interval, float],
+) -> CalibrationFit | None:
+    """Where the fitted mapping of the frames with evidence was worse: ``base``'s mapping with the
+    prior of the frames without evidence fitted on the reviewed ones (their own evidence, which
+    the mapping's rejection says nothing about), if cross-validation finds it worse on neither
+    measure; else None."""
+    tracklets = int(table.set_index("path").loc[reviewed["path"], "tracklet"].nunique())
+    checked = cross_validated(table, reviewed, base, min(FOLDS, tracklets), with_model=False)
+    checked_y = occluded(truth.loc[checked["path"]])
+    checked_tagged = occluded(checked)
+    after = agreement_interval(checked_tagged == checked_y, checked["tracklet"].to_numpy())
+    after_balanced = balanced_accuracy(checked_y, checked_tagged)
+    before, before_balanced = start
+    if not not_worse(before, after, before_balanced, after_balanced):
+        return None
+    fitted = fit_on(table, reviewed, base, features(table, base), with_model=False).with_fit(
+        confidence_knots=confidence_knots(checked, checked_y),
+        sources={
+            "confidence": f"isotonic map of certainty to out-of-fold agreement on "
+            f"{len(reviewed)} reviewed frames of {tracklets} tracklets",
+            "model": f"{base.sources.get('model', 'the starting mapping')} (kept: the fitted "
+            "one was worse in cross-validation)",
+        },
+    )
+    reason = (
+        "kept the starting mapping of the frames with evidence (the fitted one was worse in "
+        "cross-validation); uses the prior of the frames without evidence fitted on the "
+        "reviewed ones: worse than the starting calibration on neither measure"
+    )
+    return CalibrationFit(
+        fitted, True, reason, tracklets, len(reviewed), before, after, before_balanced,
         after_balanced,
     )  # fmt: skip
