@@ -58,6 +58,16 @@ FOLDS = 5  # tracklet-grouped cross-validation folds (fewer where fewer tracklet
 MIN_TRACKLETS = 5  # fewer reviewed tracklets than this: keep the calibration it starts from
 MIN_CLASS_TRACKLETS = 3  # reviewed tracklets with evidence needed of each class to fit a model
 DRAWS = 2000  # bootstrap draws over tracklets for an interval
+# what a fit may change (with_model: the mapping of frames with evidence too), in the order tried
+CANDIDATES = (
+    (True, "uses the fitted calibration: worse than the starting one on neither measure"),
+    (
+        False,
+        "kept the starting mapping of the frames with evidence (the fitted one was worse in "
+        "cross-validation); uses the prior of the frames without evidence fitted on the "
+        "reviewed ones: worse than the starting calibration on neither measure",
+    ),
+)
 CONFIDENCE_Z = 1.2816  # normal quantile of the one-sided 90 % lower bound of a confidence level
 
 
@@ -326,7 +336,9 @@ def fit_calibration(
 ) -> CalibrationFit:
     """Fit ``base`` to the reviewed labels (path, occlusion, persons) of frames of the evidence
     ``table`` (tagging.evidence_table), check it by tracklet-grouped cross-validation, and keep
-    ``base`` where the fit is not better (module docstring)."""
+    ``base`` where the fit is not better (module docstring): first the fitted mapping and prior,
+    then the starting mapping with the fitted prior (the prior is learned from other frames,
+    those without evidence, so a rejected mapping is no reason to keep a prior of 0.5)."""
     reviewed = reviewed[reviewed["path"].isin(set(table["path"]))].reset_index(drop=True)
     tracklets = int(table.set_index("path").loc[reviewed["path"], "tracklet"].nunique())
     truth = reviewed.set_index("path")
@@ -345,27 +357,28 @@ def fit_calibration(
         return CalibrationFit(
             base, False, reason, tracklets, len(reviewed), before, nan, before_balanced, np.nan
         )
-    checked = cross_validated(table, reviewed, base, min(FOLDS, tracklets))
-    checked_y = occluded(truth.loc[checked["path"]])
-    checked_tagged = occluded(checked)
-    after = agreement_interval(checked_tagged == checked_y, checked["tracklet"].to_numpy())
-    after_balanced = balanced_accuracy(checked_y, checked_tagged)
     confidence_source = {
         "confidence": f"isotonic map of certainty to out-of-fold agreement on {len(reviewed)} "
         f"reviewed frames of {tracklets} tracklets"
     }
-    if not_worse(before, after, before_balanced, after_balanced):
-        reason = "uses the fitted calibration: worse than the starting one on neither measure"
-        fitted = fit_on(table, reviewed, base, features(table, base)).with_fit(
-            confidence_knots=confidence_knots(checked, checked_y), sources=confidence_source
-        )
-        return CalibrationFit(
-            fitted, True, reason, tracklets, len(reviewed),
-            before, after, before_balanced, after_balanced,
-        )  # fmt: skip
-    prior_only = _prior_only(table, reviewed, base, truth, (before, before_balanced))
-    if prior_only is not None:
-        return prior_only
+    first_after, first_balanced = Interval(np.nan, np.nan, np.nan), np.nan
+    for with_model, reason in CANDIDATES:
+        checked = cross_validated(table, reviewed, base, min(FOLDS, tracklets), with_model)
+        checked_y = occluded(truth.loc[checked["path"]])
+        checked_tagged = occluded(checked)
+        after = agreement_interval(checked_tagged == checked_y, checked["tracklet"].to_numpy())
+        after_balanced = balanced_accuracy(checked_y, checked_tagged)
+        if with_model:
+            first_after, first_balanced = after, after_balanced
+        if not_worse(before, after, before_balanced, after_balanced):
+            fitted = fit_on(table, reviewed, base, features(table, base), with_model)
+            fitted = fitted.with_fit(
+                confidence_knots=confidence_knots(checked, checked_y), sources=confidence_source
+            )
+            return CalibrationFit(
+                fitted, True, reason, tracklets, len(reviewed),
+                before, after, before_balanced, after_balanced,
+            )  # fmt: skip
     reason = (
         "kept the starting calibration's tags: the fitted one was worse in cross-validation "
         "(agreement or balanced accuracy); review more and calibrate again (their confidence "
@@ -375,46 +388,6 @@ def fit_calibration(
         confidence_knots=confidence_knots(start.reset_index(), y), sources=confidence_source
     )
     return CalibrationFit(
-        kept, False, reason, tracklets, len(reviewed), before, after, before_balanced,
-        after_balanced,
-    )  # fmt: skip
-
-
-def _prior_only(
-    table: pd.DataFrame,
-    reviewed: pd.DataFrame,
-    base: Calibration,
-    truth: pd.DataFrame,
-    start: tuple[Interval, float],
-) -> CalibrationFit | None:
-    """Where the fitted mapping of the frames with evidence was worse: ``base``'s mapping with the
-    prior of the frames without evidence fitted on the reviewed ones (their own evidence, which
-    the mapping's rejection says nothing about), if cross-validation finds it worse on neither
-    measure; else None."""
-    tracklets = int(table.set_index("path").loc[reviewed["path"], "tracklet"].nunique())
-    checked = cross_validated(table, reviewed, base, min(FOLDS, tracklets), with_model=False)
-    checked_y = occluded(truth.loc[checked["path"]])
-    checked_tagged = occluded(checked)
-    after = agreement_interval(checked_tagged == checked_y, checked["tracklet"].to_numpy())
-    after_balanced = balanced_accuracy(checked_y, checked_tagged)
-    before, before_balanced = start
-    if not not_worse(before, after, before_balanced, after_balanced):
-        return None
-    fitted = fit_on(table, reviewed, base, features(table, base), with_model=False).with_fit(
-        confidence_knots=confidence_knots(checked, checked_y),
-        sources={
-            "confidence": f"isotonic map of certainty to out-of-fold agreement on "
-            f"{len(reviewed)} reviewed frames of {tracklets} tracklets",
-            "model": f"{base.sources.get('model', 'the starting mapping')} (kept: the fitted "
-            "one was worse in cross-validation)",
-        },
-    )
-    reason = (
-        "kept the starting mapping of the frames with evidence (the fitted one was worse in "
-        "cross-validation); uses the prior of the frames without evidence fitted on the "
-        "reviewed ones: worse than the starting calibration on neither measure"
-    )
-    return CalibrationFit(
-        fitted, True, reason, tracklets, len(reviewed), before, after, before_balanced,
-        after_balanced,
+        kept, False, reason, tracklets, len(reviewed), before, first_after, before_balanced,
+        first_balanced,
     )  # fmt: skip
