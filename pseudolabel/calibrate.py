@@ -363,6 +363,8 @@ def fit_calibration(
     }
     first_after, first_balanced = Interval(np.nan, np.nan, np.nan), np.nan
     for with_model, reason in CANDIDATES:
+        if not (with_model or start["unknown"].any()):
+            continue  # no reviewed frame without evidence: nothing to learn a prior from
         checked = cross_validated(table, reviewed, base, min(FOLDS, tracklets), with_model)
         checked_y = occluded(truth.loc[checked["path"]])
         checked_tagged = occluded(checked)

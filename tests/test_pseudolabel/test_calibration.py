@@ -287,3 +287,6 @@ def test_a_rejected_mapping_still_learns_the_prior_of_frames_without_evidence(
     assert (tags.loc[unknown, "occlusion"] == 8).all()  # the reviewed label, not the prior's 5
     assert fit.calibration.prior_occluded["no_pose"] > 0.9
     assert tags.loc[~unknown, "occlusion"].equals(tag_table(table, base).loc[~unknown, "occlusion"])
+    evidence_only = answers[~unknown]  # nothing reviewed to learn a prior from: a plain fall-back
+    fit = fit_calibration(table, evidence_only, base)
+    assert not fit.used_fit and "kept the starting calibration" in fit.reason
