@@ -18,7 +18,7 @@ mapping was looked at on), the same tags against the exact ground truth with the
 The real sets are research-only: they stay where they are; this script takes their path.
 
     python benchmarks/tagging_real.py ../shared/realdata/mot17-dev \\
-        ../shared/realdata/partial-reid-dev --pose mediapipe --parsing mediapipe \\
+        ../shared/realdata/partial-reid-dev --pose mediapipe --parsing keypoints \\
         --json benchmarks/results/tagging_real.json
 
 Every number with the shipped default calibration of the backend pair (no reviewed labels), the
@@ -55,7 +55,7 @@ from occreid.pseudolabel.backends import paired_parsing
 from occreid.pseudolabel.cache import LabelCache
 from occreid.pseudolabel.calibration import MIN_SHARE
 from occreid.pseudolabel.letterbox import MARGIN
-from occreid.pseudolabel.tagging import tag_frames
+from occreid.pseudolabel.tagging import occlusion_labels, tag_frames
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -178,6 +178,7 @@ def score_real(source: Path, tags: pd.DataFrame) -> dict[str, Any]:
     out["reliability"] = reliability(truth["confidence"].to_numpy(), agree)
     truth["tagged"], truth["truth"], truth["known"] = occluded_tag, is_occluded, known
     out["intervals_95"] = intervals(truth, "visibility" in truth)
+    out["operating_points"] = operating_points(truth)
     truth["unseen_below"] = 1 - truth["lowest_seen"]
     for column in ("kp_hidden", "kp_occluded", "unseen_below", "mask_hidden"):
         if "visibility" in truth and truth[column].notna().sum() > 2:
@@ -185,6 +186,31 @@ def score_real(source: Path, tags: pd.DataFrame) -> dict[str, Any]:
             out[f"spearman_{column}_where_found"] = round(
                 spearman(truth.loc[seen, column], 1 - truth.loc[seen, "visibility"]), 3
             )
+    return out
+
+
+def operating_points(truth: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """What other P(occluded) thresholds than the tags' 0.5 would give on the frames with
+    evidence (unknown frames keep their tags): a diagnostic of whether one operating point can
+    meet a set's targets, never used to choose one (that is what `occreid calibrate` does from
+    reviewed labels)."""
+    known = truth["known"].to_numpy()
+    share = np.nan_to_num(truth["share"].to_numpy())
+    out = {}
+    for threshold in (0.1, 0.2, 0.3, 0.4, 0.5):
+        hit = known & (truth["p_occluded"].to_numpy() >= threshold)
+        label = np.where(hit, np.maximum(occlusion_labels(share, MIN_SHARE), 1), 0)
+        label = np.where(known, label, truth["occlusion"].to_numpy())
+        tagged = label > 0
+        if "visibility" in truth:
+            row = {"gap_with_evidence": tagged[known].mean() - truth["truth"][known].mean()}
+        else:
+            whole = known & ~truth["truth"].to_numpy()
+            row = {
+                "auc_label": roc_auc(truth["truth"], label),
+                "whole_with_evidence_tagged": tagged[whole].mean(),
+            }
+        out[f"p>={threshold}"] = {k: round(float(v), 3) for k, v in row.items()}
     return out
 
 
