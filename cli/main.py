@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from occreid.common.errors import OccreidError
+from occreid.common.errors import OccreidError, user_message
 from occreid.common.runtime import DEVICE_HELP
 from occreid.engine.options import DEMO_BACKENDS, DemoOptions, EvalOptions, TrainOptions
 from occreid.occdata.build import BuildOptions
@@ -37,7 +37,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except OccreidError as err:
-            raise click.ClickException(str(err)) from None
+            raise click.ClickException(user_message(err)) from None
 
 
 @click.group(

@@ -122,8 +122,9 @@ def read_frames(root: Path, paths: list[str], size: tuple[int, int]) -> np.ndarr
         image = cv2.imread(str(root / rel), cv2.IMREAD_COLOR)
         if image is None:
             raise OccreidError(
-                f"{root / rel}: cannot decode this frame; list such frames with "
-                "build-dataset's --check-images and exclude their tracklets"
+                f"{root / rel}: cannot decode this frame; in a built dataset list such frames "
+                "with build-dataset's --check-images and exclude their tracklets, in an image "
+                "folder replace or remove the file"
             )
         image = cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
         cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=out[i])
