@@ -154,7 +154,7 @@ def evaluate_checkpoint(opts: EvalOptions) -> dict[str, Any]:
 
     state = load_checkpoint(opts.checkpoint)
     model, cfg = model_from_state(state, opts.checkpoint)
-    check_mode(cfg.data, opts.dataset)
+    check_mode(cfg.data, opts.dataset, opts.checkpoint)
     rt = Runtime.create(opts.device, bf16=cfg.run.bf16, channels_last=cfg.run.channels_last)
     query = load_split(opts.dataset, "query", opts.source)
     gallery = load_split(opts.dataset, "gallery", opts.source)
