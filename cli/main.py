@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,12 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except OccreidError as err:
             raise click.ClickException(user_message(err)) from None
+        except click.UsageError as err:
+            extra = re.match(r"Got unexpected extra arguments? \((.*)\)", err.message)
+            if extra and "=" in extra[1]:  # `--set a=1 b=2`: each pair needs its own --set
+                pairs = " ".join(f"--set {p}" for p in extra[1].split())
+                err.message += f"; one KEY=VALUE per --set, e.g. {pairs}"
+            raise
 
 
 @click.group(

@@ -124,6 +124,9 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> list[dict[str, Any]]:
     return [*layers, values]
 
 
+KIND_NAMES = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}
+
+
 def _flow(value: Any) -> str:
     """A value as it is typed after ``--set key=``: lists as [a,b] without spaces."""
     if isinstance(value, list | tuple):
@@ -141,8 +144,8 @@ def expected_form(key: str, given: str | None = None) -> str:
         numbers = re.findall(r"\d+", given or "")
         example = f"[{','.join(numbers)}]" if len(numbers) >= 2 else _flow(list(default))
         return f"; write a list, e.g. {key}={example}"
-    kind = type(default).__name__
-    return f"; write a {kind}, e.g. {key}={_flow(default)}"
+    kind = KIND_NAMES.get(type(default).__name__, f"a {type(default).__name__}")
+    return f"; write {kind}, e.g. {key}={_flow(default)}"
 
 
 def _merge(layers: list[Any], where: str) -> DictConfig:
@@ -155,6 +158,8 @@ def _merge(layers: list[Any], where: str) -> DictConfig:
             reason = str(err).splitlines()[0].rstrip(".")
             given = where.partition("=")[2] if where.startswith("--set ") else None
             form = expected_form(key, given)
+            if form:  # OmegaConf's reason names its own node types: the form says it plainly
+                reason = "not a value it takes"
             raise OccreidError(f"{where}: config key {key!r}: {reason}{form}") from None
     return merged  # type: ignore[return-value]
 

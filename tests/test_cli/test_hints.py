@@ -105,9 +105,10 @@ def test_a_misspelt_config_gives_the_closest_names_and_the_listing(toy_dataset, 
 @pytest.mark.parametrize(
     ("given", "form"),
     [
-        ("model.input_size=128x64", "model.input_size=[128,64]"),
+        ("model.input_size=128x64", "write a list, e.g. model.input_size=[128,64]"),
         ("model.rfc_stages=3", "model.rfc_stages=[2,3]"),
-        ("optim.lr=fast", "optim.lr=0.0003"),
+        ("optim.lr=fast", "write a number, e.g. optim.lr=0.0003"),
+        ("optim.epochs=two", "write an integer, e.g. optim.epochs="),
     ],
 )
 def test_a_wrong_set_value_names_the_expected_form(toy_dataset, tmp_path, given, form):
@@ -115,3 +116,11 @@ def test_a_wrong_set_value_names_the_expected_form(toy_dataset, tmp_path, given,
     args = ["train", "--dataset", str(dataset), "--out", str(tmp_path / "run"), "--set", given]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1 and form in result.output and given.split("=")[0] in result.output
+    assert "Node" not in result.output  # no OmegaConf internals
+
+
+def test_two_pairs_after_one_set_say_each_needs_its_own(tmp_path):
+    args = ["train", "--dataset", str(tmp_path), "--out", str(tmp_path / "run")]
+    result = CliRunner().invoke(main, [*args, "--set", "model.arch=resnet18", "optim.epochs=2"])
+    assert result.exit_code == 2
+    assert "one KEY=VALUE per --set, e.g. --set optim.epochs=2" in result.output
