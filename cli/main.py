@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -449,7 +450,8 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     isotonic map to the label, the prior of frames without evidence) is checked by
     cross-validation grouped by tracklet; where it is not better than the calibration it starts
     from (or too few tracklets were reviewed), that one is kept and the output says so.
-    `occreid tag-occlusion LABELS` then uses it. pseudolabel/calibrate.py has the details.
+    `occreid tag-occlusion LABELS --out CSV` then uses it. pseudolabel/calibrate.py has the
+    details.
     """
     from occreid.pseudolabel.cache import LabelCache
     from occreid.pseudolabel.calibrate import fit_calibration, read_reviewed
@@ -471,7 +473,9 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     if (~known).any():
         click.echo(f"{int((~known).sum()):,} reviewed frames are not in the cache: left out")
     fit.calibration.save(labels / FILE_NAME)
-    click.echo(f"wrote {labels / FILE_NAME}; `occreid tag-occlusion {labels}` now uses it")
+    tags = shlex.quote(str(labels / "occlusion.calibrated.csv"))
+    again = f"occreid tag-occlusion {shlex.quote(str(labels))} --out {tags}"
+    click.echo(f"wrote {labels / FILE_NAME}; tag-occlusion now uses it: `{again}`")
 
 
 @main.command()

@@ -5,6 +5,7 @@ is monotone and checked by tracklet-grouped cross-validation."""
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -233,11 +234,10 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     assert "of 12 tracklets" in r.output and "uses the fitted calibration" in r.output
     assert "accuracy of the unreviewed frames' tags: 1.000 (95 % CI" in r.output
     assert isinstance(load_calibration(cache.root / "calibration.json"), Calibration)
-    after = runner.invoke(
-        main, ["tag-occlusion", str(cache.root), "--out", str(tmp_path / "b.csv")]
-    )
-    assert "fitted on reviewed labels" in after.output
-    tags = pd.read_csv(tmp_path / "b.csv")
+    printed = r.output.rstrip().rsplit("`", 2)[1]  # the command it says to run next, as printed
+    after = runner.invoke(main, shlex.split(printed)[1:])
+    assert after.exit_code == 0 and "fitted on reviewed labels" in after.output
+    tags = pd.read_csv(cache.root / "occlusion.calibrated.csv")
     assert ((tags["occlusion"] > 0) == (np.array(truth) > 0)).mean() == 1.0
     assert ((pd.read_csv(tmp_path / "a.csv")["occlusion"] > 0) == (np.array(truth) > 0)).mean() < 1
     bad = tmp_path / "other.csv"
