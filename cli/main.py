@@ -7,7 +7,9 @@ import dataclasses
 import json
 import re
 import shlex
+import shutil
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +44,11 @@ class _Group(click.Group):
             raise click.ClickException(user_message(err)) from None
         except click.UsageError as err:
             extra = re.match(r"Got unexpected extra arguments? \((.*)\)", err.message)
-            if extra and "=" in extra[1]:  # `--set a=1 b=2`: each pair needs its own --set
-                pairs = " ".join(f"--set {p}" for p in extra[1].split())
-                err.message += f"; one KEY=VALUE per --set, e.g. {pairs}"
-            raise
+            if not (extra and "=" in extra[1]):
+                raise
+            pairs = " ".join(f"--set {p}" for p in extra[1].split())  # `--set a=1 b=2`
+            hint = f"{err.message}; one KEY=VALUE per --set, e.g. {pairs}"
+            raise click.UsageError(hint, err.ctx) from None
 
 
 @click.group(
@@ -69,6 +72,12 @@ def main() -> None:
       evaluate       mAP / CMC of a checkpoint, with pictures on request
       demo           run the whole chain on toy data
     """
+    warnings.formatwarning = _warning_line
+
+
+def _warning_line(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> str:
+    """A warning as the user reads it: one line, without the source file and line of code."""
+    return f"Warning: {message}\n"
 
 
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -722,15 +731,19 @@ def configs() -> None:
     """List the packaged training configs, by the name `occreid train --config NAME` takes.
 
     The paper's settings (rfcnet_video, rfcnet_image and the baselines), one config per ablation
-    row of Tables 8 (ablations/image/) and 9 (ablations/video/), and the demo's. Each line gives
-    the name and the first line of the file's own description.
+    row of Tables 8 (ablations/image/) and 9 (ablations/video/), and the demo's. Each entry gives
+    the name and the first sentence of the file's own description, wrapped to the terminal.
     """
     from occreid.engine.config import packaged_configs
 
     listed = packaged_configs()
-    width = max(map(len, listed))
+    width = max(map(len, listed)) + 2
+    columns = max(shutil.get_terminal_size().columns, width + 40)
     for name, what in listed.items():
-        click.echo(f"{name:<{width}}  {what}")
+        text = click.wrap_text(
+            what, columns, initial_indent=" " * width, subsequent_indent=" " * width
+        )
+        click.echo(f"{name:<{width}}{text[width:]}")
 
 
 @main.command()

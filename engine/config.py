@@ -172,11 +172,22 @@ def packaged_configs() -> dict[str, str]:
     """Every packaged config by name (``rfcnet_video``, ``ablations/video/trfc``) with what it
     is: the first line of its leading comment (`occreid configs` lists them)."""
     root = _packaged()
-    out = {}
-    for path in sorted(root.rglob("*.yaml")):
-        first = path.read_text().splitlines()[0] if path.stat().st_size else ""
-        out[path.relative_to(root).with_suffix("").as_posix()] = first.lstrip("# ").strip()
-    return out
+    return {
+        path.relative_to(root).with_suffix("").as_posix(): _first_sentence(path.read_text())
+        for path in sorted(root.rglob("*.yaml"))
+    }
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of a YAML file's leading comment (it may run over several lines)."""
+    comment = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        comment.append(line.lstrip("# ").strip())
+    joined = " ".join(comment)
+    end = re.search(r"\.(\s|$)", joined)
+    return joined[: end.start() + 1] if end else joined
 
 
 def find_config(name: str | Path) -> Path:

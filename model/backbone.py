@@ -164,15 +164,15 @@ def load_pretrained(net: ResNet, source: str, arch: str) -> None:
         if not path.is_file():
             raise OccreidError(f"{path}: pretrained checkpoint not found (or use none / imagenet)")
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:  # not a torch file, or a pickle of other objects: one line
             raise OccreidError(
                 f"{path}: cannot read these weights ({type(err).__name__}); give a {arch} "
                 "state_dict saved by torch.save (e.g. torchvision's .pth), imagenet or none"
             ) from None
-        if not isinstance(state, dict):
+        if not isinstance(loaded, dict):
             raise OccreidError(f"{path}: not a state_dict (a mapping of tensors) of a {arch}")
-        state = state.get("state_dict", state)
+        state = loaded.get("state_dict", loaded)
     state = {k.removeprefix("module."): v for k, v in state.items() if not k.startswith("fc.")}
     own = {k: v for k, v in net.state_dict().items() if not k.startswith("fc.")}
     missing = sorted(set(own) - set(state))

@@ -5,6 +5,7 @@ to the failed one; a command named only for reference is written without backtic
 
 import re
 import shlex
+import warnings
 from pathlib import Path
 
 import pytest
@@ -99,7 +100,10 @@ def test_a_misspelt_config_gives_the_closest_names_and_the_listing(toy_dataset, 
     listing = CliRunner().invoke(main, ["configs"]).output
     shipped = Path(__file__).resolve().parents[2] / "configs"
     names = {p.relative_to(shipped).with_suffix("").as_posix() for p in shipped.rglob("*.yaml")}
-    assert {line.split()[0] for line in listing.splitlines()} == names
+    entries = re.split(r"\n(?=\S)", listing.strip())  # wrapped lines start with spaces
+    assert {entry.split()[0] for entry in entries} == names
+    demo = next(e for e in entries if e.startswith("demo_rfcnet "))
+    assert " ".join(demo.split()[1:]).endswith("trains in a few minutes.")  # a whole sentence
 
 
 @pytest.mark.parametrize(
@@ -124,3 +128,10 @@ def test_two_pairs_after_one_set_say_each_needs_its_own(tmp_path):
     result = CliRunner().invoke(main, [*args, "--set", "model.arch=resnet18", "optim.epochs=2"])
     assert result.exit_code == 2
     assert "one KEY=VALUE per --set, e.g. --set optim.epochs=2" in result.output
+
+
+def test_warnings_print_as_one_line_without_the_source(monkeypatch):
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)  # restored after
+    assert CliRunner().invoke(main, ["configs"]).exit_code == 0
+    line = warnings.formatwarning("backbone trains from scratch", UserWarning, "/x/cli.py", 381)
+    assert line == "Warning: backbone trains from scratch\n"
