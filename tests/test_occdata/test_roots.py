@@ -1,5 +1,7 @@
 """What each command takes a root for, and what it says when a part is missing (issue 19)."""
 
+import shutil
+import warnings
 from pathlib import Path
 
 import cv2
@@ -141,3 +143,16 @@ def test_review_offers_each_image_of_an_image_folder_as_its_own_item(
     ctx, _ = open_session(ReviewOptions(source=root, annotations=csv), "ann")
     tracklets = ctx.store.tracklets()
     assert len(tracklets) == len(frames) == 18
+
+
+def test_labelling_a_partial_image_folder_says_which_folders_it_lacks(image_folder_factory):
+    root = image_folder_factory(["bounding_box_train"])
+    with pytest.warns(UserWarning, match=r"without query/, bounding_box_test/") as caught:
+        _, frames = frames_to_label(root, "pseudolabel")
+    assert set(frames["split"]) == {"train"} and "train / evaluate" in str(caught[0].message)
+    for folder in ("query", "bounding_box_test"):
+        (root / folder).mkdir()
+        shutil.copy(next((root / "bounding_box_train").iterdir()), root / folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a whole folder: nothing to say
+        frames_to_label(root, "pseudolabel")
