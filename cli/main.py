@@ -678,7 +678,11 @@ _CONFIGS = "configs/ (rfcnet_video.yaml, rfcnet_image.yaml, baseline_*.yaml, abl
     "--set model.rfc_stages=[3] --set model.input_size=[128,64].",
 )
 @click.option(
-    "--labels", type=_EXISTING_DIR, help="Label cache (`occreid pseudolabel`) for Lk and Lf."
+    "--labels",
+    type=_EXISTING_DIR,
+    help="Label cache (occreid pseudolabel) for Lk and Lf: needed by every config with RFC "
+    "blocks and loss.keypoint or loss.foreground above 0 (RFCnet's, the demo's); the "
+    "baselines train without it.",
 )
 @click.option(
     "--source", type=_EXISTING_DIR, help="Frames' root, where it moved since build-dataset."
