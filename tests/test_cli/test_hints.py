@@ -86,7 +86,7 @@ def test_the_annotations_hint_of_stats_works_as_printed(image_folder_factory, tm
     for hint in _fails_with_hints(args):
         _run_hint(hint, args, {"LABELS": str(labels)})
     result = CliRunner().invoke(main, [*args, "--annotations", str(labels / "occlusion.csv")])
-    assert "| train | 6 | 3 | 50.0% | 0.0% |" in result.output
+    assert "| train | 6 | 3 | 0 | 50.0% | 0.0% |" in result.output
 
 
 def test_a_misspelt_config_gives_the_closest_names_and_the_listing(toy_dataset, tmp_path):
