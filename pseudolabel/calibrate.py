@@ -50,6 +50,7 @@ import pandas as pd
 
 from occreid.common.errors import OccreidError
 from occreid.occdata.annotations import is_occluded
+from occreid.occdata.label_quality import wilson_interval
 from occreid.pseudolabel.calibration import NO_EVIDENCE, PRIOR_LABEL, Calibration, OccludedModel
 from occreid.pseudolabel.tagging import FEATURES, features, tag_table
 
@@ -197,18 +198,8 @@ def confidence_knots(tags: pd.DataFrame, truth: np.ndarray) -> tuple[tuple[float
     ys = np.asarray(iso.y_thresholds_, dtype=np.float64)
     for value in np.unique(ys):  # each isotonic block: its agreement over its tracklets, at least
         n = float(len(np.unique(tracklets[level == value])))
-        ys[ys == value] = max(0.5, wilson_lower(value, n))
+        ys[ys == value] = max(0.5, wilson_interval(value, n, CONFIDENCE_Z)[0])
     return tuple(zip(xs.tolist(), np.maximum.accumulate(ys).tolist(), strict=True))
-
-
-def wilson_lower(share: float, n: float, z: float = CONFIDENCE_Z) -> float:
-    """Lower Wilson score bound of a proportion ``share`` seen over ``n`` independent trials
-    (0 where n is 0): the agreement that ``n`` tracklets vouch for at one-sided level z."""
-    if n <= 0:
-        return 0.0
-    centre = share + z * z / (2 * n)
-    margin = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
-    return float((centre - margin) / (1 + z * z / n))
 
 
 def _usable(cal: Calibration) -> list[str]:

@@ -14,7 +14,9 @@ from click.testing import CliRunner
 
 from occreid.cli.main import main
 from occreid.common.errors import OccreidError
+from occreid.occdata.label_quality import wilson_interval
 from occreid.pseudolabel.calibrate import (
+    CONFIDENCE_Z,
     MIN_TRACKLETS,
     Interval,
     agreement_interval,
@@ -24,7 +26,6 @@ from occreid.pseudolabel.calibrate import (
     not_worse,
     occluded,
     read_reviewed,
-    wilson_lower,
 )
 from occreid.pseudolabel.calibration import (
     Calibration,
@@ -156,10 +157,14 @@ def test_confidence_counts_the_reviewed_tracklets_not_their_frames() -> None:
     assert tag_table(many_short, fit.calibration)["confidence"].min() > 0.9
 
 
-def test_the_wilson_bound_by_hand() -> None:
-    assert wilson_lower(1.0, 6) == pytest.approx(1 / (1 + 1.2816**2 / 6), abs=1e-6)
-    assert wilson_lower(0.9, 1000) == pytest.approx(0.9 - 1.2816 * 0.3 / 1000**0.5, abs=2e-3)
-    assert wilson_lower(0.9, 0) == 0.0
+def test_the_confidence_s_wilson_bound_by_hand() -> None:
+    """calibrate's one-sided 90 % bound is label_quality's Wilson interval at z = 1.2816."""
+    def lower(share: float, n: float) -> float:
+        return wilson_interval(share, n, CONFIDENCE_Z)[0]
+
+    assert lower(1.0, 6) == pytest.approx(1 / (1 + 1.2816**2 / 6), abs=1e-6)
+    assert lower(0.9, 1000) == pytest.approx(0.9 - 1.2816 * 0.3 / 1000**0.5, abs=2e-3)
+    assert lower(0.9, 0) == 0.0
 
 
 def test_confidence_is_the_agreement_found_at_that_certainty() -> None:
