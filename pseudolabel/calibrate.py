@@ -70,6 +70,7 @@ CANDIDATES = (
     ),
 )
 CONFIDENCE_Z = 1.2816  # normal quantile of the one-sided 90 % lower bound of a confidence level
+NOT_ENOUGH = "not enough reviewed tracklets to estimate"  # said in place of a NaN estimate
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,14 @@ class Interval:
     high: float
 
     def __str__(self) -> str:
+        if np.isnan(self.estimate):
+            return NOT_ENOUGH
         return f"{self.estimate:.3f} (95 % CI {self.low:.3f}-{self.high:.3f})"
+
+
+def _balanced(value: float) -> str:
+    """A balanced accuracy as the report's lines give it (never NaN)."""
+    return "" if np.isnan(value) else f" (balanced {value:.3f})"
 
 
 def agreement_interval(agree: np.ndarray, groups: np.ndarray, seed: int = 0) -> Interval:
@@ -288,10 +296,10 @@ class CalibrationFit:
     def lines(self) -> list[str]:
         return [
             f"reviewed: {self.frames:,} frames of {self.tracklets:,} tracklets",
-            f"occluded yes / no agreement, starting calibration: {self.before} "
-            f"(balanced {self.before_balanced:.3f})",
-            f"occluded yes / no agreement, fitted (cross-validated by tracklet): {self.after} "
-            f"(balanced {self.after_balanced:.3f})",
+            f"occluded yes / no agreement, starting calibration: {self.before}"
+            f"{_balanced(self.before_balanced)}",
+            f"occluded yes / no agreement, fitted (cross-validated by tracklet): {self.after}"
+            f"{_balanced(self.after_balanced)}",
             self.reason,
             f"estimated occluded yes / no accuracy of the unreviewed frames' tags: {self.accuracy}",
         ]

@@ -18,6 +18,7 @@ from occreid.occdata.label_quality import wilson_interval
 from occreid.pseudolabel.calibrate import (
     CONFIDENCE_Z,
     MIN_TRACKLETS,
+    NOT_ENOUGH,
     Interval,
     agreement_interval,
     balanced_accuracy,
@@ -128,6 +129,17 @@ def test_a_few_reviewed_tracklets_keep_the_defaults_and_say_so() -> None:
     assert "kept the starting calibration" in fit.reason and str(MIN_TRACKLETS) in fit.reason
 
 
+def test_a_single_reviewed_tracklet_says_there_is_too_little_to_estimate_never_nan() -> None:
+    table, answers = _squeezed_table(40)
+    fit = fit_calibration(
+        table, answers[table["tracklet"] == "0000"], default_calibration("squeezed", "none")
+    )
+    text = "\n".join(fit.lines())
+    assert "nan" not in text.lower()
+    fitted = next(line for line in fit.lines() if "fitted (cross-validated" in line)
+    assert fitted.endswith(NOT_ENOUGH)
+
+
 def test_a_fit_is_used_only_where_cross_validation_finds_it_worse_on_neither() -> None:
     at = Interval
     assert not_worse(at(0.8, 0.7, 0.9), at(0.8, 0.7, 0.9), 0.7, 0.7)  # equal tags: kept
@@ -159,6 +171,7 @@ def test_confidence_counts_the_reviewed_tracklets_not_their_frames() -> None:
 
 def test_the_confidence_s_wilson_bound_by_hand() -> None:
     """calibrate's one-sided 90 % bound is label_quality's Wilson interval at z = 1.2816."""
+
     def lower(share: float, n: float) -> float:
         return wilson_interval(share, n, CONFIDENCE_Z)[0]
 
