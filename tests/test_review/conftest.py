@@ -85,6 +85,16 @@ def open_page() -> type[Page]:
 @pytest.fixture
 def server(session: ReviewContext) -> Iterator[str]:
     """The app under uvicorn on a free loopback port (``session.port`` set to it); its URL."""
+    yield from _serve(session)
+
+
+@pytest.fixture
+def image_server(image_session: ReviewContext) -> Iterator[str]:
+    """``server`` for the image folder's session."""
+    yield from _serve(image_session)
+
+
+def _serve(session: ReviewContext) -> Iterator[str]:
     import uvicorn
 
     with socket.socket() as s:
