@@ -84,7 +84,12 @@ def open_session(opts: ReviewOptions, reviewer: str) -> tuple[ReviewContext, Ope
         from occreid.review.retag import Retagger
 
         labels = LabelCache(opts.labels)
-        retag = Retagger(labels, opts.calibrate_every, accepted_at_last=store.accepted())
+        retag = Retagger(
+            labels,
+            unit=unit_of(opts.source),
+            every=opts.calibrate_every,
+            accepted_at_last=store.accepted(),
+        )
     ctx = ReviewContext(
         source=root,
         store=store,
