@@ -527,7 +527,14 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     show_default=True,
     help="Address to listen on; any other than loopback also asks the token for reading.",
 )
-@click.option("--port", type=int, default=_default(ReviewOptions, "port"), show_default=True)
+@click.option(
+    "--port",
+    type=int,
+    default=_default(ReviewOptions, "port"),
+    show_default=True,
+    help="TCP port the page is served on, on the --host address (loopback, this machine only, "
+    "unless --host says otherwise); a port in use is an error: pass another.",
+)
 @click.option(
     "--reviewer",
     help="Your name, stored with every decision (asked when not given and there is a terminal).",
@@ -546,7 +553,8 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     "--export",
     "export_to",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the reviewed CSV here (and OUT.exclude.txt) and exit, without serving.",
+    help="Write the reviewed CSV here (and OUT.exclude.txt, but for an image folder: it has no "
+    "exclusion list) and exit, without serving.",
 )
 def review(export_to: Path | None, **options: Any) -> None:
     """Review the occlusion labels of SOURCE in a browser, tracklet by tracklet.
@@ -560,29 +568,14 @@ def review(export_to: Path | None, **options: Any) -> None:
     stored at once (SQLite, with your name and the time): stop the server any time and start it
     again to continue. --export writes the reviewed CSV (with a `reviewed` column) that
     build-dataset reads, and the train tracklets marked as sharing an obstacle with the test set
-    in the --exclude format.
+    in the --exclude format (not for an image folder: train reads it as it is).
     """
-    from occreid.review.session import bind, check_options, open_session, open_store, serve, url
+    from occreid.review.session import bind, check_options, export_store, open_session, serve, url
 
     opts = ReviewOptions(**options)
     if export_to is not None:
-        from occreid.review.export import export
-
-        _, store, opened = open_store(opts)
-        if opened.line():
-            click.echo(opened.line())
-        done = export(store, export_to)
-        click.echo(
-            f"wrote {done['csv']} ({done['frames']:,} frames, {done['reviewed_frames']:,} "
-            f"reviewed) and {done['exclude']} ({done['excluded_tracklets']} train tracklets)"
-        )
-        both = done["reviewers"]
-        if both["frames"]:
-            kappa = "-" if both["kappa"] is None else f"{both['kappa']:.3f}"
-            click.echo(
-                f"two reviewers on {both['frames']:,} frames: occluded yes / no kappa {kappa}, "
-                f"label MAE {both['label_mae']:.2f}"
-            )
+        for line in export_store(opts, export_to):
+            click.echo(line)
         return
     check_options(opts)
     reviewer = opts.reviewer

@@ -13,7 +13,9 @@ reviewer's label (``occlusion_2``, ``persons_2``). From these, per split:
 - the agreement between two reviewers (Cohen's kappa on occluded yes / no, label MAE);
 - the estimated occluded yes / no accuracy of the unreviewed frames: the reviewed frames' accuracy
   per confidence bin, weighted by the unreviewed frames' bins, with a 95 % interval from a
-  bootstrap over reviewed tracklets (frames of one tracklet are not independent);
+  bootstrap over reviewed tracklets (frames of one tracklet are not independent), never narrower
+  than the Wilson score interval over those tracklets (a bootstrap of a few tracklets that all
+  agree has nothing to vary: eight agreeing tracklets do not make 100 % certain);
 - how Tables 1-2 would move if the unreviewed tags were wrong at that rate: every unreviewed frame
   is redrawn from what reviewers did to tags like it (its confidence bin and whether it was tagged
   occluded; an occluded label from the human labels given to the same automatic label), the
@@ -39,6 +41,7 @@ from occreid.occdata.stats import TABLE1_BINS, TABLE2_BIN_OF_LABEL, TABLE2_BINS,
 CONFIDENCE_EDGES: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 SPLITS: tuple[str, ...] = ("train", "query", "gallery")
 TEST_SPLITS: tuple[str, ...] = ("query", "gallery")
+Z_95 = 1.959964  # two-sided 95 % normal quantile
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -219,6 +222,17 @@ class Reviewed:
         return float((share * acc).sum())
 
 
+def wilson_interval(share: float, n: float, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``share`` seen over ``n`` independent trials (each
+    bound at normal quantile ``z``: 1.96 for two-sided 95 %); (0, 1) where n is 0."""
+    if n <= 0:
+        return 0.0, 1.0
+    centre = share + z * z / (2 * n)
+    margin = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    scale = 1 + z * z / n
+    return float((centre - margin) / scale), float((centre + margin) / scale)
+
+
 def _bootstrap(n: int, rng: np.random.Generator) -> np.ndarray:
     """Weights of one bootstrap over ``n`` reviewed tracklets (how often each was drawn)."""
     return np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
@@ -237,17 +251,23 @@ def accuracy_interval(
     reviewed: Reviewed, counts: np.ndarray, opts: QualityOptions
 ) -> dict[str, Any]:
     """Occluded yes / no accuracy expected on frames counted ``counts`` per confidence bin (index
-    0: no confidence) from the ``reviewed`` tracklets, with a 95 % interval from a bootstrap over
-    those tracklets; None where nothing is reviewed or counted."""
+    0: no confidence) from the ``reviewed`` tracklets, with a 95 % interval: the bootstrap over
+    those tracklets, widened to at least the Wilson interval over their number at the estimate
+    (the tracklets are the independent units); None where nothing is reviewed or counted."""
     n = len(reviewed.total)
     if n == 0 or counts.sum() == 0:
         return {"estimated_accuracy": None, "interval": None}
     share = counts / counts.sum()
     rng = np.random.default_rng(opts.seed)
     boot = [reviewed.accuracy(_bootstrap(n, rng), share) for _ in range(opts.draws)]
+    estimate = reviewed.accuracy(np.ones(n), share)
+    low, high = wilson_interval(estimate, n)
     return {
-        "estimated_accuracy": reviewed.accuracy(np.ones(n), share),
-        "interval": [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))],
+        "estimated_accuracy": estimate,
+        "interval": [
+            min(float(np.percentile(boot, 2.5)), low),
+            max(float(np.percentile(boot, 97.5)), high),
+        ],
     }
 
 

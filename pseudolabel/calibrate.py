@@ -50,6 +50,7 @@ import pandas as pd
 
 from occreid.common.errors import OccreidError
 from occreid.occdata.annotations import is_occluded
+from occreid.occdata.label_quality import wilson_interval
 from occreid.pseudolabel.calibration import NO_EVIDENCE, PRIOR_LABEL, Calibration, OccludedModel
 from occreid.pseudolabel.tagging import FEATURES, features, tag_table
 
@@ -69,6 +70,7 @@ CANDIDATES = (
     ),
 )
 CONFIDENCE_Z = 1.2816  # normal quantile of the one-sided 90 % lower bound of a confidence level
+NOT_ENOUGH = "not enough reviewed tracklets to estimate"  # said in place of a NaN estimate
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,14 @@ class Interval:
     high: float
 
     def __str__(self) -> str:
+        if np.isnan(self.estimate):
+            return NOT_ENOUGH
         return f"{self.estimate:.3f} (95 % CI {self.low:.3f}-{self.high:.3f})"
+
+
+def _balanced(value: float) -> str:
+    """A balanced accuracy as the report's lines give it (never NaN)."""
+    return "" if np.isnan(value) else f" (balanced {value:.3f})"
 
 
 def agreement_interval(agree: np.ndarray, groups: np.ndarray, seed: int = 0) -> Interval:
@@ -197,18 +206,8 @@ def confidence_knots(tags: pd.DataFrame, truth: np.ndarray) -> tuple[tuple[float
     ys = np.asarray(iso.y_thresholds_, dtype=np.float64)
     for value in np.unique(ys):  # each isotonic block: its agreement over its tracklets, at least
         n = float(len(np.unique(tracklets[level == value])))
-        ys[ys == value] = max(0.5, wilson_lower(value, n))
+        ys[ys == value] = max(0.5, wilson_interval(value, n, CONFIDENCE_Z)[0])
     return tuple(zip(xs.tolist(), np.maximum.accumulate(ys).tolist(), strict=True))
-
-
-def wilson_lower(share: float, n: float, z: float = CONFIDENCE_Z) -> float:
-    """Lower Wilson score bound of a proportion ``share`` seen over ``n`` independent trials
-    (0 where n is 0): the agreement that ``n`` tracklets vouch for at one-sided level z."""
-    if n <= 0:
-        return 0.0
-    centre = share + z * z / (2 * n)
-    margin = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
-    return float((centre - margin) / (1 + z * z / n))
 
 
 def _usable(cal: Calibration) -> list[str]:
@@ -297,10 +296,10 @@ class CalibrationFit:
     def lines(self) -> list[str]:
         return [
             f"reviewed: {self.frames:,} frames of {self.tracklets:,} tracklets",
-            f"occluded yes / no agreement, starting calibration: {self.before} "
-            f"(balanced {self.before_balanced:.3f})",
-            f"occluded yes / no agreement, fitted (cross-validated by tracklet): {self.after} "
-            f"(balanced {self.after_balanced:.3f})",
+            f"occluded yes / no agreement, starting calibration: {self.before}"
+            f"{_balanced(self.before_balanced)}",
+            f"occluded yes / no agreement, fitted (cross-validated by tracklet): {self.after}"
+            f"{_balanced(self.after_balanced)}",
             self.reason,
             f"estimated occluded yes / no accuracy of the unreviewed frames' tags: {self.accuracy}",
         ]

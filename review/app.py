@@ -46,6 +46,7 @@ from occreid.review.quality import INNER_EDGES, QualityCache
 from occreid.review.queue import QueueFilter, header, order_queue
 from occreid.review.retag import NO_LABELS, Retagger
 from occreid.review.store import ReviewStore, Stale
+from occreid.review.unit import TRACKLET, Unit
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 TOKEN_HEADER, TOKEN_COOKIE = "x-occreid-token", "occreid_token"
@@ -54,6 +55,10 @@ MAX_BODY = 16 * 1024  # a decision is under 300 bytes
 MAX_INT = 2**31 - 1  # frame positions, identities, cameras, versions
 PAGE_ID = r"^[A-Za-z0-9_-]{8,64}$"
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
+NO_EXCLUSIONS = (
+    "an image folder has no exclusion list: train reads the folder as it is (build-dataset's "
+    "--exclude is for a DukeMTMC-VideoReID source)"
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
     "X-Frame-Options": "DENY",
@@ -64,14 +69,15 @@ SECURITY_HEADERS = {
 
 @dataclass
 class ReviewContext:
-    """What the app serves: the frames' root, the store, who reviews, the optional label cache
-    (key points and masks to overlay) and what re-tags from it, the share reviewed twice, the
-    per-server secret, the names and port it answers to, and whether reads need the secret too
-    (bound beyond loopback)."""
+    """What the app serves: the frames' root, the store, who reviews, what one item is (a
+    tracklet, or an image of an image folder), the optional label cache (key points and masks to
+    overlay) and what re-tags from it, the share reviewed twice, the per-server secret, the names
+    and port it answers to, and whether reads need the secret too (bound beyond loopback)."""
 
     source: Path
     store: ReviewStore
     reviewer: str
+    unit: Unit = TRACKLET
     labels: LabelCache | None = None
     retag: Retagger | None = None
     overlap: float = 0.0  # share of tracklets offered to a second reviewer blind (overlap.py)
@@ -228,16 +234,21 @@ def _is_blind(ctx: ReviewContext, key: str) -> bool:
     return bool(blind_for(one, ctx.reviewer, ctx.overlap)[0])
 
 
+def _shown(ctx: ReviewContext, item: dict[str, Any]) -> dict[str, Any]:
+    """A tracklet as the page gets it: its camera numbered as the file names number it."""
+    return {**item, "camid": ctx.unit.shown_camera(int(item["camid"]))}
+
+
 def _view(ctx: ReviewContext, key: str) -> dict[str, Any]:
     """Tracklet ``key`` as this session's reviewer sees it (blind or not)."""
     if _is_blind(ctx, key):
-        return ctx.store.blind_tracklet(key, ctx.reviewer)
-    return {**ctx.store.tracklet(key), "blind": False}
+        return _shown(ctx, ctx.store.blind_tracklet(key, ctx.reviewer))
+    return _shown(ctx, {**ctx.store.tracklet(key), "blind": False})
 
 
 def _stale(ctx: ReviewContext, err: Stale) -> JSONResponse:
     detail = (
-        "this tracklet was changed in another tab or by another reviewer since this page "
+        f"this {ctx.unit.one} was changed in another tab or by another reviewer since this page "
         "loaded it: nothing was written, it is reloaded"
     )
     return JSONResponse({"detail": detail, "stale": True, "tracklet": _view(ctx, err.key)}, 409)
@@ -276,6 +287,9 @@ def create_app(ctx: ReviewContext) -> FastAPI:
             "overlay": bool(ctx.labels),
             "retag": None if ctx.retag else NO_LABELS,  # None: available, else why not
             "overlap": ctx.overlap,
+            "unit": ctx.unit.one,  # what one item is: tracklet, or image (an image folder)
+            "units": ctx.unit.many,
+            "exclusions": ctx.unit.exclusions,  # train items can be excluded (not images)
         }
 
     @app.get("/api/summary")
@@ -288,19 +302,21 @@ def create_app(ctx: ReviewContext) -> FastAPI:
     @app.get("/api/queue")
     def queue(
         split: Literal["", "train", "query", "gallery"] = "",
-        camid: int | None = Query(None, ge=0, le=MAX_INT),
+        camid: int | None = Query(None, ge=1, le=MAX_INT),  # as the file names number it
         pid: int | None = Query(None, ge=-1, le=MAX_INT),
         reviewed: bool | None = None,
         limit: int = Query(200, ge=1, le=10_000),
     ) -> dict[str, Any]:
-        where = QueueFilter(split=split or None, camid=camid, pid=pid, reviewed=reviewed)
+        stored = None if camid is None else ctx.unit.stored_camera(camid)
+        where = QueueFilter(split=split or None, camid=stored, pid=pid, reviewed=reviewed)
         tracklets = live.current().tracklets
         if ctx.overlap > 0:
             done = ctx.store.blind_accepted(ctx.reviewer)
             tracklets = blind_queue(tracklets, ctx.reviewer, ctx.overlap, done)
         ordered = order_queue(tracklets, where)
         shown = ordered.head(limit).drop(columns=count_columns(ordered))
-        items = shown.replace({np.nan: None}).to_dict(orient="records")
+        records = shown.replace({np.nan: None}).to_dict(orient="records")
+        items = [_shown(ctx, r) for r in records]
         return {"total": len(ordered), "items": items}
 
     @app.get("/api/tracklet")
@@ -308,14 +324,14 @@ def create_app(ctx: ReviewContext) -> FastAPI:
         try:
             return _view(ctx, key)
         except KeyError:
-            raise HTTPException(404, "no such tracklet") from None
+            raise HTTPException(404, f"no such {ctx.unit.one}") from None
 
     @app.get("/api/version")
     def version(key: str = Query(max_length=200)) -> dict[str, int]:
         try:
             return {"version": ctx.store.version(key)}
         except KeyError:
-            raise HTTPException(404, "no such tracklet") from None
+            raise HTTPException(404, f"no such {ctx.unit.one}") from None
 
     @app.post("/api/frames")
     def set_frames(change: FrameChange) -> dict[str, Any]:
@@ -332,26 +348,29 @@ def create_app(ctx: ReviewContext) -> FastAPI:
                 blind=_is_blind(ctx, change.key),
             )
         except KeyError:
-            raise HTTPException(404, "no such tracklet or frames") from None
+            raise HTTPException(404, f"no such {ctx.unit.one} or frames") from None
 
     @app.post("/api/tracklet")
     def set_tracklet(change: TrackletChange, later: BackgroundTasks) -> dict[str, Any]:
         who = (ctx.reviewer, change.page)
+        if change.field == "exclude" and not ctx.unit.exclusions:
+            raise HTTPException(400, NO_EXCLUSIONS)
         try:
             if _is_blind(ctx, change.key):
                 if change.field != "accepted":
                     raise HTTPException(400, "a blind second review labels frames only")
-                return ctx.store.set_blind_tracklet(change.key, change.value, who, change.version)
+                blind = ctx.store.set_blind_tracklet(change.key, change.value, who, change.version)
+                return _shown(ctx, blind)
             done = ctx.store.set_tracklet(
                 change.key, change.field, change.value, who, change.version
             )
         except KeyError:
-            raise HTTPException(404, "no such tracklet") from None
+            raise HTTPException(404, f"no such {ctx.unit.one}") from None
         if ctx.retag is not None and ctx.retag.every and change.field == "accepted":
             accepted = ctx.store.accepted()
             if ctx.retag.due(accepted):  # after the answer: accepting stays fast
                 later.add_task(ctx.retag.run, ctx.store, accepted)
-        return done
+        return _shown(ctx, done)
 
     @app.post("/api/retag")
     def retag(change: Write) -> dict[str, Any]:

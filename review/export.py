@@ -7,7 +7,8 @@ was shown) and, where a second reviewer accepted a blind review (review/overlap.
 ``occlusion_2, persons_2`` on those frames; in the input CSV's row order; build-dataset reads
 it as it is (its label-quality section: occdata/label_quality.py). The exclusions go
 beside it, ``OUT.exclude.txt``, in build-dataset's ``--exclude`` format
-(``train/<pid>/<tracklet>`` per line).
+(``train/<pid>/<tracklet>`` per line). An image folder gets the CSV only: it is never built,
+train reads it as it is, so an exclusion list would mean nothing (review/unit.py).
 
 Both are written with common.atomic; the exclusions first, their first line naming the CSV
 they belong to by its SHA-256 (``pair_matches``; build-dataset refuses a pair that is not
@@ -29,6 +30,7 @@ from occreid.common.errors import OccreidError
 from occreid.occdata.label_quality import SPLITS, Frames, between_reviewers
 from occreid.occdata.resplit import EXCLUDE_FOR, check_exclude_pair
 from occreid.review.store import ReviewStore
+from occreid.review.unit import TRACKLET, Unit
 
 
 def exclude_path(out: Path) -> Path:
@@ -66,8 +68,9 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def export(store: ReviewStore, out: Path) -> dict[str, Any]:
-    """Write OUT (CSV) and OUT.exclude.txt from the store; returns what was written."""
+def export(store: ReviewStore, out: Path, unit: Unit = TRACKLET) -> dict[str, Any]:
+    """Write OUT (CSV) and, where ``unit`` has exclusions, OUT.exclude.txt from the store;
+    returns what was written."""
     frames, excluded = store.reviewed_frames()
     table = frames[["path", "occlusion", "persons"]].copy()
     if frames["confidence"].notna().any():
@@ -83,17 +86,38 @@ def export(store: ReviewStore, out: Path) -> dict[str, Any]:
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out.parent, {out.name, exclude_path(out).name})
     data = csv_bytes(table)
-    lines = [
-        EXCLUDE_FOR.format(name=out.name, digest=hashlib.sha256(data).hexdigest()),
-        "# train tracklets that share an obstacle with the test set (occreid review)",
-    ]
-    write_text(exclude_path(out), "\n".join([*lines, *excluded]) + "\n")
+    if unit.exclusions:
+        lines = [
+            EXCLUDE_FOR.format(name=out.name, digest=hashlib.sha256(data).hexdigest()),
+            "# train tracklets that share an obstacle with the test set (occreid review)",
+        ]
+        write_text(exclude_path(out), "\n".join([*lines, *excluded]) + "\n")
     write_bytes(out, data)
     return {
         **reviewer_agreement(table[second]),
         "csv": str(out),
-        "exclude": str(exclude_path(out)),
+        "exclude": str(exclude_path(out)) if unit.exclusions else None,
         "frames": len(table),
         "reviewed_frames": int(table["reviewed"].sum()),
         "excluded_tracklets": len(excluded),
     }
+
+
+def export_lines(done: dict[str, Any], unit: Unit) -> list[str]:
+    """What `occreid review --export` prints about ``done`` (export's answer), in ``unit``s."""
+    items = "frames" if unit.exclusions else unit.many  # an image folder's frames are images
+    wrote = (
+        f"wrote {done['csv']} ({done['frames']:,} {items}, {done['reviewed_frames']:,} reviewed)"
+    )
+    if done["exclude"] is not None:
+        excluded = f"{done['excluded_tracklets']} train {unit.many}"
+        wrote += f" and {done['exclude']} ({excluded})"
+    lines = [wrote]
+    both = done["reviewers"]
+    if both["frames"]:
+        kappa = "-" if both["kappa"] is None else f"{both['kappa']:.3f}"
+        lines.append(
+            f"two reviewers on {both['frames']:,} {items}: occluded yes / no kappa {kappa}, "
+            f"label MAE {both['label_mae']:.2f}"
+        )
+    return lines

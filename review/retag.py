@@ -19,6 +19,7 @@ import pandas as pd
 
 from occreid.pseudolabel.cache import LabelCache
 from occreid.review.store import ReviewStore
+from occreid.review.unit import TRACKLET, Unit
 
 NO_LABELS = "re-tagging needs the label cache the tags were made from: start with --labels LABELS"
 BUSY = "a re-tag is already running"
@@ -27,9 +28,10 @@ BUSY = "a re-tag is already running"
 @dataclass
 class Retagger:
     """Re-tags one store from one label cache; ``every``: after every N newly accepted
-    tracklets (None: only when asked)."""
+    tracklets (None: only when asked); ``unit``: what its messages count (tracklets, images)."""
 
     labels: LabelCache
+    unit: Unit = TRACKLET
     every: int | None = None
     last: dict[str, Any] | None = None  # what the last re-tag did (the header shows it)
     accepted_at_last: int = 0
@@ -70,7 +72,7 @@ class Retagger:
         tags = tag_table(self._evidence, fit.calibration)
         opened = store.repropose(tags, saved)
         message = (
-            f"re-tagged with a calibration fitted on {fit.tracklets:,} reviewed tracklets "
+            f"re-tagged with a calibration fitted on {fit.tracklets:,} reviewed {self.unit.many} "
             f"(saved as {saved.name}): {opened.changed:,} undecided frames have new proposals; "
             "no decision changed"
         )

@@ -19,6 +19,7 @@ from occreid.review.app import LOOPBACK_NAMES, ReviewContext
 from occreid.review.options import MIN_TOKEN, ReviewOptions, is_loopback, is_wildcard
 from occreid.review.source import proposals, source_frames
 from occreid.review.store import Opened, ReviewStore, store_path
+from occreid.review.unit import unit_of
 
 
 def open_store(opts: ReviewOptions) -> tuple[Path, ReviewStore, Opened]:
@@ -30,6 +31,16 @@ def open_store(opts: ReviewOptions) -> tuple[Path, ReviewStore, Opened]:
     path = opts.store or store_path(opts.annotations)
     store, opened = ReviewStore.open(path, root, table)
     return root, store, opened
+
+
+def export_store(opts: ReviewOptions, out: Path) -> list[str]:
+    """`occreid review --export OUT`: write the reviewed CSV (and, but for an image folder, the
+    exclusions) from the store; the lines to print."""
+    from occreid.review.export import export, export_lines
+
+    _, store, opened = open_store(opts)
+    unit = unit_of(opts.source)
+    return [*filter(None, [opened.line()]), *export_lines(export(store, out, unit), unit)]
 
 
 def check_options(opts: ReviewOptions) -> None:
@@ -73,11 +84,17 @@ def open_session(opts: ReviewOptions, reviewer: str) -> tuple[ReviewContext, Ope
         from occreid.review.retag import Retagger
 
         labels = LabelCache(opts.labels)
-        retag = Retagger(labels, opts.calibrate_every, accepted_at_last=store.accepted())
+        retag = Retagger(
+            labels,
+            unit=unit_of(opts.source),
+            every=opts.calibrate_every,
+            accepted_at_last=store.accepted(),
+        )
     ctx = ReviewContext(
         source=root,
         store=store,
         reviewer=reviewer,
+        unit=unit_of(opts.source),
         labels=labels,
         retag=retag,
         overlap=opts.overlap,

@@ -52,18 +52,23 @@ function table(caption, bins, rows) {
   return `<table><caption>${caption}</caption>${head}${body}</table>`;
 }
 
+// What one item is (a tracklet, or an image of an image folder: /api/session), and its plural.
+const unit = () => state.session.unit, units = () => state.session.units;
+const isImage = () => state.session.unit === "image";
+const frames = (n) => isImage() ? "" : `${n} frames · `;  // an image is one frame
+
 async function loadSummary() {
   const s = await api("/api/summary");
   $("progress").innerHTML = `<span>reviewer <b>${esc(state.session.reviewer)}</b></span>` +
-    `<span><b id="reviewed-count">${s.reviewed}</b> / ${s.tracklets} tracklets reviewed</span>` +
-    `<span><b id="changed-count">${s.frames_changed}</b> frames changed</span>` +
-    `<span><b id="excluded-count">${s.excluded}</b> train tracklets excluded</span>` +
+    `<span><b id="reviewed-count">${s.reviewed}</b> / ${s.tracklets} ${units()} reviewed</span>` +
+    `<span><b id="changed-count">${s.frames_changed}</b> ${isImage() ? "images" : "frames"} changed</span>` +
+    (state.session.exclusions ? `<span><b id="excluded-count">${s.excluded}</b> train ${units()} excluded</span>` : "") +
     `<span id="unreviewed-accuracy">${accuracyText(s.unreviewed)}</span>` +
     (s.reviewers.frames ? `<span id="reviewer-agreement">two reviewers on ${s.reviewers.frames} frames: ` +
       `kappa ${s.reviewers.kappa === null ? "–" : s.reviewers.kappa.toFixed(2)}, label MAE ${s.reviewers.label_mae.toFixed(2)}</span>` : "");
   const t1 = s.table1, t2 = s.table2;
   $("tables").innerHTML =
-    table("Table 1 (% tracklets by occluded share), reviewed vs paper", t1.bins, [
+    table(`Table 1 (% ${units()} by occluded share), reviewed vs paper`, t1.bins, [
       ["query", t1.query], ["paper", t1.paper_query], ["gallery", t1.gallery], ["paper", t1.paper_gallery]]) +
     table("Table 2 (% occluded frames by label)", t2.bins, [
       ["query", t2.query], ["paper", t2.paper_query], ["gallery", t2.gallery], ["paper", t2.paper_gallery]]);
@@ -71,10 +76,10 @@ async function loadSummary() {
 
 // The estimated occluded yes / no accuracy of the tags nobody decided, from the reviewed ones.
 function accuracyText(u) {
-  if (u.estimated_accuracy === null) return "accuracy of the unreviewed tags: review a tracklet to estimate it";
+  if (u.estimated_accuracy === null) return `accuracy of the unreviewed tags: review ${isImage() ? "an image" : "a tracklet"} to estimate it`;
   const [low, high] = u.interval;
   return `unreviewed tags ~<b>${pct(u.estimated_accuracy)}</b> right (95%: ${pct(low)}-${pct(high)}, ` +
-    `from ${u.reviewed_tracklets} reviewed tracklets)`;
+    `from ${u.reviewed_tracklets} reviewed ${u.reviewed_tracklets === 1 ? unit() : units()})`;
 }
 
 function filters() {
@@ -86,10 +91,10 @@ function filters() {
 async function loadQueue() {
   const q = await api("/api/queue?" + filters());
   state.queue = q.items;
-  $("queue-total").textContent = `${q.total} tracklets in this view (most needed first)`;
+  $("queue-total").textContent = `${q.total} ${units()} in this view (most needed first)`;
   $("queue").innerHTML = q.items.map((t, i) =>
     `<li data-i="${i}" data-key="${esc(t.key)}" class="${t.accepted ? "done" : ""}${state.tracklet && t.key === state.tracklet.key ? " current" : ""}">` +
-    `<span class="key">${esc(t.key)}</span><span class="meta">${t.frames} frames · ${pct(t.occluded)} occluded · ` +
+    `<span class="key">${esc(t.key)}</span><span class="meta">${frames(t.frames)}${pct(t.occluded)} occluded · ` +
     `confidence ${t.confidence === null ? "–" : t.confidence.toFixed(2)}${t.exclude ? " · excluded" : ""}` +
     `${t.changed ? ` · ${t.changed} changed` : ""}</span></li>`).join("");
 }
@@ -128,9 +133,9 @@ function renderInfo() {
   const rows = t.frame_rows;
   const occluded = rows.filter((f) => f.occlusion >= 1 || f.persons > 1).length;
   const exclude = t.blind ? ` · <span class="blind">blind second review: you see the automatic proposals, not the first decision; your labels are kept apart</span>`
-    : t.split === "train" ? ` · <label><input type="checkbox" id="exclude" tabindex="-1" ${t.exclude ? "checked" : ""}> shares an obstacle with the test set (e)</label>` : "";
+    : t.split === "train" && state.session.exclusions ? ` · <label><input type="checkbox" id="exclude" tabindex="-1" ${t.exclude ? "checked" : ""}> shares an obstacle with the test set (e)</label>` : "";
   $("info").innerHTML = `<b>${esc(t.key)}</b> · ${esc(t.split)} · id ${t.pid} · camera ${t.camid} · ` +
-    `${rows.length} frames · ${pct(occluded / rows.length)} occluded · ` +
+    `${frames(rows.length)}${pct(occluded / rows.length)} occluded · ` +
     (t.accepted ? `<span class="accepted">accepted by ${esc(t.reviewer)}</span>` : "not yet reviewed") + exclude;
   const box = $("exclude");
   if (box) box.onchange = () => { box.blur(); guarded(toggleExclude()); };
@@ -226,7 +231,8 @@ async function accept() {
 
 async function toggleExclude() {
   const t = state.tracklet;
-  if (t.split !== "train") { say("only train tracklets can be excluded"); return; }
+  if (!state.session.exclusions) { say("an image folder has no exclusion list: train reads the folder as it is", true); return; }
+  if (t.split !== "train") { say(`only train ${units()} can be excluded`); return; }
   const now = await api("/api/tracklet", { key: t.key, field: "exclude", value: t.exclude ? 0 : 1, version: t.version });
   show(now);
   refreshAround();
@@ -344,12 +350,14 @@ async function watch() {
   if (state.tracklet !== t || now.version === t.version || state.busy) return;
   show(await api("/api/tracklet?key=" + encodeURIComponent(t.key)));
   refreshAround();
-  say("this tracklet was changed in another tab or by another reviewer: reloaded", true);
+  say(`this ${unit()} was changed in another tab or by another reviewer: reloaded`, true);
 }
 setInterval(() => watch().catch(() => {}), WATCH_MS);
 
 (async function start() {
   state.session = await api("/api/session");
+  for (const span of document.querySelectorAll(".unit")) span.textContent = unit();
+  $("exclude-key").hidden = !state.session.exclusions;
   if (state.session.retag) $("retag").title = state.session.retag;  // why it is unavailable
   await Promise.all([loadQueue(), loadSummary()]);
   if (state.queue.length) await openTracklet(state.queue[0].key);

@@ -13,7 +13,12 @@ from matplotlib.container import ErrorbarContainer
 
 from occreid.common.errors import OccreidError
 from occreid.occdata.annotations import is_occluded, read_annotations
-from occreid.occdata.label_quality import QualityOptions, confidence_bin, label_quality
+from occreid.occdata.label_quality import (
+    QualityOptions,
+    confidence_bin,
+    label_quality,
+    wilson_interval,
+)
 from occreid.occdata.report import ratio_figure
 from occreid.occdata.stats import compute_stats
 
@@ -85,6 +90,27 @@ def test_tags_against_reviewers_by_confidence_and_the_unreviewed_estimate() -> N
     lo, hi = est["interval"]
     assert lo <= est["estimated_accuracy"] <= hi
     assert quality["reviewed_tracklets_compared"] == 2
+
+
+def test_the_wilson_interval_by_hand() -> None:
+    # 5 of 10: centre 0.5, half-width 1.96 * sqrt(0.025 + 1.96^2 / 400) / (1 + 1.96^2 / 10)
+    assert wilson_interval(0.5, 10) == pytest.approx((0.236593, 0.763407), abs=1e-5)
+    # all of 8 agree: the lower bound is n / (n + z^2), the upper 1
+    assert wilson_interval(1.0, 8) == pytest.approx((8 / (8 + 1.959964**2), 1.0), abs=1e-6)
+    assert wilson_interval(0.0, 8) == pytest.approx((0.0, 1.959964**2 / (8 + 1.959964**2)))
+    assert wilson_interval(0.7, 0) == (0.0, 1.0)
+
+
+def test_a_few_reviewed_tracklets_that_all_agree_do_not_promise_certainty() -> None:
+    # 8 reviewed tracklets, every tag right: the bootstrap has nothing to vary, the interval is
+    # still the Wilson interval over 8 independent tracklets
+    reviewed = [r for i in range(8) for r in _reviewed(f"a{i}", [3, 0, 5], [3, 0, 5], 0.9)]
+    train = _split(reviewed + _tagged("c1", 3, 2, 0.95))
+    empty = _split(_tagged("q1", 1, 0, 0.9))
+    quality = label_quality({"train": train, "query": empty, "gallery": empty})
+    est = quality["splits"]["train"]["unreviewed"]
+    assert est["estimated_accuracy"] == 1.0
+    assert est["interval"] == pytest.approx([8 / (8 + 1.959964**2), 1.0], abs=1e-6)
 
 
 def _test_splits(auto_right: bool) -> dict[str, pd.DataFrame]:

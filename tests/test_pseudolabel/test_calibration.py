@@ -15,8 +15,11 @@ from click.testing import CliRunner
 
 from occreid.cli.main import main
 from occreid.common.errors import OccreidError
+from occreid.occdata.label_quality import wilson_interval
 from occreid.pseudolabel.calibrate import (
+    CONFIDENCE_Z,
     MIN_TRACKLETS,
+    NOT_ENOUGH,
     Interval,
     agreement_interval,
     balanced_accuracy,
@@ -25,7 +28,6 @@ from occreid.pseudolabel.calibrate import (
     not_worse,
     occluded,
     read_reviewed,
-    wilson_lower,
 )
 from occreid.pseudolabel.calibration import (
     Calibration,
@@ -128,6 +130,17 @@ def test_a_few_reviewed_tracklets_keep_the_defaults_and_say_so() -> None:
     assert "kept the starting calibration" in fit.reason and str(MIN_TRACKLETS) in fit.reason
 
 
+def test_a_single_reviewed_tracklet_says_there_is_too_little_to_estimate_never_nan() -> None:
+    table, answers = _squeezed_table(40)
+    fit = fit_calibration(
+        table, answers[table["tracklet"] == "0000"], default_calibration("squeezed", "none")
+    )
+    text = "\n".join(fit.lines())
+    assert "nan" not in text.lower()
+    fitted = next(line for line in fit.lines() if "fitted (cross-validated" in line)
+    assert fitted.endswith(NOT_ENOUGH)
+
+
 def test_a_fit_is_used_only_where_cross_validation_finds_it_worse_on_neither() -> None:
     at = Interval
     assert not_worse(at(0.8, 0.7, 0.9), at(0.8, 0.7, 0.9), 0.7, 0.7)  # equal tags: kept
@@ -157,10 +170,15 @@ def test_confidence_counts_the_reviewed_tracklets_not_their_frames() -> None:
     assert tag_table(many_short, fit.calibration)["confidence"].min() > 0.9
 
 
-def test_the_wilson_bound_by_hand() -> None:
-    assert wilson_lower(1.0, 6) == pytest.approx(1 / (1 + 1.2816**2 / 6), abs=1e-6)
-    assert wilson_lower(0.9, 1000) == pytest.approx(0.9 - 1.2816 * 0.3 / 1000**0.5, abs=2e-3)
-    assert wilson_lower(0.9, 0) == 0.0
+def test_the_confidence_s_wilson_bound_by_hand() -> None:
+    """calibrate's one-sided 90 % bound is label_quality's Wilson interval at z = 1.2816."""
+
+    def lower(share: float, n: float) -> float:
+        return wilson_interval(share, n, CONFIDENCE_Z)[0]
+
+    assert lower(1.0, 6) == pytest.approx(1 / (1 + 1.2816**2 / 6), abs=1e-6)
+    assert lower(0.9, 1000) == pytest.approx(0.9 - 1.2816 * 0.3 / 1000**0.5, abs=2e-3)
+    assert lower(0.9, 0) == 0.0
 
 
 def test_confidence_is_the_agreement_found_at_that_certainty() -> None:

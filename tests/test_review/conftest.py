@@ -85,6 +85,16 @@ def open_page() -> type[Page]:
 @pytest.fixture
 def server(session: ReviewContext) -> Iterator[str]:
     """The app under uvicorn on a free loopback port (``session.port`` set to it); its URL."""
+    yield from _serve(session)
+
+
+@pytest.fixture
+def image_server(image_session: ReviewContext) -> Iterator[str]:
+    """``server`` for the image folder's session."""
+    yield from _serve(image_session)
+
+
+def _serve(session: ReviewContext) -> Iterator[str]:
     import uvicorn
 
     with socket.socket() as s:
@@ -112,3 +122,21 @@ def review_labels(review_source: Path, tmp_path_factory: pytest.TempPathFactory)
     out = tmp_path_factory.mktemp("review-labels") / "labels"
     run(RunOptions(root=review_source, out=out))
     return out
+
+
+@pytest.fixture
+def image_tags(image_folder_factory: Any, tmp_path: Path) -> tuple[Path, Path]:
+    """(a Market-1501-layout folder, a tag CSV of every image in it: clear, confidence 0.9)."""
+    root = image_folder_factory()
+    paths = sorted(str(p.relative_to(root)) for p in root.rglob("*.jpg"))
+    csv = tmp_path / "image_tags.csv"
+    pd.DataFrame({"path": paths, "occlusion": 0, "persons": 1, "confidence": 0.9}).to_csv(
+        csv, index=False
+    )
+    return root, csv
+
+
+@pytest.fixture
+def image_session(image_tags: tuple[Path, Path]) -> ReviewContext:
+    root, csv = image_tags
+    return open_session(ReviewOptions(source=root, annotations=csv), "ann")[0]

@@ -225,3 +225,26 @@ def test_the_re_tag_button_re_tags_from_the_decisions_and_the_header_estimates_a
     browser.find_element(By.ID, "retag").click()
     _wait(browser, lambda d: "re-tagged with a calibration" in d.find_element(By.ID, "status").text)
     assert len(store.proposal_sets()) == 2
+
+
+def test_on_an_image_folder_the_page_speaks_of_images_and_file_name_cameras(
+    image_session: ReviewContext, image_server: str, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    key = _open(browser, image_server)
+    _wait(browser, lambda d: "reviewed" in d.find_element(By.ID, "progress").text)
+    header = browser.find_element(By.ID, "progress").text
+    assert "0 / 18 images reviewed" in header and "excluded" not in header
+    camera = int(key.split("_c")[1][0])  # 0001_c1s1_...: camera 1
+    info = browser.find_element(By.ID, "info").text
+    assert f"camera {camera} ·" in info and "frames" not in info
+    assert not browser.find_element(By.ID, "exclude-key").is_displayed()
+    _key(browser, "Enter", "Enter")  # accept: the header follows, in images
+    _wait(browser, lambda d: "1 / 18 images" in d.find_element(By.ID, "progress").text)
+    accuracy = browser.find_element(By.ID, "unreviewed-accuracy").text
+    assert "from 1 reviewed image)" in accuracy and "100%-100%" not in accuracy
+    shown = browser.find_element(By.TAG_NAME, "body").text
+    assert "tracklet" not in shown and "1 frames" not in shown and "nan" not in shown.lower()
+    if os.environ.get("OCCREID_SCREENSHOT"):
+        browser.save_screenshot(os.environ["OCCREID_SCREENSHOT"])
