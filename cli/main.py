@@ -289,6 +289,13 @@ def build_dataset(
     "it (share of its height / width on each side; 0: no retry).",
 )
 @click.option(
+    "--tracking/--no-tracking",
+    default=_default(RunOptions, "tracking"),
+    show_default=True,
+    help="mediapipe: read the frames of a tracklet as a video (the detector runs only where the "
+    "track is lost); --no-tracking: every frame alone.",
+)
+@click.option(
     "--batch-size",
     default=_default(RunOptions, "batch_size"),
     show_default=True,
@@ -322,6 +329,7 @@ def pseudolabel(
     person_classes: str | None,
     device: str,
     margin: float,
+    tracking: bool,
     batch_size: int,
     workers: int,
     shard_frames: int,
@@ -372,6 +380,7 @@ def pseudolabel(
         parsing_options={k: v for k, v in parsing_options.items() if v is not None},
         device=device,
         margin=margin,
+        tracking=tracking,
         batch_size=batch_size,
         workers=workers,
         shard_frames=shard_frames,

@@ -36,6 +36,7 @@ from occreid.pseudolabel.backends import (
     make_pose,
 )
 from occreid.pseudolabel.backends.base import FrameBatch, ParsingBackend, PoseBackend
+from occreid.pseudolabel.backends.mediapipe_backend import TRACKING
 from occreid.pseudolabel.cache import (
     FORMAT_VERSION,
     MASK_SIZE,
@@ -69,8 +70,9 @@ class RunOptions:
     """What `occreid pseudolabel` takes (see its --help; the CLI's defaults are these).
 
     pose_options / parsing_options: the backend's own constructor options (config, checkpoint,
-    person_classes, ...); ``root``, ``device`` and ``margin`` (letterbox.py's input policy) are
-    passed to the backends that declare them.
+    person_classes, ...); ``root``, ``device``, ``margin`` (letterbox.py's input policy) and
+    ``tracking`` (a tracklet's frames read as a video, backends/mediapipe_backend.py) are passed
+    to the backends that declare them.
     """
 
     root: Path
@@ -81,6 +83,7 @@ class RunOptions:
     parsing_options: dict[str, Any] = field(default_factory=dict)
     device: str = DEFAULT_DEVICE
     margin: float = MARGIN
+    tracking: bool = TRACKING
     batch_size: int = 64
     workers: int = 4
     shard_frames: int = 4096
@@ -110,9 +113,15 @@ def _batches(
         yield chunk, images
 
 
+def alone_as_none(tracklets: list[str]) -> list[str | None]:
+    """The tracklet of each frame of a shard (whole tracklets), None for a one-frame tracklet."""
+    counts = pd.Series(tracklets).value_counts()
+    return [t if counts[t] > 1 else None for t in tracklets]
+
+
 def label_shard(
     source: Path,
-    paths: list[str],
+    frames: pd.DataFrame,
     pose: PoseBackend,
     parsing: ParsingBackend,
     opts: RunOptions,
@@ -120,7 +129,10 @@ def label_shard(
     bar: tqdm,
     timings: Timings,
 ) -> ShardData:
-    """Decode and label one shard's frames; unreadable frames get empty labels and ok = False."""
+    """Decode and label one shard's frames (``frames``: path and tracklet, in the plan's order);
+    unreadable frames get empty labels and ok = False."""
+    paths: list[str] = frames["path"].tolist()
+    tracklets = alone_as_none(frames["tracklet"].tolist())
     n = len(paths)
     kp = np.zeros((n, 17, 3), dtype=np.float32)
     masks = np.zeros((n, *MASK_SIZE), dtype=bool)
@@ -138,7 +150,11 @@ def label_shard(
         good = [i for i, im in enumerate(images) if im is not None]
         rows = np.array(good, dtype=np.int64) + start
         if good:
-            batch = FrameBatch([chunk[i] for i in good], [images[i] for i in good])  # type: ignore[misc]
+            batch = FrameBatch(
+                [chunk[i] for i in good],
+                [images[i] for i in good],  # type: ignore[misc]
+                tracklets=[tracklets[start + i] for i in good],
+            )
             t = time.perf_counter()
             kp[rows] = pose.predict(batch)
             timings.pose += time.perf_counter() - t
@@ -220,7 +236,12 @@ def run(opts: RunOptions) -> dict[str, Any]:
     source, frames = frames_to_label(opts.root)
     _check_out(opts, source)
     barrier(info)  # every rank has checked before rank 0 creates the folder
-    shared = {"root": source, "device": opts.device, "margin": opts.margin}
+    shared = {
+        "root": source,
+        "device": opts.device,
+        "margin": opts.margin,
+        "tracking": opts.tracking,
+    }
     pose_options = _backend_options("pose", opts.pose, opts.pose_options, shared)
     parsing_options = _backend_options("parsing", opts.parsing, opts.parsing_options, shared)
     plan = plan_shards(frames, opts.shard_frames)
@@ -246,7 +267,7 @@ def run(opts: RunOptions) -> dict[str, Any]:
     barrier(info)
     done = finished_shards(opts.out)
     mine = [s for s in range(n_shards) if s % world == rank and s not in done]
-    groups = plan.groupby("shard")["path"].agg(list)
+    groups = {shard: frames for shard, frames in plan.groupby("shard")}
     todo_frames = sum(len(groups[s]) for s in mine)
     timings = Timings()
     t0 = time.perf_counter()
