@@ -308,6 +308,12 @@ def build_dataset(
     help="Decoding threads.",
 )
 @click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    help="Labelling processes, each with its own models (default: one per usable core where the "
+    "pose model runs on one core, mediapipe; else 1; 1 per rank under torchrun).",
+)
+@click.option(
     "--shard-frames",
     default=_default(RunOptions, "shard_frames"),
     show_default=True,
@@ -332,6 +338,7 @@ def pseudolabel(
     tracking: bool,
     batch_size: int,
     workers: int,
+    processes: int | None,
     shard_frames: int,
     resume: bool,
     overwrite: bool,
@@ -383,6 +390,7 @@ def pseudolabel(
         tracking=tracking,
         batch_size=batch_size,
         workers=workers,
+        processes=processes,
         shard_frames=shard_frames,
         resume=resume,
         overwrite=overwrite,

@@ -4,12 +4,16 @@ Frames are grouped into fixed shards of whole tracklets (cache.plan_shards); eac
 with a thread pool (the next batch decodes while the backends run on this one), labelled in
 batches, and written atomically. A resumed run skips finished shards, so a killed run ends with
 exactly the labels an uninterrupted one gives. Under torchrun, rank r takes shards r, r + world,
-...; rank 0 writes the plan first and the report and occlusion tags last.
+...; rank 0 writes the plan first and the report and occlusion tags last. Where the pose model
+runs on one core (mediapipe), the shards go to one labelling process per core, each with its own
+models (``processes``); a shard's labels do not depend on which process labels it.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import resource
 import shutil
 import time
 import warnings
@@ -24,6 +28,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from occreid.common.cores import usable_cores
 from occreid.common.distributed import barrier, init_distributed
 from occreid.common.errors import OccreidError
 from occreid.common.runtime import DEFAULT_DEVICE
@@ -60,6 +65,10 @@ class Timings:
     targets: float = 0.0
     write: float = 0.0
 
+    def add(self, other: Timings) -> None:
+        for key, value in vars(other).items():
+            setattr(self, key, getattr(self, key) + value)
+
     def shares(self) -> dict[str, float]:
         total = sum(vars(self).values()) or 1.0
         return {k: round(v / total, 3) for k, v in vars(self).items()}
@@ -86,6 +95,7 @@ class RunOptions:
     tracking: bool = TRACKING
     batch_size: int = 64
     workers: int = 4
+    processes: int | None = None  # None: default_processes
     shard_frames: int = 4096
     resume: bool = False
     overwrite: bool = False
@@ -178,6 +188,91 @@ def label_shard(
     return data
 
 
+def default_processes(pose: PoseBackend, world: int) -> int:
+    """Labelling processes on this machine: one per usable core where the pose model runs on one
+    core (PoseBackend.one_core), else one; one per rank under torchrun (its ranks are the
+    processes)."""
+    return usable_cores() if pose.one_core and world == 1 else 1
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every labelling process needs to build its backends and label shards."""
+
+    source: Path
+    opts: RunOptions
+    pose_options: dict[str, Any]
+    parsing_options: dict[str, Any]
+
+
+def label_and_write(
+    job: Job,
+    shard: int,
+    frames: pd.DataFrame,
+    models: tuple[PoseBackend, ParsingBackend],
+    pool: ThreadPoolExecutor,
+    bar: tqdm,
+    timings: Timings,
+) -> None:
+    """Label one shard and write it."""
+    data = label_shard(job.source, frames, *models, job.opts, pool, bar, timings)
+    t = time.perf_counter()
+    write_shard(job.opts.out, shard, data)
+    timings.write += time.perf_counter() - t
+
+
+_PROCESS: dict[str, Any] = {}  # a labelling process's job, backends and decoding threads
+
+
+def _start_process(job: Job) -> None:
+    """A labelling process: its own backends (a model graph per process) and decoding threads."""
+    warnings.simplefilter("ignore")  # the main process has said it once
+    _PROCESS["job"] = job
+    _PROCESS["models"] = (
+        make_pose(job.opts.pose, **job.pose_options),
+        make_parsing(job.opts.parsing, **job.parsing_options),
+    )
+    _PROCESS["pool"] = ThreadPoolExecutor(job.opts.workers)
+
+
+def _process_shard(task: tuple[int, pd.DataFrame]) -> tuple[int, Timings]:
+    """In a labelling process: label and write one shard; (frames, timings) back."""
+    shard, frames = task
+    timings = Timings()
+    with tqdm(disable=True) as bar:
+        label_and_write(
+            _PROCESS["job"], shard, frames, _PROCESS["models"], _PROCESS["pool"], bar, timings
+        )
+    return len(frames), timings
+
+
+def label_in_processes(
+    job: Job, tasks: list[tuple[int, pd.DataFrame]], processes: int, bar: tqdm
+) -> Timings:
+    """Shards over ``processes`` fresh (spawned) processes, the next shard to the first free
+    one; the summed timings of every process."""
+    timings = Timings()
+    context = multiprocessing.get_context("spawn")
+    workers = context.Pool(processes, _start_process, (job,))
+    try:
+        for frames, t in workers.imap_unordered(_process_shard, tasks):
+            timings.add(t)
+            bar.update(frames)
+        workers.close()
+    finally:
+        workers.terminate()
+        workers.join()
+    return timings
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (labelling processes)."""
+    own, children = (
+        resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _check_out(opts: RunOptions, source: Path) -> None:
     """Every rank, before any model is built: an existing cache needs --resume or --overwrite,
     and the cache never goes inside the source."""
@@ -268,34 +363,43 @@ def run(opts: RunOptions) -> dict[str, Any]:
     done = finished_shards(opts.out)
     mine = [s for s in range(n_shards) if s % world == rank and s not in done]
     groups = {shard: frames for shard, frames in plan.groupby("shard")}
-    todo_frames = sum(len(groups[s]) for s in mine)
+    tasks = [(s, groups[s]) for s in mine]
+    todo_frames = sum(len(frames) for _, frames in tasks)
+    processes = opts.processes or default_processes(pose, world)
+    processes = max(1, min(processes, len(tasks)))
+    job = Job(source, opts, pose_options, parsing_options)
     timings = Timings()
-    t0 = time.perf_counter()
-    with (
-        ThreadPoolExecutor(opts.workers) as pool,
-        tqdm(
-            total=todo_frames,
-            desc=f"labelling (rank {rank})" if world > 1 else "labelling",
-            unit="frame",
-            smoothing=0.05,
-        ) as bar,
-    ):
-        for shard in mine:
-            data = label_shard(source, groups[shard], pose, parsing, opts, pool, bar, timings)
-            t = time.perf_counter()
-            write_shard(opts.out, shard, data)
-            timings.write += time.perf_counter() - t
+    t0, cpu0 = time.perf_counter(), _cpu_seconds()
+    with tqdm(
+        total=todo_frames,
+        desc=f"labelling (rank {rank})" if world > 1 else "labelling",
+        unit="frame",
+        smoothing=0.05,
+    ) as bar:
+        if processes > 1:
+            timings = label_in_processes(job, tasks, processes, bar)
+        else:
+            with ThreadPoolExecutor(opts.workers) as pool:
+                for shard, frames in tasks:
+                    label_and_write(job, shard, frames, (pose, parsing), pool, bar, timings)
     elapsed = time.perf_counter() - t0
+    cpu = {"processes": processes, "cpu_per_wall": round((_cpu_seconds() - cpu0) / elapsed, 2)}
     barrier(info)
     if rank != 0:
         return {}
-    return finish(opts.out, meta, todo_frames, elapsed, timings)
+    return finish(opts.out, meta, todo_frames, elapsed, timings, cpu)
 
 
 def finish(
-    out: Path, meta: dict[str, Any], labelled: int, elapsed: float, timings: Timings
+    out: Path,
+    meta: dict[str, Any],
+    labelled: int,
+    elapsed: float,
+    timings: Timings,
+    cpu: dict[str, Any],
 ) -> dict[str, Any]:
-    """Mark the cache complete, write report.json and the automatic occlusion tags."""
+    """Mark the cache complete, write report.json and the automatic occlusion tags. ``cpu``:
+    the labelling processes (rank 0) and the CPU cores they kept busy on average."""
     from occreid.pseudolabel.cache import LabelCache
     from occreid.pseudolabel.calibration import calibration_for
     from occreid.pseudolabel.tagging import tag_occlusion
@@ -312,6 +416,7 @@ def finish(
         "seconds_this_run": round(elapsed, 2),
         "frames_per_s": round(labelled / elapsed, 1) if elapsed > 0 else None,
         "time_share_rank0": timings.shares(),
+        **cpu,
         "unreadable": len(bad),
         "unreadable_frames": bad,
     }

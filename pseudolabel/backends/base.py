@@ -41,6 +41,8 @@ class PoseBackend(ABC):
     # The highest confidence a tag may state before `occreid calibrate` has measured one: under
     # 0.8 unless the scores are exact (a score says nothing measured about how often it is right).
     confidence_cap: float = 0.75
+    # Whether the model runs on one CPU core (then the runner labels in one process per core).
+    one_core: bool = False
 
     @abstractmethod
     def predict(self, batch: FrameBatch) -> np.ndarray:

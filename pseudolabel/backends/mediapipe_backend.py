@@ -65,6 +65,7 @@ class MediaPipePose(PoseBackend):
         "read as that probability (0-1), seen at 0.5; not fitted on any crops"
     )
     confidence_cap = 0.75  # its likelihoods were never checked against people: not above 0.8
+    one_core = True  # one graph runs its models one after the other on one core
 
     def __init__(
         self, complexity: int = 1, margin: float = MARGIN, tracking: bool = TRACKING

@@ -1,5 +1,6 @@
 """Real offline inference with the models inside the mediapipe wheel (optional extra)."""
 
+import shutil
 from pathlib import Path
 
 import cv2
@@ -127,3 +128,25 @@ def test_tracking_labels_a_tracklet_by_its_own_frames_whatever_the_batches(
     )
     assert (together[:, :, 2].max(axis=1) > 0).mean() > 0.5
     assert np.array_equal(together, one_by_one) and np.array_equal(together, alone)
+
+
+def test_two_labelling_processes_give_the_labels_of_one(toy_source: Path, tmp_path: Path) -> None:
+    """Each process has its own tracking graph; a shard's labels do not depend on which process
+    labels it or what it labelled before."""
+    from occreid.pseudolabel.cache import LabelCache
+    from occreid.pseudolabel.runner import RunOptions, run
+
+    src = tmp_path / "src"
+    for folder in sorted((toy_source / "train").glob("*/*"))[:4]:
+        shutil.copytree(folder, src / "train" / folder.relative_to(toy_source / "train"))
+    arrays = []
+    for processes in (1, 2):
+        out = tmp_path / f"labels-{processes}"
+        opts = RunOptions(root=src, out=out, pose="mediapipe", parsing="keypoints", shard_frames=8)
+        opts.processes = processes
+        report = run(opts)
+        assert report["processes"] == processes
+        cache = LabelCache(out)
+        arrays.append(cache.gather(sorted(cache.index["path"]))["keypoints"])
+    assert (arrays[0][:, :, 2].max(axis=1) > 0).mean() > 0.5
+    assert np.array_equal(arrays[0], arrays[1])

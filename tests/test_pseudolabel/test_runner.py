@@ -251,3 +251,25 @@ def test_a_mask_that_is_not_the_visible_body_is_a_one_line_warning(
         run(RunOptions(root=toy_source, out=tmp_path / "c", shard_frames=4096))
     message = str(caught[0].message)
     assert "\n" not in message and "--parsing keypoints" in message
+
+
+def test_labelling_processes_give_the_labels_of_one(
+    toy_source: Path, labels: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "two"
+    report = run(RunOptions(root=toy_source, out=out, shard_frames=128, processes=2))
+    assert report["processes"] == 2 and report["frames"] == report["labelled_this_run"]
+    split, whole = LabelCache(out), LabelCache(labels)
+    paths = whole.index["path"].tolist()
+    a, b = split.gather(paths), whole.gather(paths)
+    for key in ("keypoints", "apu", "mask", "persons", "ok"):
+        assert np.array_equal(a[key], b[key], equal_nan=True), key
+    # the default: one process per core for a pose model that runs on one core, else one
+    from occreid.pseudolabel.backends.oracle import OraclePose
+    from occreid.pseudolabel.runner import default_processes
+
+    oracle = OraclePose(toy_source)
+    assert default_processes(oracle, world=1) == 1
+    oracle.one_core = True
+    assert default_processes(oracle, world=1) == len(os.sched_getaffinity(0))
+    assert default_processes(oracle, world=2) == 1

@@ -147,7 +147,12 @@ def test_labels_do_not_depend_on_the_batch_size_or_a_resumed_run(
 ) -> None:
     def label(out: Path, **options: Any) -> dict[str, np.ndarray]:
         opts = RunOptions(
-            root=toy_source, out=out, pose="mediapipe", parsing="keypoints", margin=0.0
+            root=toy_source,
+            out=out,
+            pose="mediapipe",
+            parsing="keypoints",
+            margin=0.0,
+            processes=1,  # the fake lives in this process only
         )
         for key, value in options.items():
             setattr(opts, key, value)
