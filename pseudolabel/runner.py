@@ -235,29 +235,51 @@ def _start_process(job: Job) -> None:
     _PROCESS["pool"] = ThreadPoolExecutor(job.opts.workers)
 
 
-def _process_shard(task: tuple[int, pd.DataFrame]) -> tuple[int, Timings]:
-    """In a labelling process: label and write one shard; (frames, timings) back."""
-    shard, frames = task
-    timings = Timings()
+Part = tuple[int, int, pd.DataFrame]  # shard, part of the shard, its frames (whole tracklets)
+
+
+def _label_part(part: Part) -> tuple[int, int, ShardData, Timings]:
+    """In a labelling process: the labels of one part of a shard, and its timings."""
+    shard, k, frames = part
+    job, (pose, parsing), timings = _PROCESS["job"], _PROCESS["models"], Timings()
     with tqdm(disable=True) as bar:
-        label_and_write(
-            _PROCESS["job"], shard, frames, _PROCESS["models"], _PROCESS["pool"], bar, timings
+        data = label_shard(
+            job.source, frames, pose, parsing, job.opts, _PROCESS["pool"], bar, timings
         )
-    return len(frames), timings
+    return shard, k, data, timings
 
 
-def label_in_processes(
-    job: Job, tasks: list[tuple[int, pd.DataFrame]], processes: int, bar: tqdm
-) -> Timings:
-    """Shards over ``processes`` fresh (spawned) processes, the next shard to the first free
-    one; the summed timings of every process."""
+def split_shards(tasks: list[tuple[int, pd.DataFrame]], processes: int) -> list[Part]:
+    """The shards in parts of whole tracklets, small enough that every process has work
+    (about a quarter of its share), at most a shard each."""
+    todo = sum(len(frames) for _, frames in tasks)
+    size = max(1, -(-todo // (4 * processes)))
+    parts: list[Part] = []
+    for shard, frames in tasks:
+        groups = plan_shards(frames, size).groupby("shard", sort=True)
+        parts += [(shard, k, frames.iloc[rows]) for k, rows in groups.indices.items()]
+    return parts
+
+
+def label_in_processes(job: Job, parts: list[Part], processes: int, bar: tqdm) -> Timings:
+    """Parts of shards over ``processes`` fresh (spawned) processes, the next part to the first
+    free one; each shard written here once all its parts are back. The summed timings."""
     timings = Timings()
-    context = multiprocessing.get_context("spawn")
-    workers = context.Pool(processes, _start_process, (job,))
+    waiting: dict[int, dict[int, ShardData]] = {shard: {} for shard, _, _ in parts}
+    count = {shard: 0 for shard, _, _ in parts}
+    for shard, _, _ in parts:
+        count[shard] += 1
+    workers = multiprocessing.get_context("spawn").Pool(processes, _start_process, (job,))
     try:
-        for frames, t in workers.imap_unordered(_process_shard, tasks):
+        for shard, k, data, t in workers.imap_unordered(_label_part, parts):
             timings.add(t)
-            bar.update(frames)
+            bar.update(len(data.index))
+            waiting[shard][k] = data
+            if len(waiting[shard]) == count[shard]:
+                t0 = time.perf_counter()
+                done = waiting.pop(shard)
+                write_shard(job.opts.out, shard, ShardData.concat([done[i] for i in sorted(done)]))
+                timings.write += time.perf_counter() - t0
         workers.close()
     finally:
         workers.terminate()
@@ -366,7 +388,8 @@ def run(opts: RunOptions) -> dict[str, Any]:
     tasks = [(s, groups[s]) for s in mine]
     todo_frames = sum(len(frames) for _, frames in tasks)
     processes = opts.processes or default_processes(pose, world)
-    processes = max(1, min(processes, len(tasks)))
+    parts = split_shards(tasks, processes) if processes > 1 else []
+    processes = max(1, min(processes, len(parts)))
     job = Job(source, opts, pose_options, parsing_options)
     timings = Timings()
     t0, cpu0 = time.perf_counter(), _cpu_seconds()
@@ -377,7 +400,7 @@ def run(opts: RunOptions) -> dict[str, Any]:
         smoothing=0.05,
     ) as bar:
         if processes > 1:
-            timings = label_in_processes(job, tasks, processes, bar)
+            timings = label_in_processes(job, parts, processes, bar)
         else:
             with ThreadPoolExecutor(opts.workers) as pool:
                 for shard, frames in tasks:

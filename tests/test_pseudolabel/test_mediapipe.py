@@ -131,8 +131,8 @@ def test_tracking_labels_a_tracklet_by_its_own_frames_whatever_the_batches(
 
 
 def test_two_labelling_processes_give_the_labels_of_one(toy_source: Path, tmp_path: Path) -> None:
-    """Each process has its own tracking graph; a shard's labels do not depend on which process
-    labels it or what it labelled before."""
+    """Each process has its own tracking graph; the one shard is split into parts of whole
+    tracklets over both, and its labels do not depend on which process labels which part."""
     from occreid.pseudolabel.cache import LabelCache
     from occreid.pseudolabel.runner import RunOptions, run
 
@@ -142,7 +142,7 @@ def test_two_labelling_processes_give_the_labels_of_one(toy_source: Path, tmp_pa
     arrays = []
     for processes in (1, 2):
         out = tmp_path / f"labels-{processes}"
-        opts = RunOptions(root=src, out=out, pose="mediapipe", parsing="keypoints", shard_frames=8)
+        opts = RunOptions(root=src, out=out, pose="mediapipe", parsing="keypoints")
         opts.processes = processes
         report = run(opts)
         assert report["processes"] == processes

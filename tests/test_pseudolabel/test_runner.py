@@ -257,8 +257,9 @@ def test_labelling_processes_give_the_labels_of_one(
     toy_source: Path, labels: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "two"
-    report = run(RunOptions(root=toy_source, out=out, shard_frames=128, processes=2))
+    report = run(RunOptions(root=toy_source, out=out, shard_frames=512, processes=2))
     assert report["processes"] == 2 and report["frames"] == report["labelled_this_run"]
+    assert len(finished_shards(out)) == 2  # each labelled in parts by both processes
     split, whole = LabelCache(out), LabelCache(labels)
     paths = whole.index["path"].tolist()
     a, b = split.gather(paths), whole.gather(paths)
