@@ -50,6 +50,7 @@ def summary(runs: list[dict[str, Any]], device: str) -> dict[str, Any]:
     """The median run's numbers, and every run's frames/s and load."""
     fps = [r["frames_per_s"] for r in runs]
     median = sorted(runs, key=lambda r: r["frames_per_s"])[len(runs) // 2]
+    per_cpu_s = [round(r["frames"] / r["cpu_s"], 1) for r in runs]
     return {
         "device": device,
         "frames": median["frames"],
@@ -57,8 +58,13 @@ def summary(runs: list[dict[str, Any]], device: str) -> dict[str, Any]:
         "time_share": median["time_share_rank0"],
         "processes": median["processes"],
         "cpu_cores_busy": median["cpu_per_wall"],
+        # contention-free: frames per CPU second, and that times the processes (the rate on as
+        # many free cores, where each process keeps one core busy)
+        "frames_per_cpu_s": statistics.median(per_cpu_s),
+        "frames_per_s_on_free_cores": round(statistics.median(per_cpu_s) * median["processes"], 1),
         "duke_hours_at_this_rate": round(DUKE_FRAMES / statistics.median(fps) / 3600, 2),
         "frames_per_s_runs": fps,
+        "frames_per_cpu_s_runs": per_cpu_s,
         "load_1min_at_start": [r["load"] for r in runs],
     }
 

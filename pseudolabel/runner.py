@@ -406,7 +406,12 @@ def run(opts: RunOptions) -> dict[str, Any]:
                 for shard, frames in tasks:
                     label_and_write(job, shard, frames, (pose, parsing), pool, bar, timings)
     elapsed = time.perf_counter() - t0
-    cpu = {"processes": processes, "cpu_per_wall": round((_cpu_seconds() - cpu0) / elapsed, 2)}
+    cpu_s = _cpu_seconds() - cpu0
+    cpu = {
+        "processes": processes,
+        "cpu_s": round(cpu_s, 2),
+        "cpu_per_wall": round(cpu_s / elapsed, 2),
+    }
     barrier(info)
     if rank != 0:
         return {}
@@ -422,7 +427,8 @@ def finish(
     cpu: dict[str, Any],
 ) -> dict[str, Any]:
     """Mark the cache complete, write report.json and the automatic occlusion tags. ``cpu``:
-    the labelling processes (rank 0) and the CPU cores they kept busy on average."""
+    the labelling processes (rank 0), their CPU seconds and the cores they kept busy on
+    average."""
     from occreid.pseudolabel.cache import LabelCache
     from occreid.pseudolabel.calibration import calibration_for
     from occreid.pseudolabel.tagging import tag_occlusion
