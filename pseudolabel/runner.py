@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import resource
 import shutil
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -224,8 +226,17 @@ def label_and_write(
 _PROCESS: dict[str, Any] = {}  # a labelling process's job, backends and decoding threads
 
 
-def _start_process(job: Job) -> None:
-    """A labelling process: its own backends (a model graph per process) and decoding threads."""
+def _end_with(parent: int) -> None:
+    """Exit as soon as the main process is gone (killed), so no orphan goes on labelling."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
+
+
+def _start_process(job: Job, parent: int) -> None:
+    """A labelling process: its own backends (a model graph per process) and decoding threads;
+    it ends with its main process ``parent``."""
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
     warnings.simplefilter("ignore")  # the main process has said it once
     _PROCESS["job"] = job
     _PROCESS["models"] = (
@@ -269,7 +280,9 @@ def label_in_processes(job: Job, parts: list[Part], processes: int, bar: tqdm) -
     count = {shard: 0 for shard, _, _ in parts}
     for shard, _, _ in parts:
         count[shard] += 1
-    workers = multiprocessing.get_context("spawn").Pool(processes, _start_process, (job,))
+    workers = multiprocessing.get_context("spawn").Pool(
+        processes, _start_process, (job, os.getpid())
+    )
     try:
         for shard, k, data, t in workers.imap_unordered(_label_part, parts):
             timings.add(t)

@@ -274,3 +274,27 @@ def test_labelling_processes_give_the_labels_of_one(
     oracle.one_core = True
     assert default_processes(oracle, world=1) == len(os.sched_getaffinity(0))
     assert default_processes(oracle, world=2) == 1
+
+
+def test_a_labelling_process_ends_when_the_main_process_is_killed(tmp_path: Path) -> None:
+    script, pid = tmp_path / "main.py", tmp_path / "child.pid"
+    script.write_text(
+        "import multiprocessing, os, sys, threading, time\n"
+        "from occreid.pseudolabel import runner\n"
+        "def work(parent):\n"
+        "    threading.Thread(target=runner._end_with, args=(parent,), daemon=True).start()\n"
+        "    time.sleep(60)\n"
+        "if __name__ == '__main__':\n"
+        "    spawn = multiprocessing.get_context('spawn')\n"
+        "    child = spawn.Process(target=work, args=(os.getpid(),))\n"
+        "    child.start()\n"
+        "    time.sleep(1)\n"
+        "    open(sys.argv[1], 'w').write(str(child.pid))\n"
+        "    os.kill(os.getpid(), 9)\n"
+    )
+    subprocess.run([sys.executable, str(script), str(pid)], stdout=subprocess.DEVNULL)
+    child = Path(f"/proc/{pid.read_text()}")
+    deadline = time.time() + 10
+    while child.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not child.exists()
