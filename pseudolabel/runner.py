@@ -234,16 +234,24 @@ def _end_with(parent: int) -> None:
 
 
 def _start_process(job: Job, parent: int) -> None:
-    """A labelling process: its own backends (a model graph per process) and decoding threads;
-    it ends with its main process ``parent``."""
+    """A labelling process: it ends with its main process ``parent``; its backends are built by
+    its first task (an error there goes back to the main process; one in a pool's initializer
+    would make the pool start new processes for ever)."""
     threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
     warnings.simplefilter("ignore")  # the main process has said it once
     _PROCESS["job"] = job
-    _PROCESS["models"] = (
-        make_pose(job.opts.pose, **job.pose_options),
-        make_parsing(job.opts.parsing, **job.parsing_options),
-    )
-    _PROCESS["pool"] = ThreadPoolExecutor(job.opts.workers)
+
+
+def _models() -> tuple[PoseBackend, ParsingBackend]:
+    """This labelling process's own backends (a model graph per process), built once."""
+    if "models" not in _PROCESS:
+        job = _PROCESS["job"]
+        _PROCESS["models"] = (
+            make_pose(job.opts.pose, **job.pose_options),
+            make_parsing(job.opts.parsing, **job.parsing_options),
+        )
+        _PROCESS["pool"] = ThreadPoolExecutor(job.opts.workers)
+    return _PROCESS["models"]  # type: ignore[no-any-return]
 
 
 Part = tuple[int, int, pd.DataFrame]  # shard, part of the shard, its frames (whole tracklets)
@@ -252,7 +260,7 @@ Part = tuple[int, int, pd.DataFrame]  # shard, part of the shard, its frames (wh
 def _label_part(part: Part) -> tuple[int, int, ShardData, Timings]:
     """In a labelling process: the labels of one part of a shard, and its timings."""
     shard, k, frames = part
-    job, (pose, parsing), timings = _PROCESS["job"], _PROCESS["models"], Timings()
+    (pose, parsing), job, timings = _models(), _PROCESS["job"], Timings()
     with tqdm(disable=True) as bar:
         data = label_shard(
             job.source, frames, pose, parsing, job.opts, _PROCESS["pool"], bar, timings

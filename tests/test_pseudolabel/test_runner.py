@@ -298,3 +298,14 @@ def test_a_labelling_process_ends_when_the_main_process_is_killed(tmp_path: Path
     while child.exists() and time.time() < deadline:
         time.sleep(0.1)
     assert not child.exists()
+
+
+def test_an_error_in_a_labelling_process_is_the_run_s_error(
+    toy_source: Path, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(toy_source, src)
+    frame = src / pd.read_csv(src / "annotations.csv")["path"].iloc[-1]
+    shutil.copy(frame, frame.with_name(frame.name.replace("_F", "_F9")))  # no ground truth
+    with pytest.raises(OccreidError, match="no ground truth for"):
+        run(RunOptions(root=src, out=tmp_path / "labels", processes=2))
