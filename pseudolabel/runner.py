@@ -20,7 +20,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,7 +97,9 @@ class RunOptions:
     tracking: bool = TRACKING
     batch_size: int = 64
     workers: int = 4
-    processes: int | None = None  # None: default_processes
+    # None: default_processes; more than one spawns processes, so a script that calls run()
+    # needs the `if __name__ == "__main__":` guard (Python's multiprocessing)
+    processes: int | None = None
     shard_frames: int = 4096
     resume: bool = False
     overwrite: bool = False
@@ -235,8 +237,7 @@ def _end_with(parent: int) -> None:
 
 def _start_process(job: Job, parent: int) -> None:
     """A labelling process: it ends with its main process ``parent``; its backends are built by
-    its first task (an error there goes back to the main process; one in a pool's initializer
-    would make the pool start new processes for ever)."""
+    its first task (an error there goes back to the main process as the run's error)."""
     threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
     warnings.simplefilter("ignore")  # the main process has said it once
     _PROCESS["job"] = job
@@ -282,29 +283,32 @@ def split_shards(tasks: list[tuple[int, pd.DataFrame]], processes: int) -> list[
 
 def label_in_processes(job: Job, parts: list[Part], processes: int, bar: tqdm) -> Timings:
     """Parts of shards over ``processes`` fresh (spawned) processes, the next part to the first
-    free one; each shard written here once all its parts are back. The summed timings."""
+    free one; each shard written here once all its parts are back. The summed timings. A process
+    that dies (or cannot start) is an error of the run, never a wait."""
     timings = Timings()
     waiting: dict[int, dict[int, ShardData]] = {shard: {} for shard, _, _ in parts}
     count = {shard: 0 for shard, _, _ in parts}
     for shard, _, _ in parts:
         count[shard] += 1
-    workers = multiprocessing.get_context("spawn").Pool(
-        processes, _start_process, (job, os.getpid())
-    )
-    try:
-        for shard, k, data, t in workers.imap_unordered(_label_part, parts):
-            timings.add(t)
-            bar.update(len(data.index))
-            waiting[shard][k] = data
-            if len(waiting[shard]) == count[shard]:
-                t0 = time.perf_counter()
-                done = waiting.pop(shard)
-                write_shard(job.opts.out, shard, ShardData.concat([done[i] for i in sorted(done)]))
-                timings.write += time.perf_counter() - t0
-        workers.close()
-    finally:
-        workers.terminate()
-        workers.join()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(processes, context, _start_process, (job, os.getpid())) as workers:
+        futures = [workers.submit(_label_part, part) for part in parts]
+        try:
+            for future in as_completed(futures):
+                shard, k, data, t = future.result()
+                timings.add(t)
+                bar.update(len(data.index))
+                waiting[shard][k] = data
+                if len(waiting[shard]) == count[shard]:
+                    t0 = time.perf_counter()
+                    done = waiting.pop(shard)
+                    parts_in_order = [done[i] for i in sorted(done)]
+                    write_shard(job.opts.out, shard, ShardData.concat(parts_in_order))
+                    timings.write += time.perf_counter() - t0
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
     return timings
 
 

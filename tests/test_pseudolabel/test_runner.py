@@ -309,3 +309,22 @@ def test_an_error_in_a_labelling_process_is_the_run_s_error(
     shutil.copy(frame, frame.with_name(frame.name.replace("_F", "_F9")))  # no ground truth
     with pytest.raises(OccreidError, match="no ground truth for"):
         run(RunOptions(root=src, out=tmp_path / "labels", processes=2))
+
+
+def test_a_labelling_process_that_cannot_start_fails_the_run(
+    toy_source: Path, tmp_path: Path
+) -> None:
+    """A script without the main-module guard: each spawned process runs the script again and
+    dies starting; the run fails instead of waiting for ever."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from pathlib import Path\n"
+        "from occreid.pseudolabel.runner import RunOptions, run\n"
+        f"run(RunOptions(root=Path({str(toy_source)!r}), out=Path({str(tmp_path / 'l')!r}),"
+        " processes=2, overwrite=True))\n"
+    )
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0 and "BrokenProcessPool" in done.stderr
