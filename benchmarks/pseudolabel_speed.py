@@ -11,7 +11,7 @@ start: the cores may be shared).
 Targets: oracle >= 2,000 frames/s on a 2-core CPU; mediapipe >= 80 frames/s on 2 cores (issue
 20); mmpose + mmseg on one H100 >= 520 frames/s.
 
-    python benchmarks/pseudolabel_speed.py --slow-ids 12 --repeats 3 \
+    python benchmarks/pseudolabel_speed.py --slow-ids 24 --repeats 3 \
         --json benchmarks/results/pseudolabel_speed.json
 """
 
