@@ -240,6 +240,7 @@ def _start_process(job: Job, parent: int) -> None:
     its first task (an error there goes back to the main process as the run's error)."""
     threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
     warnings.simplefilter("ignore")  # the main process has said it once
+    cv2.setNumThreads(1)  # a process per core: OpenCV's own threads would only compete
     _PROCESS["job"] = job
 
 
