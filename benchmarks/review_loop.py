@@ -14,7 +14,9 @@ the result ("after"). Printed per K, as mean and range over the orders: occluded
 agreement, balanced accuracy, and the gap between the share of frames tagged occluded and the
 share that is: of the CSV's labels (a frame without evidence counts with its prior label), of the
 frames with evidence (the summary line's: an unknown frame is never counted as occluded), and
-the expected share (mean P(occluded)); how often the fit was used; the share of orders where the
+the expected share (mean P(occluded)); the ceiling of balanced accuracy and gap that the
+unknown frames leave (every frame with evidence right, the unknown ones at their prior's yes /
+no); how often the fit was used; the share of orders where the
 result is better than before; and the reliability of the confidence (agreement per confidence
 bin, all orders).
 
@@ -94,6 +96,18 @@ def measures(tags: pd.DataFrame, truth: np.ndarray) -> dict[str, float]:
         if known.any()
         else float("nan"),
         "occluded_gap_expected": float(tags["p_occluded"].mean() - truth.mean()),
+        **ceiling(tagged, truth, known),
+    }
+
+
+def ceiling(tagged: np.ndarray, truth: np.ndarray, known: np.ndarray) -> dict[str, float]:
+    """The best balanced accuracy and occluded-share gap any tagger reaches that keeps these
+    tags of the unknown frames (one yes / no per reason: their prior's) and gets every frame with
+    evidence right: what the frames without evidence leave possible."""
+    best = np.where(known, truth, tagged)
+    return {
+        "balanced_accuracy_ceiling": balanced_accuracy(truth, best),
+        "occluded_gap_ceiling": float(best.mean() - truth.mean()),
     }
 
 
@@ -245,7 +259,9 @@ def main() -> None:
     for source in args.dirs:
         out = args.work / f"labels-{source.name}"
         if not (args.reuse and (out / "meta.json").is_file()):
-            label_frames(source, out, args.pose, args.parsing, args.margin, args.procs)
+            label_frames(
+                source, out, args.pose, args.parsing, args.margin, args.procs, args.tracking
+            )
         cache = LabelCache(out)
         base = calibration_for(out, cache.meta)
         results["backends"] = f"{base.pose}+{base.parsing}"  # a reused cache's own

@@ -21,11 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from occreid.occdata.annotations import file_sha256
+from occreid.review.aggregates import LiveTables
 from occreid.review.app import ReviewContext, create_app
 from occreid.review.export import export
 from occreid.review.quality import INNER_EDGES, QualityCache
 from occreid.review.queue import header, order_queue
-from occreid.review.store import Proposals, ReviewStore, file_sha256
+from occreid.review.store import Proposals, ReviewStore
 
 TRACKLETS, FRAMES, LONGEST = 5_534, 927_268, 9_324
 
@@ -86,10 +88,11 @@ def store_timings(work: Path) -> dict[str, float]:
     timed(
         "header, a tenth reviewed", r, lambda: header(tracklets, store.frames(reviewed_only=True))
     )
-    counted = timed("header: aggregates with the counts", r, lambda: store.tracklets(INNER_EDGES))
-    quality = QualityCache(store)
-    timed("header quality, after a write", r, lambda: quality.numbers(counted))
-    timed("header quality, unchanged store", r, lambda: quality.numbers(counted))
+    timed("header: aggregates with the counts", r, lambda: store.tracklets(INNER_EDGES))
+    live, quality = LiveTables(store, INNER_EDGES), QualityCache()
+    tables = timed("header + queue tables, full read", r, live.current)
+    timed("header quality, after a write", r, lambda: quality.numbers(tables))
+    timed("header quality, unchanged store", r, lambda: quality.numbers(live.current()))
     key = frames["tracklet"].iloc[0]
     version = timed("open the 9,324-frame tracklet", r, lambda: store.tracklet(key))["version"]
     who = ("b", "bench-page")
@@ -105,8 +108,13 @@ def store_timings(work: Path) -> dict[str, float]:
         "a decision (one frame)", r, lambda: store.set_frames(small, (0, 0), "persons", 2, who, at)
     )
     timed("accept a tracklet", r, lambda: store.set_tracklet(small, "accepted", 1, who, at + 1))
-    counted = store.tracklets(INNER_EDGES)
-    timed("header quality, after that", r, lambda: quality.numbers(counted))
+    tables = timed("tables, after that", r, live.current)
+    timed("header quality, after that", r, lambda: quality.numbers(tables))
+    reviewed = tracklets["key"].iloc[10]  # a reviewed tracklet: its frames are in the tables
+    at = store.version(reviewed)
+    store.set_frames(reviewed, (0, 0), "occlusion", 4, who, at)
+    tables = timed("tables, a reviewed frame changed", r, live.current)
+    timed("header quality, after that too", r, lambda: quality.numbers(tables))
     timed("export CSV + exclusions", r, lambda: export(store, work / "out.csv"))
     retag = frames.assign(occlusion=(frames["occlusion"] + 1) % 11)  # the tagger ran again
     csv.write_text("second run")

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+import shlex
+import shutil
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
 import click
 
-from occreid.common.errors import OccreidError
+from occreid.common.errors import OccreidError, user_message
 from occreid.common.runtime import DEVICE_HELP
 from occreid.engine.options import DEMO_BACKENDS, DemoOptions, EvalOptions, TrainOptions
 from occreid.occdata.build import BuildOptions
@@ -37,7 +41,14 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except OccreidError as err:
-            raise click.ClickException(str(err)) from None
+            raise click.ClickException(user_message(err)) from None
+        except click.UsageError as err:
+            extra = re.match(r"Got unexpected extra arguments? \((.*)\)", err.message)
+            if not (extra and "=" in extra[1]):
+                raise
+            pairs = " ".join(f"--set {p}" for p in extra[1].split())  # `--set a=1 b=2`
+            hint = f"{err.message}; one KEY=VALUE per --set, e.g. {pairs}"
+            raise click.UsageError(hint, err.ctx) from None
 
 
 @click.group(
@@ -61,6 +72,12 @@ def main() -> None:
       evaluate       mAP / CMC of a checkpoint, with pictures on request
       demo           run the whole chain on toy data
     """
+    warnings.formatwarning = _warning_line
+
+
+def _warning_line(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> str:
+    """A warning as the user reads it: one line, without the source file and line of code."""
+    return f"Warning: {message}\n"
 
 
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -459,7 +476,8 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     isotonic map to the label, the prior of frames without evidence) is checked by
     cross-validation grouped by tracklet; where it is not better than the calibration it starts
     from (or too few tracklets were reviewed), that one is kept and the output says so.
-    `occreid tag-occlusion LABELS` then uses it. pseudolabel/calibrate.py has the details.
+    `occreid tag-occlusion LABELS --out CSV` then uses it. pseudolabel/calibrate.py has the
+    details.
     """
     from occreid.pseudolabel.cache import LabelCache
     from occreid.pseudolabel.calibrate import fit_calibration, read_reviewed
@@ -481,7 +499,9 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     if (~known).any():
         click.echo(f"{int((~known).sum()):,} reviewed frames are not in the cache: left out")
     fit.calibration.save(labels / FILE_NAME)
-    click.echo(f"wrote {labels / FILE_NAME}; `occreid tag-occlusion {labels}` now uses it")
+    tags = shlex.quote(str(labels / "occlusion.calibrated.csv"))
+    again = f"occreid tag-occlusion {shlex.quote(str(labels))} --out {tags}"
+    click.echo(f"wrote {labels / FILE_NAME}; tag-occlusion now uses it: `{again}`")
 
 
 @main.command()
@@ -675,7 +695,11 @@ _CONFIGS = "configs/ (rfcnet_video.yaml, rfcnet_image.yaml, baseline_*.yaml, abl
     "--set model.rfc_stages=[3] --set model.input_size=[128,64].",
 )
 @click.option(
-    "--labels", type=_EXISTING_DIR, help="Label cache (`occreid pseudolabel`) for Lk and Lf."
+    "--labels",
+    type=_EXISTING_DIR,
+    help="Label cache (occreid pseudolabel) for Lk and Lf: needed by every config with RFC "
+    "blocks and loss.keypoint or loss.foreground above 0 (RFCnet's, the demo's); the "
+    "baselines train without it.",
 )
 @click.option(
     "--source", type=_EXISTING_DIR, help="Frames' root, where it moved since build-dataset."
@@ -728,15 +752,19 @@ def configs() -> None:
     """List the packaged training configs, by the name `occreid train --config NAME` takes.
 
     The paper's settings (rfcnet_video, rfcnet_image and the baselines), one config per ablation
-    row of Tables 8 (ablations/image/) and 9 (ablations/video/), and the demo's. Each line gives
-    the name and the first line of the file's own description.
+    row of Tables 8 (ablations/image/) and 9 (ablations/video/), and the demo's. Each entry gives
+    the name and the first sentence of the file's own description, wrapped to the terminal.
     """
     from occreid.engine.config import packaged_configs
 
     listed = packaged_configs()
-    width = max(map(len, listed))
+    width = max(map(len, listed)) + 2
+    columns = max(shutil.get_terminal_size().columns, width + 40)
     for name, what in listed.items():
-        click.echo(f"{name:<{width}}  {what}")
+        text = click.wrap_text(
+            what, columns, initial_indent=" " * width, subsequent_indent=" " * width
+        )
+        click.echo(f"{name:<{width}}{text[width:]}")
 
 
 @main.command()

@@ -73,7 +73,12 @@ def load_weights(model: nn.Module, state: dict[str, Any], path: Path) -> None:
 
 def model_from_checkpoint(path: Path) -> tuple[RFCNet, TrainConfig]:
     """The trained model (eval mode, CPU) and its config, from a checkpoint alone."""
-    state = load_checkpoint(path)
+    return model_from_state(load_checkpoint(path), path)
+
+
+def model_from_state(state: dict[str, Any], path: Path) -> tuple[RFCNet, TrainConfig]:
+    """The trained model (eval mode, CPU) and its config from a loaded checkpoint ``state``
+    (``path`` names it in errors)."""
     cfg = config_from_dict(state["config"])
     model = RFCNet(cfg.model, state["num_classes"])
     load_weights(model, state, path)

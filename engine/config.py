@@ -124,6 +124,9 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> list[dict[str, Any]]:
     return [*layers, values]
 
 
+KIND_NAMES = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}
+
+
 def _flow(value: Any) -> str:
     """A value as it is typed after ``--set key=``: lists as [a,b] without spaces."""
     if isinstance(value, list | tuple):
@@ -141,8 +144,8 @@ def expected_form(key: str, given: str | None = None) -> str:
         numbers = re.findall(r"\d+", given or "")
         example = f"[{','.join(numbers)}]" if len(numbers) >= 2 else _flow(list(default))
         return f"; write a list, e.g. {key}={example}"
-    kind = type(default).__name__
-    return f"; write a {kind}, e.g. {key}={_flow(default)}"
+    kind = KIND_NAMES.get(type(default).__name__, f"a {type(default).__name__}")
+    return f"; write {kind}, e.g. {key}={_flow(default)}"
 
 
 def _merge(layers: list[Any], where: str) -> DictConfig:
@@ -155,6 +158,8 @@ def _merge(layers: list[Any], where: str) -> DictConfig:
             reason = str(err).splitlines()[0].rstrip(".")
             given = where.partition("=")[2] if where.startswith("--set ") else None
             form = expected_form(key, given)
+            if form:  # OmegaConf's reason names its own node types: the form says it plainly
+                reason = "not a value it takes"
             raise OccreidError(f"{where}: config key {key!r}: {reason}{form}") from None
     return merged  # type: ignore[return-value]
 
@@ -167,11 +172,22 @@ def packaged_configs() -> dict[str, str]:
     """Every packaged config by name (``rfcnet_video``, ``ablations/video/trfc``) with what it
     is: the first line of its leading comment (`occreid configs` lists them)."""
     root = _packaged()
-    out = {}
-    for path in sorted(root.rglob("*.yaml")):
-        first = path.read_text().splitlines()[0] if path.stat().st_size else ""
-        out[path.relative_to(root).with_suffix("").as_posix()] = first.lstrip("# ").strip()
-    return out
+    return {
+        path.relative_to(root).with_suffix("").as_posix(): _first_sentence(path.read_text())
+        for path in sorted(root.rglob("*.yaml"))
+    }
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of a YAML file's leading comment (it may run over several lines)."""
+    comment = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        comment.append(line.lstrip("# ").strip())
+    joined = " ".join(comment)
+    end = re.search(r"\.(\s|$)", joined)
+    return joined[: end.start() + 1] if end else joined
 
 
 def find_config(name: str | Path) -> Path:

@@ -35,6 +35,7 @@ STD = (0.229, 0.224, 0.225)
 
 
 MODE_OF_ROOT = {RootKind.DATASET: "video", RootKind.IMAGE_FOLDER: "image"}
+ROOT_OF_MODE = {"video": "a built dataset (occreid build-dataset)", "image": "an image ReID folder"}
 
 
 def dataset_mode(dataset: Path) -> str:
@@ -47,14 +48,23 @@ def default_config(dataset: Path) -> str:
     return DEFAULT_CONFIG[dataset_mode(dataset)]
 
 
-def check_mode(cfg: DataConfig, dataset: Path) -> None:
-    """A video config on an image folder, or an image config on a video dataset, is an error."""
+def check_mode(cfg: DataConfig, dataset: Path, checkpoint: Path | None = None) -> None:
+    """A video config on an image folder, or an image config on a video dataset, is an error;
+    its fix is another config (train) or another dataset (evaluate a ``checkpoint``)."""
     mode = dataset_mode(dataset)
-    if cfg.mode != mode:
+    if cfg.mode == mode:
+        return
+    start = f"{dataset}: takes data.mode = {mode}"
+    if checkpoint is not None:
         raise OccreidError(
-            f"{dataset}: takes data.mode = {mode}, and the config has data.mode = {cfg.mode}; "
-            f"use a {mode} config, e.g. `--config {DEFAULT_CONFIG[mode]}` (the default for it)"
+            f"{start}, and {checkpoint} was trained with data.mode = {cfg.mode}; evaluate it on "
+            f"{ROOT_OF_MODE[cfg.mode]}, or train a model on this one"
         )
+    raise OccreidError(
+        f"{start}, and the config has data.mode = {cfg.mode}; train with a config for {mode} "
+        f"(`--config {DEFAULT_CONFIG[mode]}` is the default for it) and drop any --set that "
+        f"makes it {cfg.mode}"
+    )
 
 
 @dataclass
@@ -122,8 +132,9 @@ def read_frames(root: Path, paths: list[str], size: tuple[int, int]) -> np.ndarr
         image = cv2.imread(str(root / rel), cv2.IMREAD_COLOR)
         if image is None:
             raise OccreidError(
-                f"{root / rel}: cannot decode this frame; list such frames with "
-                "build-dataset's --check-images and exclude their tracklets"
+                f"{root / rel}: cannot decode this frame; in a built dataset list such frames "
+                "with build-dataset's --check-images and exclude their tracklets, in an image "
+                "folder replace or remove the file"
             )
         image = cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
         cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=out[i])

@@ -149,16 +149,17 @@ def pick_queries(query: SplitData, count: int, seed: int = 0) -> list[int]:
 def evaluate_checkpoint(opts: EvalOptions) -> dict[str, Any]:
     """`occreid evaluate`: metrics.json (and pictures) for a checkpoint on a dataset's query and
     gallery; the test settings (clip length, flip) come from the checkpoint's config."""
-    from occreid.engine.checkpoint import model_from_checkpoint
+    from occreid.engine.checkpoint import load_checkpoint, model_from_state
     from occreid.engine.data import check_mode, load_split
 
-    model, cfg = model_from_checkpoint(opts.checkpoint)
-    check_mode(cfg.data, opts.dataset)
+    state = load_checkpoint(opts.checkpoint)
+    model, cfg = model_from_state(state, opts.checkpoint)
+    check_mode(cfg.data, opts.dataset, opts.checkpoint)
     rt = Runtime.create(opts.device, bf16=cfg.run.bf16, channels_last=cfg.run.channels_last)
     query = load_split(opts.dataset, "query", opts.source)
     gallery = load_split(opts.dataset, "gallery", opts.source)
     model = rt.place(model)
-    checks, trained = _locator_inputs(opts, query, gallery)
+    checks, trained = _locator_inputs(opts, state.get("locator"), query, gallery)
     metrics, q, g = evaluate(model, query, gallery, cfg, rt, checks)
     if trained is not None:
         test = metrics.pop("locator_test")
@@ -178,17 +179,15 @@ def evaluate_checkpoint(opts: EvalOptions) -> dict[str, Any]:
 
 
 def _locator_inputs(
-    opts: EvalOptions, query: SplitData, gallery: SplitData
+    opts: EvalOptions, saved: dict[str, Any] | None, query: SplitData, gallery: SplitData
 ) -> tuple[tuple[LocatorCheck, LocatorCheck] | None, dict[str, Any] | None]:
-    """(the test frames' key-point targets, what the checkpoint knows of its locator: the mean
-    training target and its train error); both None without --labels. A checkpoint without a
-    mean (trained without labels) is measured against the mean of the test targets, and says so
-    in ``mean_of``."""
+    """(the test frames' key-point targets, what the checkpoint knows of its locator
+    (``saved``): the mean training target and its train error); both None without --labels. A
+    checkpoint without a mean (trained without labels) is measured against the mean of the test
+    targets, and says so in ``mean_of``."""
     if opts.labels is None:
         return None, None
-    from occreid.engine.checkpoint import load_checkpoint
-
-    trained = dict(load_checkpoint(opts.checkpoint).get("locator") or {})
+    trained = dict(saved or {})
     trained["mean_of"] = "train targets" if "mean_target" in trained else "test targets"
     checks = locator_checks(opts.labels, query, gallery, trained.get("mean_target", [0.5] * 4))
     if "mean_target" not in trained:

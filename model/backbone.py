@@ -163,8 +163,16 @@ def load_pretrained(net: ResNet, source: str, arch: str) -> None:
         path = Path(source)
         if not path.is_file():
             raise OccreidError(f"{path}: pretrained checkpoint not found (or use none / imagenet)")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        state = state.get("state_dict", state)
+        try:
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # not a torch file, or a pickle of other objects: one line
+            raise OccreidError(
+                f"{path}: cannot read these weights ({type(err).__name__}); give a {arch} "
+                "state_dict saved by torch.save (e.g. torchvision's .pth), imagenet or none"
+            ) from None
+        if not isinstance(loaded, dict):
+            raise OccreidError(f"{path}: not a state_dict (a mapping of tensors) of a {arch}")
+        state = loaded.get("state_dict", loaded)
     state = {k.removeprefix("module."): v for k, v in state.items() if not k.startswith("fc.")}
     own = {k: v for k, v in net.state_dict().items() if not k.startswith("fc.")}
     missing = sorted(set(own) - set(state))

@@ -13,6 +13,7 @@ these into the report's label-quality section.
 
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 from pathlib import Path
 
@@ -50,6 +51,13 @@ class Missing(StrEnum):
 def is_occluded(occlusion: np.ndarray, persons: np.ndarray) -> np.ndarray:
     """The paper's rule: occluded by an obstacle, or more than one person in the frame."""
     return (np.asarray(occlusion) >= 1) | (np.asarray(persons) > 1)
+
+
+def file_sha256(path: Path) -> str:
+    """The content hash of an annotation CSV: which tags a review store holds, which CSV an
+    exclusion list was exported with."""
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def read_annotations(csv_path: str | Path) -> pd.DataFrame:
@@ -133,7 +141,7 @@ def _read_optional(table: pd.DataFrame, csv_path: Path) -> None:
         if col == "reviewed":
             table[col] = values.fillna(0).astype(bool)
         else:
-            table[col] = values.where(~blank, blank_value).astype(np.float32)
+            table[col] = values.where(~blank, blank_value)  # float64: the digits as written
 
 
 def attach_annotations(

@@ -1,7 +1,8 @@
 """The dataset report that a user reviews: stats.md, a self-contained stats.html and bar charts.
 
 Each table is printed next to the paper's values (Tables 1-3) so that a build of the real data can
-be compared with the published dataset at a glance.
+be compared with the published dataset at a glance; where tags were reviewed, the charts show
+how far each bin could move if the unreviewed tags were wrong at the estimated rate.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ import base64
 import html
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from occreid.occdata.stats import PAPER, TABLE1_BINS, TABLE2_BINS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -191,8 +195,12 @@ def render_html(
     )
 
 
-def plot_ratio_table(stats: dict[str, Any], table: str, title: str, path: Path) -> None:
-    """Grouped bar chart of one ratio table: query vs gallery, the paper's values as outlines."""
+def ratio_figure(
+    stats: dict[str, Any], table: str, title: str, ranges: dict[str, Any] | None = None
+) -> Figure:
+    """Grouped bar chart of one ratio table: query vs gallery, the paper's values as outlines;
+    ``ranges`` (label_quality's tables_if_wrong[table]) as a black range on each bar: where the
+    bin could lie if the unreviewed tags were wrong at the estimated rate."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -214,11 +222,37 @@ def plot_ratio_table(stats: dict[str, Any], table: str, title: str, path: Path) 
             linestyle="--",
             label="paper" if split == "query" else None,
         )
+        if ranges is not None and split in ranges:
+            low, high = (np.array(ranges[split][k]) * 100 for k in ("low", "high"))
+            ax.errorbar(
+                x + offset,
+                (low + high) / 2,
+                yerr=(high - low) / 2,
+                fmt="none",
+                ecolor="black",
+                capsize=3,
+                linewidth=1,
+                label="if the unreviewed tags were wrong (95 %)" if split == "query" else None,
+            )
     ax.set_xticks(x, bins)
     ax.set_ylabel("% of " + ("tracklets" if table == "table1" else "occluded frames"))
     ax.set_title(title)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def plot_ratio_table(
+    stats: dict[str, Any],
+    table: str,
+    title: str,
+    path: Path,
+    ranges: dict[str, Any] | None = None,
+) -> None:
+    """``ratio_figure`` saved as a PNG at ``path``."""
+    import matplotlib.pyplot as plt
+
+    fig = ratio_figure(stats, table, title, ranges)
     fig.savefig(path, metadata={"Software": None})
     plt.close(fig)
 
@@ -229,8 +263,10 @@ def write_report(
     """Write stats.md, table1.png, table2.png and stats.html into ``reports``."""
     (reports / "stats.md").write_text(render_markdown(stats, info, quality))
     images = [reports / "table1.png", reports / "table2.png"]
-    plot_ratio_table(
-        stats, "table1", "Table 1: tracklets by fraction of occluded frames", images[0]
-    )
-    plot_ratio_table(stats, "table2", "Table 2: occluded frames by occlusion fraction", images[1])
+    wrong = (quality or {}).get("tables_if_wrong") or {}
+    for table, title, image in (
+        ("table1", "Table 1: tracklets by fraction of occluded frames", images[0]),
+        ("table2", "Table 2: occluded frames by occlusion fraction", images[1]),
+    ):
+        plot_ratio_table(stats, table, title, image, wrong.get(table))
     (reports / "stats.html").write_text(render_html(stats, info, images, quality))

@@ -19,7 +19,6 @@ inputs and seed give the same split.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from occreid.common.errors import OccreidError
+from occreid.occdata.annotations import file_sha256
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,7 +66,7 @@ def check_exclude_pair(exclude: Path, annotations: Path) -> None:
     match = re.fullmatch(r"# for (.+) sha256=([0-9a-f]{64})", first)
     if match is None or match[1] != annotations.name:
         return
-    if hashlib.sha256(annotations.read_bytes()).hexdigest() != match[2]:
+    if file_sha256(annotations) != match[2]:
         raise OccreidError(
             f"{exclude}: written with another version of {annotations} (an export stopped "
             "half-way?); run `occreid review --export` again"

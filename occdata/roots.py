@@ -11,6 +11,7 @@ missing, and the fix that fits that kind (an image folder needs no build step).
 
 from __future__ import annotations
 
+import warnings
 from enum import Enum
 from pathlib import Path
 
@@ -136,7 +137,15 @@ def frames_to_label(root: Path, command: str = "pseudolabel") -> tuple[Path, pd.
     tracklet, so pseudolabel, tag-occlusion and review treat an image as a one-frame item)."""
     kind = resolve_root(root, command, partial=True)
     if kind is RootKind.IMAGE_FOLDER:
-        splits = [index_image_split(root, s).assign(split=s) for s in image_splits_present(root)]
+        present = image_splits_present(root)
+        absent = [f"{SPLIT_FOLDERS[s]}/" for s in SPLIT_FOLDERS if s not in present]
+        if absent:
+            warnings.warn(
+                f"{root}: taken for an image ReID folder without {', '.join(absent)}; {command} "
+                f"reads the images it has, and train / evaluate will need the others too",
+                stacklevel=2,
+            )
+        splits = [index_image_split(root, s).assign(split=s) for s in present]
         return root, pd.concat(splits, ignore_index=True)[FRAME_COLUMNS]
     if kind is RootKind.DATASET:
         parts = [read_manifest(root / "manifests" / f"{s}.parquet") for s in SPLITS]

@@ -14,13 +14,18 @@ hidden) to the reviewed label:
   occluded, with one pseudo-count each way (Laplace), and their median label.
 - the confidence: an isotonic map from a tag's certainty max(p, 1 - p) to the agreement with the
   reviewers at that certainty, measured out of fold (the starting calibration's tags where it is
-  kept: they were not fitted on these frames); each level of the map is pulled towards 0.5 as if
-  SHRINK_FRAMES more frames at that level had been coin flips, so that a few reviewed frames
-  cannot promise certainty.
+  kept: they were not fitted on these frames); each level of the map is the one-sided 90 % Wilson
+  lower bound of its agreement, counting the reviewed *tracklets* at that level, not the frames
+  (a tracklet's frames are right or wrong together: 50 frames of 2 tracklets are two pieces of
+  evidence), so that a confidence of 0.8 is earned by at least 0.8 agreement over enough
+  tracklets and a few reviewed tracklets cannot promise certainty.
 
 The model is fitted only where the reviewed frames with evidence hold both occluded and clear
 frames in at least MIN_CLASS_TRACKLETS tracklets each; otherwise the frames with evidence keep
-the starting mapping and only the prior and the confidence are fitted.
+the starting mapping and only the prior and the confidence are fitted. Where the fitted model is
+worse in cross-validation, the same is tried (the starting mapping with the fitted prior, checked
+the same way) before everything falls back: the prior is learned from other frames (those
+without evidence) than the mapping, so a rejected mapping is no reason to keep a prior of 0.5.
 
 Validation is tracklet-grouped cross-validation (GroupKFold, FOLDS folds; frames of one tracklet
 are never split between fitting and checking): each reviewed frame is tagged by a calibration
@@ -53,7 +58,17 @@ FOLDS = 5  # tracklet-grouped cross-validation folds (fewer where fewer tracklet
 MIN_TRACKLETS = 5  # fewer reviewed tracklets than this: keep the calibration it starts from
 MIN_CLASS_TRACKLETS = 3  # reviewed tracklets with evidence needed of each class to fit a model
 DRAWS = 2000  # bootstrap draws over tracklets for an interval
-SHRINK_FRAMES = 10  # a confidence block's agreement counts this many more frames, each a coin flip
+# what a fit may change (with_model: the mapping of frames with evidence too), in the order tried
+CANDIDATES = (
+    (True, "uses the fitted calibration: worse than the starting one on neither measure"),
+    (
+        False,
+        "kept the starting mapping of the frames with evidence (the fitted one was worse in "
+        "cross-validation); uses the prior of the frames without evidence fitted on the "
+        "reviewed ones: worse than the starting calibration on neither measure",
+    ),
+)
+CONFIDENCE_Z = 1.2816  # normal quantile of the one-sided 90 % lower bound of a confidence level
 
 
 @dataclass(frozen=True)
@@ -175,14 +190,25 @@ def confidence_knots(tags: pd.DataFrame, truth: np.ndarray) -> tuple[tuple[float
     p = tags["p_occluded"].to_numpy()[known]
     certainty = np.maximum(p, 1 - p)
     agree = (occluded(tags) == truth)[known].astype(np.float64)
+    tracklets = tags["tracklet"].to_numpy()[known]
     iso = IsotonicRegression(y_min=0.5, y_max=1.0, out_of_bounds="clip").fit(certainty, agree)
     level = iso.predict(certainty)
     xs = np.asarray(iso.X_thresholds_)
     ys = np.asarray(iso.y_thresholds_, dtype=np.float64)
-    for value in np.unique(ys):  # each isotonic block, as if SHRINK_FRAMES more were coin flips
-        n = float((level == value).sum())
-        ys[ys == value] = (value * n + 0.5 * SHRINK_FRAMES) / (n + SHRINK_FRAMES)
+    for value in np.unique(ys):  # each isotonic block: its agreement over its tracklets, at least
+        n = float(len(np.unique(tracklets[level == value])))
+        ys[ys == value] = max(0.5, wilson_lower(value, n))
     return tuple(zip(xs.tolist(), np.maximum.accumulate(ys).tolist(), strict=True))
+
+
+def wilson_lower(share: float, n: float, z: float = CONFIDENCE_Z) -> float:
+    """Lower Wilson score bound of a proportion ``share`` seen over ``n`` independent trials
+    (0 where n is 0): the agreement that ``n`` tracklets vouch for at one-sided level z."""
+    if n <= 0:
+        return 0.0
+    centre = share + z * z / (2 * n)
+    margin = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return float((centre - margin) / (1 + z * z / n))
 
 
 def _usable(cal: Calibration) -> list[str]:
@@ -192,10 +218,15 @@ def _usable(cal: Calibration) -> list[str]:
 
 
 def fit_on(
-    table: pd.DataFrame, reviewed: pd.DataFrame, base: Calibration, feats: pd.DataFrame
+    table: pd.DataFrame,
+    reviewed: pd.DataFrame,
+    base: Calibration,
+    feats: pd.DataFrame,
+    with_model: bool = True,
 ) -> Calibration:
-    """``base`` with a model and a prior fitted on ``reviewed`` (rows of ``table``'s frames);
-    ``feats`` = tagging.features(table, base), made once by the caller for every fold."""
+    """``base`` with a model (unless not ``with_model``: base's mapping kept) and a prior fitted on
+    ``reviewed`` (rows of ``table``'s frames); ``feats`` = tagging.features(table, base), made
+    once by the caller for every fold."""
     rows = table.reset_index(drop=True).merge(
         reviewed.rename(columns={"occlusion": "label", "persons": "label_persons"}), on="path"
     )
@@ -208,7 +239,7 @@ def fit_on(
     per_class = [tracklets_of[y[known] == c].nunique() for c in (True, False)]
     model = (
         fit_model(x.loc[known, _usable(base)], y[known], labels[known])
-        if min(per_class) >= MIN_CLASS_TRACKLETS
+        if with_model and min(per_class) >= MIN_CLASS_TRACKLETS
         else base.model
     )
     reasons = np.where(rows["pose_found"].to_numpy(), NO_EVIDENCE[1], NO_EVIDENCE[0])
@@ -276,9 +307,14 @@ class CalibrationFit:
 
 
 def cross_validated(
-    table: pd.DataFrame, reviewed: pd.DataFrame, base: Calibration, folds: int
+    table: pd.DataFrame,
+    reviewed: pd.DataFrame,
+    base: Calibration,
+    folds: int,
+    with_model: bool = True,
 ) -> pd.DataFrame:
-    """Tags of the reviewed frames, each from a calibration fitted without its tracklet."""
+    """Tags of the reviewed frames, each from a calibration fitted without its tracklet (its
+    prior only where not ``with_model``)."""
     from sklearn.model_selection import GroupKFold
 
     feats = features(table, base)
@@ -287,7 +323,7 @@ def cross_validated(
     groups = tracklet_of.loc[reviewed["path"]].to_numpy()
     parts = []
     for fit_rows, check_rows in GroupKFold(n_splits=folds).split(reviewed, groups=groups):
-        cal = fit_on(table, reviewed.iloc[fit_rows], base, feats)
+        cal = fit_on(table, reviewed.iloc[fit_rows], base, feats, with_model)
         check = reviewed.iloc[check_rows]
         mine = table[table["tracklet"].isin(set(groups[check_rows]))]
         tags = tag_table(mine, cal).set_index("path").loc[check["path"]]
@@ -300,7 +336,9 @@ def fit_calibration(
 ) -> CalibrationFit:
     """Fit ``base`` to the reviewed labels (path, occlusion, persons) of frames of the evidence
     ``table`` (tagging.evidence_table), check it by tracklet-grouped cross-validation, and keep
-    ``base`` where the fit is not better (module docstring)."""
+    ``base`` where the fit is not better (module docstring): first the fitted mapping and prior,
+    then the starting mapping with the fitted prior (the prior is learned from other frames,
+    those without evidence, so a rejected mapping is no reason to keep a prior of 0.5)."""
     reviewed = reviewed[reviewed["path"].isin(set(table["path"]))].reset_index(drop=True)
     tracklets = int(table.set_index("path").loc[reviewed["path"], "tracklet"].nunique())
     truth = reviewed.set_index("path")
@@ -319,24 +357,30 @@ def fit_calibration(
         return CalibrationFit(
             base, False, reason, tracklets, len(reviewed), before, nan, before_balanced, np.nan
         )
-    checked = cross_validated(table, reviewed, base, min(FOLDS, tracklets))
-    checked_y = occluded(truth.loc[checked["path"]])
-    checked_tagged = occluded(checked)
-    after = agreement_interval(checked_tagged == checked_y, checked["tracklet"].to_numpy())
-    after_balanced = balanced_accuracy(checked_y, checked_tagged)
     confidence_source = {
         "confidence": f"isotonic map of certainty to out-of-fold agreement on {len(reviewed)} "
         f"reviewed frames of {tracklets} tracklets"
     }
-    if not_worse(before, after, before_balanced, after_balanced):
-        reason = "uses the fitted calibration: worse than the starting one on neither measure"
-        fitted = fit_on(table, reviewed, base, features(table, base)).with_fit(
-            confidence_knots=confidence_knots(checked, checked_y), sources=confidence_source
-        )
-        return CalibrationFit(
-            fitted, True, reason, tracklets, len(reviewed),
-            before, after, before_balanced, after_balanced,
-        )  # fmt: skip
+    first_after, first_balanced = Interval(np.nan, np.nan, np.nan), np.nan
+    for with_model, reason in CANDIDATES:
+        if not (with_model or start["unknown"].any()):
+            continue  # no reviewed frame without evidence: nothing to learn a prior from
+        checked = cross_validated(table, reviewed, base, min(FOLDS, tracklets), with_model)
+        checked_y = occluded(truth.loc[checked["path"]])
+        checked_tagged = occluded(checked)
+        after = agreement_interval(checked_tagged == checked_y, checked["tracklet"].to_numpy())
+        after_balanced = balanced_accuracy(checked_y, checked_tagged)
+        if with_model:
+            first_after, first_balanced = after, after_balanced
+        if not_worse(before, after, before_balanced, after_balanced):
+            fitted = fit_on(table, reviewed, base, features(table, base), with_model)
+            fitted = fitted.with_fit(
+                confidence_knots=confidence_knots(checked, checked_y), sources=confidence_source
+            )
+            return CalibrationFit(
+                fitted, True, reason, tracklets, len(reviewed),
+                before, after, before_balanced, after_balanced,
+            )  # fmt: skip
     reason = (
         "kept the starting calibration's tags: the fitted one was worse in cross-validation "
         "(agreement or balanced accuracy); review more and calibrate again (their confidence "
@@ -346,6 +390,6 @@ def fit_calibration(
         confidence_knots=confidence_knots(start.reset_index(), y), sources=confidence_source
     )
     return CalibrationFit(
-        kept, False, reason, tracklets, len(reviewed), before, after, before_balanced,
-        after_balanced,
+        kept, False, reason, tracklets, len(reviewed), before, first_after, before_balanced,
+        first_balanced,
     )  # fmt: skip

@@ -19,8 +19,9 @@ number came from (``sources``):
   P(occluded) on monotone evidence features and an isotonic map from its score to the label,
   fitted on reviewed labels (calibrate.py).
 - ``confidence_knots``: after `occreid calibrate`, the isotonic map from a tag's certainty
-  max(p, 1 - p) to the agreement with the reviewers measured out of fold at that certainty, so
-  that a confidence means what it says; none in the shipped defaults: there the certainty is
+  max(p, 1 - p) to the agreement with the reviewers measured out of fold at that certainty (a
+  one-sided 90 % lower bound over the reviewed tracklets, calibrate.py), so that a confidence
+  means what it says; none in the shipped defaults: there the certainty is
   scaled into 0.5 .. the pose backend's ``confidence_cap`` (under 0.8 unless its scores are
   exact: a confidence of 0.8 or more is earned by measurement, the oracle's or reviewers').
 

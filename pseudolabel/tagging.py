@@ -17,8 +17,9 @@ From a frame's evidence (evidence.py) to its tag:
    paper's footnote 3), else 0. With a fitted model (`occreid calibrate`): p and the label from
    the model's monotone features (FEATURES) of the frame.
 3. Confidence = P(the occluded yes / no is right): max(p, 1 - p), mapped, after `occreid
-   calibrate`, to the agreement with the reviewers found out of fold at that certainty
-   (calibration.py): confidence 0.9 means right 9 times in 10 as far as the calibration knows
+   calibrate`, to the agreement with the reviewers found out of fold at that certainty, at
+   least (calibration.py): confidence 0.9 means right 9 times in 10 or more, as far as the
+   reviewed tracklets can tell
    (benchmarks/review_loop.py and tagging_real.py print the reliability per confidence bin).
 4. Frames without evidence are unknown: confidence 0 (first in the review queue), ``unknown`` and
    ``evidence`` (no_pose / not_a_body) in the table; their P(occluded) and label are the

@@ -40,6 +40,7 @@ from starlette.types import Receive, Scope, Send
 
 from occreid.common.errors import OccreidError
 from occreid.pseudolabel.cache import LabelCache
+from occreid.review.aggregates import LiveTables, count_columns
 from occreid.review.overlap import blind_for, blind_queue
 from occreid.review.quality import INNER_EDGES, QualityCache
 from occreid.review.queue import QueueFilter, header, order_queue
@@ -245,7 +246,7 @@ def _stale(ctx: ReviewContext, err: Stale) -> JSONResponse:
 def create_app(ctx: ReviewContext) -> FastAPI:
     """The app for one review session."""
     app = FastAPI(title="occreid review", docs_url=None, redoc_url=None, openapi_url=None)
-    quality = QualityCache(ctx.store)
+    live, quality = LiveTables(ctx.store, INNER_EDGES), QualityCache()
 
     @app.exception_handler(OccreidError)
     async def bad_request(request: Request, err: OccreidError) -> JSONResponse:
@@ -279,10 +280,10 @@ def create_app(ctx: ReviewContext) -> FastAPI:
 
     @app.get("/api/summary")
     def summary() -> dict[str, Any]:
-        tracklets = ctx.store.tracklets(INNER_EDGES)
-        numbers = header(tracklets, ctx.store.frames(reviewed_only=True))
+        tables = live.current()
+        numbers = header(tables.tracklets, tables.reviewed)
         last = ctx.retag.last if ctx.retag else None
-        return {**numbers, **quality.numbers(tracklets), "retag": last}
+        return {**numbers, **quality.numbers(tables), "retag": last}
 
     @app.get("/api/queue")
     def queue(
@@ -293,12 +294,13 @@ def create_app(ctx: ReviewContext) -> FastAPI:
         limit: int = Query(200, ge=1, le=10_000),
     ) -> dict[str, Any]:
         where = QueueFilter(split=split or None, camid=camid, pid=pid, reviewed=reviewed)
-        tracklets = ctx.store.tracklets()
+        tracklets = live.current().tracklets
         if ctx.overlap > 0:
             done = ctx.store.blind_accepted(ctx.reviewer)
             tracklets = blind_queue(tracklets, ctx.reviewer, ctx.overlap, done)
         ordered = order_queue(tracklets, where)
-        items = ordered.head(limit).replace({np.nan: None}).to_dict(orient="records")
+        shown = ordered.head(limit).drop(columns=count_columns(ordered))
+        items = shown.replace({np.nan: None}).to_dict(orient="records")
         return {"total": len(ordered), "items": items}
 
     @app.get("/api/tracklet")

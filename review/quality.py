@@ -4,8 +4,9 @@ per-confidence-bin rates and tracklet bootstrap), and the agreement between the 
 and a blind second one (label_quality.between_reviewers: Cohen's kappa on occluded yes / no,
 label MAE, frames): the numbers build-dataset's report gives.
 
-They are computed from the whole store, so they are kept per store state (ReviewStore.state)
-and recomputed only after a write (benchmarks/review_speed.py)."""
+They are computed from the whole store (review/aggregates.py keeps its tables), so they are
+kept per store state (ReviewStore.state) and recomputed only after a write
+(benchmarks/review_speed.py)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from occreid.occdata.label_quality import (
     accuracy_interval,
     between_reviewers,
 )
-from occreid.review.store import ReviewStore
+from occreid.review.aggregates import Tables
 
 INNER_EDGES = CONFIDENCE_EDGES[1:-1]  # a confidence's bin: how many of these it reaches
 
@@ -58,16 +59,14 @@ def quality_numbers(reviewed: pd.DataFrame, counts: np.ndarray) -> dict[str, Any
 
 @dataclass
 class QualityCache:
-    """The header's quality numbers of one store, kept until its state changes."""
+    """The header's quality numbers, kept until the store's state changes."""
 
-    store: ReviewStore
-    kept: tuple[tuple[tuple[int, int], bytes], dict[str, Any]] | None = field(default=None)
+    kept: tuple[tuple[int, int], dict[str, Any]] | None = field(default=None)
 
-    def numbers(self, tracklets: pd.DataFrame) -> dict[str, Any]:
-        """quality_numbers for ``tracklets`` (ReviewStore.tracklets(INNER_EDGES), read for the
-        header anyway); the reviewed frames are read again only after a write."""
-        counts = undecided_by_bin(tracklets)
-        state = (self.store.state(), counts.tobytes())
-        if self.kept is None or self.kept[0] != state:
-            self.kept = (state, quality_numbers(self.store.compared_frames(), counts))
+    def numbers(self, tables: Tables) -> dict[str, Any]:
+        """quality_numbers of ``tables`` (LiveTables.current(), read with INNER_EDGES): the
+        bootstrap runs again only after a write."""
+        if self.kept is None or self.kept[0] != tables.state:
+            counts = undecided_by_bin(tables.tracklets)
+            self.kept = (tables.state, quality_numbers(tables.compared, counts))
         return self.kept[1]

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from occreid.occdata.annotations import Missing, attach_annotations, read_annotations
+from occreid.occdata.annotations import Missing, attach_annotations, file_sha256, read_annotations
 from occreid.occdata.roots import frames_to_label
-from occreid.review.store import Proposals, file_sha256
+from occreid.review.store import Proposals
 
 
 def source_frames(root: Path) -> tuple[Path, pd.DataFrame]:
@@ -31,15 +31,10 @@ def proposals(frames: pd.DataFrame, csv: Path, missing: Missing = Missing.ERROR)
     unknown paths, out-of-range values and (unless ``missing``) unannotated frames are errors."""
     table = read_annotations(csv)
     out = attach_annotations(frames, table, csv, missing)
-    if "confidence" in table:  # read_annotations keeps float32; the export writes what came in
-        text = pd.read_csv(csv, usecols=["confidence"], dtype="string", engine="pyarrow")
-        exact = pd.to_numeric(text["confidence"].str.strip(), errors="coerce").to_numpy()
-        pos = pd.Index(frames["path"]).get_indexer(table["path"])
-        values = np.full(len(frames), np.nan)
-        values[pos] = exact
-        out["confidence"] = values
-    else:
-        out["confidence"] = float("nan")
+    confidence = np.full(len(frames), np.nan)
+    if "confidence" in table:
+        confidence[pd.Index(frames["path"]).get_indexer(table["path"])] = table["confidence"]
+    out["confidence"] = confidence
     if "reviewed" not in out:
         out["reviewed"] = False
     row = pd.Index(table["path"]).get_indexer(frames["path"])

@@ -37,6 +37,7 @@ values of one page's last decision where nobody has changed them since, and is r
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 import time
@@ -51,6 +52,7 @@ import pandas as pd
 
 from occreid.common.atomic import write_text
 from occreid.common.errors import OccreidError
+from occreid.occdata.annotations import file_sha256
 
 SCHEMA_VERSION = 2
 SCHEMA = """
@@ -107,6 +109,17 @@ def _second(con: sqlite3.Connection) -> tuple[str, str]:
     return (", s.occlusion_2, s.persons_2", _SECOND) if some.fetchone()[0] else ("", "")
 
 
+def _only(keys: list[str] | None, joined: str) -> str:
+    """SQL that keeps the frames of the tracklets in ``keys`` (all where None), after
+    ``joined`` (WHERE or AND); its one parameter is ``_keys(keys)``."""
+    return "" if keys is None else f"{joined} f.tracklet IN (SELECT value FROM json_each(?))"
+
+
+def _keys(keys: list[str] | None) -> tuple[str, ...]:
+    """The parameter of ``_only``: the keys as a JSON array."""
+    return () if keys is None else (json.dumps(keys),)
+
+
 def store_path(csv: Path) -> Path:
     """Where the store of an annotation CSV lives by default: beside it."""
     return csv.with_name(csv.name + ".review.sqlite")
@@ -121,12 +134,6 @@ def fingerprint(paths: pd.Series) -> str:
     """The content fingerprint of a source: SHA-256 of its sorted frame paths (a moved SOURCE
     keeps it; another frame set does not)."""
     return hashlib.sha256("\n".join(sorted(paths.tolist())).encode()).hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """The content hash of a CSV: which proposals a store holds."""
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 class Stale(Exception):
@@ -277,11 +284,14 @@ class ReviewStore:
         with self.connect() as con:
             return dict(con.execute("SELECT key, value FROM meta").fetchall())
 
-    def tracklets(self, edges: tuple[float, ...] = ()) -> pd.DataFrame:
-        """Every tracklet with its current occluded fraction, mean confidence and frames without
-        evidence (``unknown``: confidence 0); with ``edges``, also its undecided frames that have
-        a confidence (``undecided``) and how many of them reach each edge (``at_least_I``): the
-        header's estimate counts the tags nobody decided by confidence in the same pass."""
+    def tracklets(
+        self, edges: tuple[float, ...] = (), keys: list[str] | None = None
+    ) -> pd.DataFrame:
+        """Every tracklet (or those in ``keys``) with its current occluded fraction, mean
+        confidence and frames without evidence (``unknown``: confidence 0); with ``edges``, also
+        its undecided frames that have a confidence (``undecided``) and how many of them reach
+        each edge (``at_least_I``): the header's estimate counts the tags nobody decided by
+        confidence in the same pass."""
         counted = "".join(
             f", SUM(f.decision IS NULL AND f.confidence >= {float(e)!r}) AS at_least_{i}"
             for i, e in enumerate(edges)
@@ -297,9 +307,10 @@ class ReviewStore:
                    SUM(COALESCE(f.confidence = 0, 0)) AS unknown,
                    SUM(f.occlusion != f.proposed_occlusion OR f.persons != f.proposed_persons)
                        AS changed{counted}
-            FROM tracklets t JOIN frames f ON f.tracklet = t.key GROUP BY t.key"""
+            FROM tracklets t JOIN frames f ON f.tracklet = t.key {_only(keys, "WHERE")}
+            GROUP BY t.key"""
         with self.connect() as con:
-            return pd.read_sql_query(query, con)
+            return pd.read_sql_query(query, con, params=_keys(keys))
 
     def tracklet(self, key: str) -> dict[str, Any]:
         """One tracklet: its row (with ``version``) and its frames in order."""
@@ -441,16 +452,17 @@ class ReviewStore:
             con.execute("UPDATE tracklets SET version = version + 1 WHERE key = ?", (key,))
         return {"undone": change, "tracklet": key}
 
-    def frames(self, reviewed_only: bool = False) -> pd.DataFrame:
+    def frames(self, reviewed_only: bool = False, keys: list[str] | None = None) -> pd.DataFrame:
         """Every frame's current values and its tracklet's flags, or only those of accepted
-        tracklets (the header's tables)."""
-        where = "WHERE t.accepted = 1" if reviewed_only else ""
+        tracklets (the header's tables); ``keys``: only those tracklets' frames."""
+        where = "WHERE t.accepted = 1" if reviewed_only else "WHERE 1"
         query = f"""
             SELECT f.path, f.tracklet, t.split, f.occlusion, f.persons, f.confidence,
                    t.accepted, t.exclude
-            FROM frames f JOIN tracklets t ON t.key = f.tracklet {where} ORDER BY f.rowid"""
+            FROM frames f JOIN tracklets t ON t.key = f.tracklet {where} {_only(keys, "AND")}
+            ORDER BY f.rowid"""
         with self.connect() as con:
-            return pd.read_sql_query(query, con)
+            return pd.read_sql_query(query, con, params=_keys(keys))
 
     def accepted(self) -> int:
         """How many tracklets are accepted."""
@@ -469,18 +481,25 @@ class ReviewStore:
             ).fetchone()
         return int(row[0]), int(row[1])
 
-    def compared_frames(self) -> pd.DataFrame:
-        """The frames of accepted tracklets with the proposal their reviewer was shown and a
-        second reviewer's blind labels: tracklet, split, occlusion, persons, confidence,
-        auto_occlusion, auto_persons, occlusion_2, persons_2 (NULL: none; no such columns
-        where nobody reviewed blind)."""
+    def compared_frames(self, keys: list[str] | None = None) -> pd.DataFrame:
+        """The frames of accepted tracklets (of those in ``keys``) with the proposal their
+        reviewer was shown and a second reviewer's blind labels: tracklet, split, occlusion,
+        persons, confidence, auto_occlusion, auto_persons, occlusion_2, persons_2 (NULL: none;
+        no such columns where nobody reviewed blind), in the frames' order."""
         query = """
             SELECT f.tracklet, t.split, f.occlusion, f.persons, f.confidence,
                    f.proposed_occlusion AS auto_occlusion, f.proposed_persons AS auto_persons{0}
             FROM frames f JOIN tracklets t ON t.key = f.tracklet {1}
-            WHERE t.accepted = 1"""
+            WHERE t.accepted = 1 {2} ORDER BY f.rowid"""
         with self.connect() as con:
-            return pd.read_sql_query(query.format(*_second(con)), con)
+            sql = query.format(*_second(con), _only(keys, "AND"))
+            return pd.read_sql_query(sql, con, params=_keys(keys))
+
+    def touched_since(self, change: int) -> set[str]:
+        """The tracklets that decisions after ``change`` (an id of ``changes``) wrote to."""
+        with self.connect() as con:
+            rows = con.execute("SELECT DISTINCT tracklet FROM changes WHERE id > ?", (change,))
+            return {r[0] for r in rows}
 
     def reviewed_frames(self) -> tuple[pd.DataFrame, list[str]]:
         """(every frame's path, occlusion, persons, confidence, reviewed (accepted tracklet, or

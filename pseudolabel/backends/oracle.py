@@ -23,8 +23,10 @@ class GroundTruth:
         folder = Path(root) / "groundtruth"
         if not (folder / "index.parquet").is_file():
             raise OccreidError(
-                f"{root}: no groundtruth/ beside the frames; the oracle backend only works on "
-                "`occreid synth` data"
+                f"{root}: no groundtruth/ beside the frames; the oracle backend (the default "
+                "of --pose and --parsing) only works on `occreid synth` data; for real frames "
+                "pass --pose mediapipe --parsing keypoints (the mediapipe extra: README) or the "
+                "mmpose / mmseg backends"
             )
         index = pd.read_parquet(folder / "index.parquet")
         self.rows = pd.Series(index["row"].to_numpy(), index=index["path"].to_numpy())

@@ -5,6 +5,7 @@ to the failed one; a command named only for reference is written without backtic
 
 import re
 import shlex
+import warnings
 from pathlib import Path
 
 import pytest
@@ -85,7 +86,7 @@ def test_the_annotations_hint_of_stats_works_as_printed(image_folder_factory, tm
     for hint in _fails_with_hints(args):
         _run_hint(hint, args, {"LABELS": str(labels)})
     result = CliRunner().invoke(main, [*args, "--annotations", str(labels / "occlusion.csv")])
-    assert "| train | 6 | 3 | 50.0% | 0.0% |" in result.output
+    assert "| train | 6 | 3 | 0 | 50.0% | 0.0% |" in result.output
 
 
 def test_a_misspelt_config_gives_the_closest_names_and_the_listing(toy_dataset, tmp_path):
@@ -99,15 +100,19 @@ def test_a_misspelt_config_gives_the_closest_names_and_the_listing(toy_dataset, 
     listing = CliRunner().invoke(main, ["configs"]).output
     shipped = Path(__file__).resolve().parents[2] / "configs"
     names = {p.relative_to(shipped).with_suffix("").as_posix() for p in shipped.rglob("*.yaml")}
-    assert {line.split()[0] for line in listing.splitlines()} == names
+    entries = re.split(r"\n(?=\S)", listing.strip())  # wrapped lines start with spaces
+    assert {entry.split()[0] for entry in entries} == names
+    demo = next(e for e in entries if e.startswith("demo_rfcnet "))
+    assert " ".join(demo.split()[1:]).endswith("trains in a few minutes.")  # a whole sentence
 
 
 @pytest.mark.parametrize(
     ("given", "form"),
     [
-        ("model.input_size=128x64", "model.input_size=[128,64]"),
+        ("model.input_size=128x64", "write a list, e.g. model.input_size=[128,64]"),
         ("model.rfc_stages=3", "model.rfc_stages=[2,3]"),
-        ("optim.lr=fast", "optim.lr=0.0003"),
+        ("optim.lr=fast", "write a number, e.g. optim.lr=0.0003"),
+        ("optim.epochs=two", "write an integer, e.g. optim.epochs="),
     ],
 )
 def test_a_wrong_set_value_names_the_expected_form(toy_dataset, tmp_path, given, form):
@@ -115,3 +120,18 @@ def test_a_wrong_set_value_names_the_expected_form(toy_dataset, tmp_path, given,
     args = ["train", "--dataset", str(dataset), "--out", str(tmp_path / "run"), "--set", given]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1 and form in result.output and given.split("=")[0] in result.output
+    assert "Node" not in result.output  # no OmegaConf internals
+
+
+def test_two_pairs_after_one_set_say_each_needs_its_own(tmp_path):
+    args = ["train", "--dataset", str(tmp_path), "--out", str(tmp_path / "run")]
+    result = CliRunner().invoke(main, [*args, "--set", "model.arch=resnet18", "optim.epochs=2"])
+    assert result.exit_code == 2
+    assert "one KEY=VALUE per --set, e.g. --set optim.epochs=2" in result.output
+
+
+def test_warnings_print_as_one_line_without_the_source(monkeypatch):
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)  # restored after
+    assert CliRunner().invoke(main, ["configs"]).exit_code == 0
+    line = warnings.formatwarning("backbone trains from scratch", UserWarning, "/x/cli.py", 381)
+    assert line == "Warning: backbone trains from scratch\n"

@@ -102,6 +102,8 @@ def test_a_video_setting_on_an_image_folder_is_a_one_line_error(market, tmp_path
         train(cfg, TrainOptions(dataset=market, out=tmp_path / "run"))
     assert "\n" not in str(err.value) and not (tmp_path / "run").exists()
     assert "data.mode = image" in str(err.value)
+    if setting == "data.mode=video":  # the default image config made video by the --set
+        assert "drop any --set that makes it video" in str(err.value)
 
 
 def test_an_image_config_on_a_video_dataset_is_a_one_line_error(toy_dataset, tmp_path):
@@ -120,5 +122,7 @@ def test_evaluate_refuses_a_video_checkpoint_on_an_image_folder(
     cfg = load_config("baseline_video", tiny_overrides)
     train(cfg, TrainOptions(dataset=dataset, out=tmp_path / "run"))
     options = {"checkpoint": tmp_path / "run" / "model.pt", "out": tmp_path / "eval"}
-    with pytest.raises(OccreidError, match=r"takes data\.mode = image"):
+    with pytest.raises(OccreidError, match=r"takes data\.mode = image") as err:
         evaluate_checkpoint(EvalOptions(dataset=market, **options))
+    assert "was trained with data.mode = video" in str(err.value)
+    assert "--config" not in str(err.value)  # evaluate has no --config: the fix is the dataset

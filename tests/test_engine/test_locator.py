@@ -75,7 +75,7 @@ def test_targets_of_a_skeleton_that_is_not_a_body_are_left_out():
 
 @pytest.mark.filterwarnings("ignore:backbone trains from scratch")
 def test_training_and_evaluate_report_the_locator_beside_the_mean_target(
-    toy_dataset, tiny_overrides, tmp_path: Path
+    toy_dataset, tiny_overrides, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     dataset, labels = toy_dataset
     cfg = load_config("demo_rfcnet", tiny_overrides)
@@ -87,6 +87,9 @@ def test_training_and_evaluate_report_the_locator_beside_the_mean_target(
     assert summary["locator"]["targets"]["not_a_body"] == 0  # oracle skeletons are bodies
     assert len(summary["locator"]["mean_target"]) == 4
     eval_dir = tmp_path / "eval"
+    loads = []
+    real_load = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a) or real_load(*a, **k))
     evaluate_checkpoint(
         EvalOptions(
             checkpoint=tmp_path / "run" / "model.pt",
@@ -97,6 +100,7 @@ def test_training_and_evaluate_report_the_locator_beside_the_mean_target(
             queries=2,
         )
     )
+    assert len(loads) == 1  # the checkpoint is read once for the model and its locator record
     written = json.loads((eval_dir / "metrics.json").read_text())["locator"]
     assert written["train"] == summary["history"][-1]["locator_train"]
     assert written["test"]["targets"] > 0 and written["mean_of"] == "train targets"

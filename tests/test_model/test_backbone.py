@@ -51,6 +51,18 @@ def test_wrong_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
         load_pretrained(ResNet("resnet18"), str(tmp_path / "nope.pth"), "resnet18")
 
 
+@pytest.mark.parametrize("content", [b"\xff\xd8\xff\xe0 a jpeg", None])
+def test_a_file_that_is_not_weights_is_a_one_line_error(tmp_path: Path, content) -> None:
+    path = tmp_path / "weights.pth"
+    if content is None:
+        torch.save([1, 2, 3], path)  # a torch file, but not a state_dict
+    else:
+        path.write_bytes(content)
+    with pytest.raises(OccreidError) as err:
+        load_pretrained(ResNet("resnet18"), str(path), "resnet18")
+    assert str(err.value).startswith(str(path)) and "\n" not in str(err.value)
+
+
 def test_none_warns() -> None:
     with pytest.warns(UserWarning, match="from scratch"):
         load_pretrained(ResNet("resnet18"), "none", "resnet18")

@@ -124,5 +124,15 @@ def test_trfc_attends_to_the_other_frames_only() -> None:
     # with two frames, the context of frame 0 is exactly frame 1 (eq. 10 excludes t itself)
     assert torch.allclose(e[0], g[0] * maps[0] + (1 - g[0]) * maps[1])
     assert torch.equal(trfc(maps, masks, frames=1), maps)  # a single frame passes through
-    v = TRFC.context(torch.rand(2, 64, 6, 4))
-    assert v.shape == (2, 64, 6, 4)
+
+
+def test_trfc_context_weighs_the_other_frames_by_eq_10() -> None:
+    # one region over three frames: o0 = (1, 0), o1 = (0, 1), o2 = (1, 1); for frame 0 the
+    # scores with frames 1 and 2 are 0 and 1, so alpha = (1, e) / (1 + e); for frame 2 they
+    # are 1 and 1, so v2 is the mean of o0 and o1
+    o = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]).view(1, 3, 1, 2)
+    v = TRFC.context(o)[0, :, 0]
+    e = torch.e
+    assert torch.allclose(v[0], torch.tensor([e, 1 + e]) / (1 + e))
+    assert torch.allclose(v[1], torch.tensor([1 + e, e]) / (1 + e))
+    assert torch.allclose(v[2], torch.tensor([0.5, 0.5]))

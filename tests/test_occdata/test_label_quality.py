@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.container import ErrorbarContainer
 
 from occreid.common.errors import OccreidError
 from occreid.occdata.annotations import is_occluded, read_annotations
 from occreid.occdata.label_quality import QualityOptions, confidence_bin, label_quality
+from occreid.occdata.report import ratio_figure
 from occreid.occdata.stats import compute_stats
 
 NAN = float("nan")
@@ -118,6 +120,21 @@ def test_tables_move_to_what_reviewers_did_to_such_tags() -> None:
     t2 = quality["tables_if_wrong"]["table2"]["gallery"]
     assert t2["low"][3] == pytest.approx(1.0)  # label 4 -> "30-40"
     assert quality["splits"]["query"]["unreviewed"]["estimated_accuracy"] == 0.0
+
+
+def test_the_report_charts_draw_the_range_of_each_bin() -> None:
+    splits = _test_splits(auto_right=False)
+    stats = compute_stats(splits)
+    wrong = label_quality(splits, QualityOptions(draws=30))["tables_if_wrong"]["table1"]
+    fig = ratio_figure(stats, "table1", "Table 1", wrong)
+    ranges = next(c for c in fig.axes[0].containers if isinstance(c, ErrorbarContainer))
+    segments = ranges.lines[2][0].get_segments()  # one vertical segment per query bin
+    assert [s[:, 1].min() for s in segments] == pytest.approx(np.array(wrong["query"]["low"]) * 100)
+    assert [s[:, 1].max() for s in segments] == pytest.approx(
+        np.array(wrong["query"]["high"]) * 100
+    )
+    plain = ratio_figure(stats, "table1", "Table 1")
+    assert not [c for c in plain.axes[0].containers if isinstance(c, ErrorbarContainer)]
 
 
 def test_agreement_between_two_reviewers() -> None:

@@ -1,5 +1,7 @@
 """What each command takes a root for, and what it says when a part is missing (issue 19)."""
 
+import shutil
+import warnings
 from pathlib import Path
 
 import cv2
@@ -99,12 +101,24 @@ def test_per_image_statistics_of_an_image_folder(image_folder_factory, tmp_path:
     assert stats["train"] == {
         "images": 6,
         "ids": 3,
+        "unknown": 0,
         "occluded": 0.5,
         "persons_over_1": 0.0,
         "table2": [0, 0, 0, 0, 1.0, 0, 0, 0],
     }
     assert stats["query"]["occluded"] == pytest.approx(4 / 6)
     assert stats["query"]["persons_over_1"] == pytest.approx(2 / 6)
+    # a tagger's unknown images (confidence 0, the prior's label 5) are counted apart
+    tagged = pd.read_csv(csv).assign(confidence=0.7)
+    c1 = tagged["path"].str.contains("_c1")
+    tagged.loc[c1, "confidence"] = 0.0
+    tagged.to_csv(csv, index=False)
+    unknown = image_folder_stats(root, csv)["splits"]
+    assert unknown["train"]["unknown"] == int(
+        c1[tagged["path"].str.startswith("bounding_box_train")].sum()
+    )
+    assert unknown["train"]["occluded"] == 0.0  # every occluded train image was unknown
+    assert unknown["train"]["table2"] == [0.0] * 8
     with pytest.raises(OccreidError, match="no annotation"):
         image_folder_stats(root, _first_rows(csv, tmp_path / "short.csv"))
     short = image_folder_stats(root, tmp_path / "short.csv", Missing.UNOCCLUDED)
@@ -129,3 +143,16 @@ def test_review_offers_each_image_of_an_image_folder_as_its_own_item(
     ctx, _ = open_session(ReviewOptions(source=root, annotations=csv), "ann")
     tracklets = ctx.store.tracklets()
     assert len(tracklets) == len(frames) == 18
+
+
+def test_labelling_a_partial_image_folder_says_which_folders_it_lacks(image_folder_factory):
+    root = image_folder_factory(["bounding_box_train"])
+    with pytest.warns(UserWarning, match=r"without query/, bounding_box_test/") as caught:
+        _, frames = frames_to_label(root, "pseudolabel")
+    assert set(frames["split"]) == {"train"} and "train / evaluate" in str(caught[0].message)
+    for folder in ("query", "bounding_box_test"):
+        (root / folder).mkdir()
+        shutil.copy(next((root / "bounding_box_train").iterdir()), root / folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a whole folder: nothing to say
+        frames_to_label(root, "pseudolabel")
