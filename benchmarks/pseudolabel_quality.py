@@ -7,6 +7,8 @@ ground-truth keypoints, occluded points included, vs from the backend); tagging 
 foreground-map target (issue 20, item 6): mask IoU and the share of the mask outside the target's
 visible body on occluded frames (what Lf would teach it to keep), e.g. mediapipe's selfie mask
 against the body its seen key points support (mediapipe+keypoints).
+mediapipe + keypoints is also scored with every frame alone (no tracking), as it was labelled
+before tracking (backends/mediapipe_backend.py).
 The models behind mediapipe (and mmpose / mmseg) were trained on photographs: on flat-shaded toy
 people they are expected to do worse than on real frames; this says how much worse.
 
@@ -51,10 +53,13 @@ def score(source: Path, labels: Path) -> dict[str, float]:
     target_gt = apu_targets(labelled, np.full(len(gt), h), np.full(len(gt), w))
     scale = np.array([h, h, h, w])
     apu_err = np.abs(got["apu"].astype(np.float32) - target_gt) * scale
+    found = got["keypoints"][..., 2].max(axis=1) > 0
     tags = tag_occlusion(cache).set_index("path").loc[gt["path"]]
     occ_tag = (tags["occlusion"].to_numpy() > 0) | (tags["persons"].to_numpy() > 1)
     return {
         "pck@0.1h": round(float(hit[visible].mean()), 3),
+        "frames_pose_found": round(float(found.mean()), 3),
+        "pck@0.1h_frames_with_a_pose": round(float(hit[visible & found[:, None]].mean()), 3),
         "mask_iou": round(float(iou.mean()), 3),
         "mask_iou_occluded_frames": round(float(iou[occ_gt].mean()), 3),
         "mask_outside_visible_body_occluded_frames": round(float(outside[occ_gt].mean()), 3),
@@ -84,7 +89,10 @@ def main() -> None:
         f"{'backends':<20}{'PCK':>7}{'IoU':>7}  {'APU err px (a1 a2 a3 a4)':<28}"
         f"{'tag acc':>8}{'MAE':>7}"
     )
-    for pose, parsing in available_pairs():
+    runs = [(f"{pose}+{parsing}", pose, parsing, True) for pose, parsing in available_pairs()]
+    if ("mediapipe+keypoints", "mediapipe", "keypoints", True) in runs:
+        runs.append(("mediapipe+keypoints, every frame alone", "mediapipe", "keypoints", False))
+    for name, pose, parsing, tracking in runs:
         if pose == "mmpose" and not with_mm:
             continue  # random weights say nothing about quality
         out = args.work / f"quality-{pose}-{parsing}"
@@ -98,12 +106,13 @@ def main() -> None:
                 parsing=parsing,
                 pose_options={"checkpoint": args.pose_checkpoint} if mm else {},
                 parsing_options={"checkpoint": args.parsing_checkpoint} if mm else {},
+                tracking=tracking,
             )
         )
-        r = results[f"{pose}+{parsing}"] = score(source, out)
+        r = results[name] = score(source, out)
         apu = " ".join(f"{e:.1f}" for e in r["apu_error_px"])
         print(
-            f"{pose + '+' + parsing:<20}{r['pck@0.1h']:>7.3f}{r['mask_iou']:>7.3f}  {apu:<28}"
+            f"{name:<20}{r['pck@0.1h']:>7.3f}{r['mask_iou']:>7.3f}  {apu:<28}"
             f"{r['tag_occluded_accuracy']:>8.3f}{r['tag_label_mae']:>7.2f}"
         )
     args.json.parent.mkdir(parents=True, exist_ok=True)

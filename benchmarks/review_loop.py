@@ -259,7 +259,9 @@ def main() -> None:
     for source in args.dirs:
         out = args.work / f"labels-{source.name}"
         if not (args.reuse and (out / "meta.json").is_file()):
-            label_frames(source, out, args.pose, args.parsing, args.margin, args.procs)
+            label_frames(
+                source, out, args.pose, args.parsing, args.margin, args.procs, args.tracking
+            )
         cache = LabelCache(out)
         base = calibration_for(out, cache.meta)
         results["backends"] = f"{base.pose}+{base.parsing}"  # a reused cache's own

@@ -97,7 +97,13 @@ def interval(
 
 
 def label_frames(
-    source: Path, out: Path, pose: str, parsing: str, margin: float, procs: int
+    source: Path,
+    out: Path,
+    pose: str,
+    parsing: str,
+    margin: float,
+    procs: int,
+    tracking: bool = True,
 ) -> dict[str, Any]:
     """`occreid pseudolabel` on ``source`` with ``procs`` processes; wall time and frames/s."""
     frames = sum(1 for _ in source.rglob("*.jpg"))
@@ -105,6 +111,7 @@ def label_frames(
     args = ["-m", "occreid.cli", "pseudolabel", str(source), "--out", str(out)]
     args += ["--pose", pose, "--parsing", parsing, "--margin", str(margin), "--device", "cpu"]
     args += ["--shard-frames", str(shard), "--overwrite"]
+    args += [] if tracking else ["--no-tracking"]
     launcher = [sys.executable]
     if procs > 1:
         launcher += ["-m", "torch.distributed.run", "--nproc-per-node", str(procs)]
@@ -325,6 +332,9 @@ def real_set_parser(doc: str) -> argparse.ArgumentParser:
     p.add_argument("--pose", default="mediapipe")
     p.add_argument("--parsing", default=paired_parsing("mediapipe"))
     p.add_argument("--margin", type=float, default=MARGIN)
+    p.add_argument(
+        "--no-tracking", dest="tracking", action="store_false", help="Every frame alone."
+    )
     p.add_argument("--procs", type=int, default=len(os.sched_getaffinity(0)))
     p.add_argument("--json", type=Path)
     return p
@@ -344,7 +354,9 @@ def real_set(
     the default calibration: the labelling speed and the tags."""
     speed: dict[str, Any] = {}
     if not (args.reuse and (out / "meta.json").is_file()):
-        speed = label_frames(source, out, args.pose, args.parsing, args.margin, args.procs)
+        speed = label_frames(
+            source, out, args.pose, args.parsing, args.margin, args.procs, args.tracking
+        )
     return speed, tag_frames(LabelCache(out))
 
 
@@ -368,6 +380,7 @@ def main() -> None:
     results: dict[str, Any] = {
         "backends": f"{args.pose}+{args.parsing}",
         "margin": args.margin,
+        "tracking": args.tracking,
         "min_share": MIN_SHARE,
         "real": {},
         "synth": {},

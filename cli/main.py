@@ -306,6 +306,13 @@ def build_dataset(
     "it (share of its height / width on each side; 0: no retry).",
 )
 @click.option(
+    "--tracking/--no-tracking",
+    default=_default(RunOptions, "tracking"),
+    show_default=True,
+    help="mediapipe: read the frames of a tracklet as a video (the detector runs only where the "
+    "track is lost); --no-tracking: every frame alone.",
+)
+@click.option(
     "--batch-size",
     default=_default(RunOptions, "batch_size"),
     show_default=True,
@@ -316,6 +323,12 @@ def build_dataset(
     default=_default(RunOptions, "workers"),
     show_default=True,
     help="Decoding threads.",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    help="Labelling processes, each with its own models (default: one per usable core where the "
+    "pose model runs on one core, mediapipe; else 1; 1 per rank under torchrun).",
 )
 @click.option(
     "--shard-frames",
@@ -339,8 +352,10 @@ def pseudolabel(
     person_classes: str | None,
     device: str,
     margin: float,
+    tracking: bool,
     batch_size: int,
     workers: int,
+    processes: int | None,
     shard_frames: int,
     resume: bool,
     overwrite: bool,
@@ -389,8 +404,10 @@ def pseudolabel(
         parsing_options={k: v for k, v in parsing_options.items() if v is not None},
         device=device,
         margin=margin,
+        tracking=tracking,
         batch_size=batch_size,
         workers=workers,
+        processes=processes,
         shard_frames=shard_frames,
         resume=resume,
         overwrite=overwrite,

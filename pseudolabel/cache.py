@@ -47,6 +47,14 @@ class ShardData:
     mask: np.ndarray  # (N, H * W / 8) packed
     persons: np.ndarray  # (N,)
 
+    @staticmethod
+    def concat(parts: list[ShardData]) -> ShardData:
+        """The labels of consecutive parts of a shard, as one."""
+        return ShardData(
+            pd.concat([p.index for p in parts], ignore_index=True),
+            *(np.concatenate([getattr(p, a) for p in parts]) for a in ARRAYS),
+        )
+
 
 def shard_name(i: int) -> str:
     return f"{i:05d}"

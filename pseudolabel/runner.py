@@ -4,17 +4,23 @@ Frames are grouped into fixed shards of whole tracklets (cache.plan_shards); eac
 with a thread pool (the next batch decodes while the backends run on this one), labelled in
 batches, and written atomically. A resumed run skips finished shards, so a killed run ends with
 exactly the labels an uninterrupted one gives. Under torchrun, rank r takes shards r, r + world,
-...; rank 0 writes the plan first and the report and occlusion tags last.
+...; rank 0 writes the plan first and the report and occlusion tags last. Where the pose model
+runs on one core (mediapipe), the shards go to one labelling process per core, each with its own
+models (``processes``); a shard's labels do not depend on which process labels it.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import resource
 import shutil
+import threading
 import time
 import warnings
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +30,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from occreid.common.cores import usable_cores
 from occreid.common.distributed import barrier, init_distributed
 from occreid.common.errors import OccreidError
 from occreid.common.runtime import DEFAULT_DEVICE
@@ -36,6 +43,7 @@ from occreid.pseudolabel.backends import (
     make_pose,
 )
 from occreid.pseudolabel.backends.base import FrameBatch, ParsingBackend, PoseBackend
+from occreid.pseudolabel.backends.mediapipe_backend import TRACKING
 from occreid.pseudolabel.cache import (
     FORMAT_VERSION,
     MASK_SIZE,
@@ -59,6 +67,10 @@ class Timings:
     targets: float = 0.0
     write: float = 0.0
 
+    def add(self, other: Timings) -> None:
+        for key, value in vars(other).items():
+            setattr(self, key, getattr(self, key) + value)
+
     def shares(self) -> dict[str, float]:
         total = sum(vars(self).values()) or 1.0
         return {k: round(v / total, 3) for k, v in vars(self).items()}
@@ -69,8 +81,9 @@ class RunOptions:
     """What `occreid pseudolabel` takes (see its --help; the CLI's defaults are these).
 
     pose_options / parsing_options: the backend's own constructor options (config, checkpoint,
-    person_classes, ...); ``root``, ``device`` and ``margin`` (letterbox.py's input policy) are
-    passed to the backends that declare them.
+    person_classes, ...); ``root``, ``device``, ``margin`` (letterbox.py's input policy) and
+    ``tracking`` (a tracklet's frames read as a video, backends/mediapipe_backend.py) are passed
+    to the backends that declare them.
     """
 
     root: Path
@@ -81,8 +94,12 @@ class RunOptions:
     parsing_options: dict[str, Any] = field(default_factory=dict)
     device: str = DEFAULT_DEVICE
     margin: float = MARGIN
+    tracking: bool = TRACKING
     batch_size: int = 64
     workers: int = 4
+    # None: default_processes; more than one spawns processes, so a script that calls run()
+    # needs the `if __name__ == "__main__":` guard (Python's multiprocessing)
+    processes: int | None = None
     shard_frames: int = 4096
     resume: bool = False
     overwrite: bool = False
@@ -110,9 +127,15 @@ def _batches(
         yield chunk, images
 
 
+def alone_as_none(tracklets: list[str]) -> list[str | None]:
+    """The tracklet of each frame of a shard (whole tracklets), None for a one-frame tracklet."""
+    counts = pd.Series(tracklets).value_counts()
+    return [t if counts[t] > 1 else None for t in tracklets]
+
+
 def label_shard(
     source: Path,
-    paths: list[str],
+    frames: pd.DataFrame,
     pose: PoseBackend,
     parsing: ParsingBackend,
     opts: RunOptions,
@@ -120,7 +143,10 @@ def label_shard(
     bar: tqdm,
     timings: Timings,
 ) -> ShardData:
-    """Decode and label one shard's frames; unreadable frames get empty labels and ok = False."""
+    """Decode and label one shard's frames (``frames``: path and tracklet, in the plan's order);
+    unreadable frames get empty labels and ok = False."""
+    paths: list[str] = frames["path"].tolist()
+    tracklets = alone_as_none(frames["tracklet"].tolist())
     n = len(paths)
     kp = np.zeros((n, 17, 3), dtype=np.float32)
     masks = np.zeros((n, *MASK_SIZE), dtype=bool)
@@ -138,7 +164,11 @@ def label_shard(
         good = [i for i, im in enumerate(images) if im is not None]
         rows = np.array(good, dtype=np.int64) + start
         if good:
-            batch = FrameBatch([chunk[i] for i in good], [images[i] for i in good])  # type: ignore[misc]
+            batch = FrameBatch(
+                [chunk[i] for i in good],
+                [images[i] for i in good],  # type: ignore[misc]
+                tracklets=[tracklets[start + i] for i in good],
+            )
             t = time.perf_counter()
             kp[rows] = pose.predict(batch)
             timings.pose += time.perf_counter() - t
@@ -160,6 +190,135 @@ def label_shard(
     data = ShardData(index, kp, apu, pack_masks(masks), persons)
     timings.targets += time.perf_counter() - t
     return data
+
+
+def default_processes(pose: PoseBackend, world: int) -> int:
+    """Labelling processes on this machine: one per usable core where the pose model runs on one
+    core (PoseBackend.one_core), else one; one per rank under torchrun (its ranks are the
+    processes)."""
+    return usable_cores() if pose.one_core and world == 1 else 1
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every labelling process needs to build its backends and label shards."""
+
+    source: Path
+    opts: RunOptions
+    pose_options: dict[str, Any]
+    parsing_options: dict[str, Any]
+
+
+def label_and_write(
+    job: Job,
+    shard: int,
+    frames: pd.DataFrame,
+    models: tuple[PoseBackend, ParsingBackend],
+    pool: ThreadPoolExecutor,
+    bar: tqdm,
+    timings: Timings,
+) -> None:
+    """Label one shard and write it."""
+    data = label_shard(job.source, frames, *models, job.opts, pool, bar, timings)
+    t = time.perf_counter()
+    write_shard(job.opts.out, shard, data)
+    timings.write += time.perf_counter() - t
+
+
+_PROCESS: dict[str, Any] = {}  # a labelling process's job, backends and decoding threads
+
+
+def _end_with(parent: int) -> None:
+    """Exit as soon as the main process is gone (killed), so no orphan goes on labelling."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
+
+
+def _start_process(job: Job, parent: int) -> None:
+    """A labelling process: it ends with its main process ``parent``; its backends are built by
+    its first task (an error there goes back to the main process as the run's error)."""
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+    warnings.simplefilter("ignore")  # the main process has said it once
+    cv2.setNumThreads(1)  # a process per core: OpenCV's own threads would only compete
+    _PROCESS["job"] = job
+
+
+def _models() -> tuple[PoseBackend, ParsingBackend]:
+    """This labelling process's own backends (a model graph per process), built once."""
+    if "models" not in _PROCESS:
+        job = _PROCESS["job"]
+        _PROCESS["models"] = (
+            make_pose(job.opts.pose, **job.pose_options),
+            make_parsing(job.opts.parsing, **job.parsing_options),
+        )
+        _PROCESS["pool"] = ThreadPoolExecutor(job.opts.workers)
+    return _PROCESS["models"]  # type: ignore[no-any-return]
+
+
+Part = tuple[int, int, pd.DataFrame]  # shard, part of the shard, its frames (whole tracklets)
+
+
+def _label_part(part: Part) -> tuple[int, int, ShardData, Timings]:
+    """In a labelling process: the labels of one part of a shard, and its timings."""
+    shard, k, frames = part
+    (pose, parsing), job, timings = _models(), _PROCESS["job"], Timings()
+    with tqdm(disable=True) as bar:
+        data = label_shard(
+            job.source, frames, pose, parsing, job.opts, _PROCESS["pool"], bar, timings
+        )
+    return shard, k, data, timings
+
+
+def split_shards(tasks: list[tuple[int, pd.DataFrame]], processes: int) -> list[Part]:
+    """The shards in parts of whole tracklets, small enough that every process has work
+    (about a quarter of its share), at most a shard each."""
+    todo = sum(len(frames) for _, frames in tasks)
+    size = max(1, -(-todo // (4 * processes)))
+    parts: list[Part] = []
+    for shard, frames in tasks:
+        groups = plan_shards(frames, size).groupby("shard", sort=True)
+        parts += [(shard, k, frames.iloc[rows]) for k, rows in groups.indices.items()]
+    return parts
+
+
+def label_in_processes(job: Job, parts: list[Part], processes: int, bar: tqdm) -> Timings:
+    """Parts of shards over ``processes`` fresh (spawned) processes, the next part to the first
+    free one; each shard written here once all its parts are back. The summed timings. A process
+    that dies (or cannot start) is an error of the run, never a wait."""
+    timings = Timings()
+    waiting: dict[int, dict[int, ShardData]] = {shard: {} for shard, _, _ in parts}
+    count = {shard: 0 for shard, _, _ in parts}
+    for shard, _, _ in parts:
+        count[shard] += 1
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(processes, context, _start_process, (job, os.getpid())) as workers:
+        futures = [workers.submit(_label_part, part) for part in parts]
+        try:
+            for future in as_completed(futures):
+                shard, k, data, t = future.result()
+                timings.add(t)
+                bar.update(len(data.index))
+                waiting[shard][k] = data
+                if len(waiting[shard]) == count[shard]:
+                    t0 = time.perf_counter()
+                    done = waiting.pop(shard)
+                    parts_in_order = [done[i] for i in sorted(done)]
+                    write_shard(job.opts.out, shard, ShardData.concat(parts_in_order))
+                    timings.write += time.perf_counter() - t0
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return timings
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (labelling processes)."""
+    own, children = (
+        resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _check_out(opts: RunOptions, source: Path) -> None:
@@ -220,7 +379,12 @@ def run(opts: RunOptions) -> dict[str, Any]:
     source, frames = frames_to_label(opts.root)
     _check_out(opts, source)
     barrier(info)  # every rank has checked before rank 0 creates the folder
-    shared = {"root": source, "device": opts.device, "margin": opts.margin}
+    shared = {
+        "root": source,
+        "device": opts.device,
+        "margin": opts.margin,
+        "tracking": opts.tracking,
+    }
     pose_options = _backend_options("pose", opts.pose, opts.pose_options, shared)
     parsing_options = _backend_options("parsing", opts.parsing, opts.parsing_options, shared)
     plan = plan_shards(frames, opts.shard_frames)
@@ -246,35 +410,51 @@ def run(opts: RunOptions) -> dict[str, Any]:
     barrier(info)
     done = finished_shards(opts.out)
     mine = [s for s in range(n_shards) if s % world == rank and s not in done]
-    groups = plan.groupby("shard")["path"].agg(list)
-    todo_frames = sum(len(groups[s]) for s in mine)
+    groups = {shard: frames for shard, frames in plan.groupby("shard")}
+    tasks = [(s, groups[s]) for s in mine]
+    todo_frames = sum(len(frames) for _, frames in tasks)
+    processes = opts.processes or default_processes(pose, world)
+    parts = split_shards(tasks, processes) if processes > 1 else []
+    processes = max(1, min(processes, len(parts)))
+    job = Job(source, opts, pose_options, parsing_options)
     timings = Timings()
-    t0 = time.perf_counter()
-    with (
-        ThreadPoolExecutor(opts.workers) as pool,
-        tqdm(
-            total=todo_frames,
-            desc=f"labelling (rank {rank})" if world > 1 else "labelling",
-            unit="frame",
-            smoothing=0.05,
-        ) as bar,
-    ):
-        for shard in mine:
-            data = label_shard(source, groups[shard], pose, parsing, opts, pool, bar, timings)
-            t = time.perf_counter()
-            write_shard(opts.out, shard, data)
-            timings.write += time.perf_counter() - t
+    t0, cpu0 = time.perf_counter(), _cpu_seconds()
+    with tqdm(
+        total=todo_frames,
+        desc=f"labelling (rank {rank})" if world > 1 else "labelling",
+        unit="frame",
+        smoothing=0.05,
+    ) as bar:
+        if processes > 1:
+            timings = label_in_processes(job, parts, processes, bar)
+        else:
+            with ThreadPoolExecutor(opts.workers) as pool:
+                for shard, frames in tasks:
+                    label_and_write(job, shard, frames, (pose, parsing), pool, bar, timings)
     elapsed = time.perf_counter() - t0
+    cpu_s = _cpu_seconds() - cpu0
+    cpu = {
+        "processes": processes,
+        "cpu_s": round(cpu_s, 2),
+        "cpu_per_wall": round(cpu_s / elapsed, 2),
+    }
     barrier(info)
     if rank != 0:
         return {}
-    return finish(opts.out, meta, todo_frames, elapsed, timings)
+    return finish(opts.out, meta, todo_frames, elapsed, timings, cpu)
 
 
 def finish(
-    out: Path, meta: dict[str, Any], labelled: int, elapsed: float, timings: Timings
+    out: Path,
+    meta: dict[str, Any],
+    labelled: int,
+    elapsed: float,
+    timings: Timings,
+    cpu: dict[str, Any],
 ) -> dict[str, Any]:
-    """Mark the cache complete, write report.json and the automatic occlusion tags."""
+    """Mark the cache complete, write report.json and the automatic occlusion tags. ``cpu``:
+    the labelling processes (rank 0), their CPU seconds and the cores they kept busy on
+    average."""
     from occreid.pseudolabel.cache import LabelCache
     from occreid.pseudolabel.calibration import calibration_for
     from occreid.pseudolabel.tagging import tag_occlusion
@@ -291,6 +471,7 @@ def finish(
         "seconds_this_run": round(elapsed, 2),
         "frames_per_s": round(labelled / elapsed, 1) if elapsed > 0 else None,
         "time_share_rank0": timings.shares(),
+        **cpu,
         "unreadable": len(bad),
         "unreadable_frames": bad,
     }

@@ -12,12 +12,20 @@ import numpy as np
 @dataclass
 class FrameBatch:
     """Frames to label: paths relative to the source root and the decoded BGR images; for the
-    parsing backend, also the pose backend's keypoints (B, 17, 3) and its seen score."""
+    parsing backend, also the pose backend's keypoints (B, 17, 3) and its seen score.
+
+    ``tracklets``: the tracklet of each frame, None for a frame that has no neighbours (a
+    one-frame tracklet, a photo); None for the whole batch: every frame alone. A tracklet's
+    frames come in order, and one may continue into the next batch: a backend that carries state
+    from frame to frame (mediapipe's tracking) keeps it across batches and drops it where the
+    tracklet changes, so labels do not depend on the batch size.
+    """
 
     paths: list[str]
     images: list[np.ndarray]
     keypoints: np.ndarray | None = None
     seen_score: float = 0.5
+    tracklets: list[str | None] | None = None
 
 
 class PoseBackend(ABC):
@@ -33,6 +41,8 @@ class PoseBackend(ABC):
     # The highest confidence a tag may state before `occreid calibrate` has measured one: under
     # 0.8 unless the scores are exact (a score says nothing measured about how often it is right).
     confidence_cap: float = 0.75
+    # Whether the model runs on one CPU core (then the runner labels in one process per core).
+    one_core: bool = False
 
     @abstractmethod
     def predict(self, batch: FrameBatch) -> np.ndarray:

@@ -7,6 +7,18 @@ padded to a square and scaled to 256x256; where no pose is found, the pose model
 a grey margin of ``margin`` (MARGIN) around the crop. The 33 landmarks are mapped to COCO-17
 order and back to frame pixels, the visibility is the score.
 
+Tracking (``tracking=True``): the frames of a tracklet are consecutive video frames, so they go
+through mediapipe's video mode, where the landmark model reads the region of the previous frame's
+landmarks and the person detector runs only where that track is lost (frames/s:
+benchmarks/pseudolabel_speed.py). The track is dropped where the tracklet changes
+(FrameBatch.tracklets), so a tracklet's labels depend on its own frames only: not on the batch
+size, the shard's other tracklets, a resumed run or which process labels it. Smoothing across
+frames is off: with it, mediapipe low-pass filters the visibility (the score read as occlusion
+evidence) over about ten frames, so an occluder would be seen late and a frame's points would be
+partly its neighbours'. A one-frame tracklet (a photo) goes through image mode, where the
+detector runs on every frame. The retry with a margin runs in image mode too (its landmarks are
+in the margin's coordinates, not the next frame's).
+
 Persons: this backend cannot count them. The pose landmarker follows one person and selfie
 segmentation merges everyone into one mask, so persons stays unknown (None, stored as 1); a
 frame with a second person is tagged only by what that person hides of the first.
@@ -22,9 +34,11 @@ import numpy as np
 
 from occreid.common.errors import OccreidError
 from occreid.pseudolabel.backends.base import FrameBatch, ParsingBackend, PoseBackend
-from occreid.pseudolabel.letterbox import MARGIN, Letterbox, letterbox
+from occreid.pseudolabel.letterbox import MARGIN, PAD_VALUE, Letterbox, letterbox
 
 INPUT = (256, 256)
+TRACKING = True  # the frames of a tracklet read as a video (see above)
+BLANK = np.full((*INPUT, 3), PAD_VALUE, dtype=np.uint8)  # a frame with no one in it
 # mediapipe pose landmark index of each COCO-17 keypoint
 COCO_FROM_MEDIAPIPE = [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]
 
@@ -51,11 +65,21 @@ class MediaPipePose(PoseBackend):
         "read as that probability (0-1), seen at 0.5; not fitted on any crops"
     )
     confidence_cap = 0.75  # its likelihoods were never checked against people: not above 0.8
+    one_core = True  # one graph runs its models one after the other on one core
 
-    def __init__(self, complexity: int = 1, margin: float = MARGIN) -> None:
+    def __init__(
+        self, complexity: int = 1, margin: float = MARGIN, tracking: bool = TRACKING
+    ) -> None:
         self.complexity = complexity
         self.margin = margin
-        self.pose = _solutions().pose.Pose(static_image_mode=True, model_complexity=complexity)
+        self.tracking = tracking
+        pose = _solutions().pose.Pose
+        self.still = pose(static_image_mode=True, model_complexity=complexity)
+        self.track = pose(
+            static_image_mode=False, model_complexity=complexity, smooth_landmarks=False
+        )
+        self._tracklet: str | None = None  # the tracklet the tracking graph saw last
+        self._holding = False  # whether it carries a pose into its next frame
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -65,20 +89,45 @@ class MediaPipePose(PoseBackend):
             "complexity": self.complexity,
             "input": list(INPUT),
             "margin": self.margin,
+            "tracking": self.tracking,
         }
 
-    def _landmarks(self, image: np.ndarray, margin: float) -> tuple[Any, Letterbox] | None:
+    def _landmarks(
+        self, graph: Any, image: np.ndarray, margin: float
+    ) -> tuple[Any, Letterbox] | None:
         """The landmarks of one crop padded by ``margin`` and its letterbox; None if no pose."""
         canvas, box = letterbox(image, INPUT, margin)
-        result = self.pose.process(cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB))
+        result = graph.process(cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB))
         return None if result.pose_landmarks is None else (result.pose_landmarks.landmark, box)
+
+    def _drop_track(self) -> None:
+        """Make the tracking graph start afresh: a blank frame loses the pose it holds (the next
+        frame then runs the detector, as on a new graph); reset() restarts the whole graph and
+        costs a model set-up, so it is the fall-back only."""
+        if self._holding and self.track.process(BLANK).pose_landmarks is not None:
+            self.track.reset()
+        self._holding = False
+
+    def _tracked(self, image: np.ndarray, tracklet: str) -> tuple[Any, Letterbox] | None:
+        """One frame of a tracklet in video mode; the track is dropped where the tracklet
+        changes."""
+        if tracklet != self._tracklet:
+            self._drop_track()
+            self._tracklet = tracklet
+        found = self._landmarks(self.track, image, 0.0)
+        self._holding = found is not None
+        return found
 
     def predict(self, batch: FrameBatch) -> np.ndarray:
         out = np.zeros((len(batch.images), 17, 3), dtype=np.float32)
-        for i, image in enumerate(batch.images):
-            found = self._landmarks(image, 0.0)
+        tracklets = batch.tracklets or [None] * len(batch.images)
+        for i, (image, tracklet) in enumerate(zip(batch.images, tracklets, strict=True)):
+            if self.tracking and tracklet is not None:
+                found = self._tracked(image, tracklet)
+            else:
+                found = self._landmarks(self.still, image, 0.0)
             if found is None and self.margin > 0:
-                found = self._landmarks(image, self.margin)
+                found = self._landmarks(self.still, image, self.margin)
             if found is None:
                 continue
             lm, box = found

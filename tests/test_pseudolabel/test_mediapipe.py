@@ -1,5 +1,6 @@
 """Real offline inference with the models inside the mediapipe wheel (optional extra)."""
 
+import shutil
 from pathlib import Path
 
 import cv2
@@ -47,7 +48,7 @@ def test_pose_retries_with_a_margin_where_none_is_found(clean_frames, monkeypatc
     image = batch.images[0]
     as_is = pose.predict(FrameBatch(batch.paths[:1], [image]))
     seen: list[tuple[int, int]] = []
-    real = pose.pose.process
+    real = pose.still.process
 
     def blind_without_margin(canvas: np.ndarray):
         grey_rows = (canvas == 114).all(axis=(1, 2)).sum()
@@ -57,16 +58,16 @@ def test_pose_retries_with_a_margin_where_none_is_found(clean_frames, monkeypatc
             result.pose_landmarks = None  # nothing found on the crop as it is
         return result
 
-    monkeypatch.setattr(pose.pose, "process", blind_without_margin)
+    monkeypatch.setattr(pose.still, "process", blind_without_margin)
     retried = pose.predict(FrameBatch(batch.paths[:1], [image]))
     assert len(seen) == 2 and seen[1][1] > seen[0][1]  # the retry has the grey margin
     assert retried[0, :, 2].max() > 0  # ... and finds the person
     shoulders = np.linalg.norm(retried[0, 5:7, :2] - as_is[0, 5:7, :2], axis=-1)
     assert (shoulders < 0.1 * INPUT[0]).all()  # mapped back to the same frame pixels
-    monkeypatch.setattr(pose.pose, "process", real)
+    monkeypatch.setattr(pose.still, "process", real)
     once = make_pose("mediapipe", margin=0.0)
     calls: list[int] = []
-    monkeypatch.setattr(once.pose, "process", lambda c: calls.append(1) or real(c))
+    monkeypatch.setattr(once.still, "process", lambda c: calls.append(1) or real(c))
     once.predict(FrameBatch(batch.paths[:1], [image]))
     assert calls == [1]
 
@@ -91,3 +92,61 @@ def test_batching_equals_one_by_one(clean_frames) -> None:
         ]
     )
     assert np.allclose(together, alone, atol=1e-3)
+
+
+def test_tracking_labels_a_tracklet_by_its_own_frames_whatever_the_batches(
+    toy_source: Path,
+) -> None:
+    """Video mode: a tracklet's key points are exactly those it gets alone on a new backend,
+    whatever came before it and however the frames are cut into batches."""
+    gt = pd.read_parquet(toy_source / "groundtruth" / "index.parquet")
+    frames = gt.assign(tracklet=gt["path"].map(lambda p: str(Path(p).parent)))
+    keys = frames["tracklet"].drop_duplicates().iloc[:3]
+    frames = frames[frames["tracklet"].isin(keys)].sort_values("path")
+    paths, tracklets = frames["path"].tolist(), frames["tracklet"].tolist()
+    images = [cv2.imread(str(toy_source / p)) for p in paths]
+    pose = make_pose("mediapipe")
+    together = pose.predict(FrameBatch(paths, images, tracklets=tracklets))
+    ones = make_pose("mediapipe")
+    one_by_one = np.concatenate(
+        [
+            ones.predict(FrameBatch([p], [im], tracklets=[t]))
+            for p, im, t in zip(paths, images, tracklets, strict=True)
+        ]
+    )
+    alone = np.concatenate(
+        [
+            make_pose("mediapipe").predict(
+                FrameBatch(
+                    [p for p, t in zip(paths, tracklets, strict=True) if t == key],
+                    [im for im, t in zip(images, tracklets, strict=True) if t == key],
+                    tracklets=[key] * tracklets.count(key),
+                )
+            )
+            for key in keys
+        ]
+    )
+    assert (together[:, :, 2].max(axis=1) > 0).mean() > 0.5
+    assert np.array_equal(together, one_by_one) and np.array_equal(together, alone)
+
+
+def test_two_labelling_processes_give_the_labels_of_one(toy_source: Path, tmp_path: Path) -> None:
+    """Each process has its own tracking graph; the one shard is split into parts of whole
+    tracklets over both, and its labels do not depend on which process labels which part."""
+    from occreid.pseudolabel.cache import LabelCache
+    from occreid.pseudolabel.runner import RunOptions, run
+
+    src = tmp_path / "src"
+    for folder in sorted((toy_source / "train").glob("*/*"))[:4]:
+        shutil.copytree(folder, src / "train" / folder.relative_to(toy_source / "train"))
+    arrays = []
+    for processes in (1, 2):
+        out = tmp_path / f"labels-{processes}"
+        opts = RunOptions(root=src, out=out, pose="mediapipe", parsing="keypoints")
+        opts.processes = processes
+        report = run(opts)
+        assert report["processes"] == processes
+        cache = LabelCache(out)
+        arrays.append(cache.gather(sorted(cache.index["path"]))["keypoints"])
+    assert (arrays[0][:, :, 2].max(axis=1) > 0).mean() > 0.5
+    assert np.array_equal(arrays[0], arrays[1])

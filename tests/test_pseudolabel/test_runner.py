@@ -251,3 +251,80 @@ def test_a_mask_that_is_not_the_visible_body_is_a_one_line_warning(
         run(RunOptions(root=toy_source, out=tmp_path / "c", shard_frames=4096))
     message = str(caught[0].message)
     assert "\n" not in message and "--parsing keypoints" in message
+
+
+def test_labelling_processes_give_the_labels_of_one(
+    toy_source: Path, labels: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "two"
+    report = run(RunOptions(root=toy_source, out=out, shard_frames=512, processes=2))
+    assert report["processes"] == 2 and report["frames"] == report["labelled_this_run"]
+    assert len(finished_shards(out)) == 2  # each labelled in parts by both processes
+    split, whole = LabelCache(out), LabelCache(labels)
+    paths = whole.index["path"].tolist()
+    a, b = split.gather(paths), whole.gather(paths)
+    for key in ("keypoints", "apu", "mask", "persons", "ok"):
+        assert np.array_equal(a[key], b[key], equal_nan=True), key
+    # the default: one process per core for a pose model that runs on one core, else one
+    from occreid.pseudolabel.backends.oracle import OraclePose
+    from occreid.pseudolabel.runner import default_processes
+
+    oracle = OraclePose(toy_source)
+    assert default_processes(oracle, world=1) == 1
+    oracle.one_core = True
+    assert default_processes(oracle, world=1) == len(os.sched_getaffinity(0))
+    assert default_processes(oracle, world=2) == 1
+
+
+def test_a_labelling_process_ends_when_the_main_process_is_killed(tmp_path: Path) -> None:
+    script, pid = tmp_path / "main.py", tmp_path / "child.pid"
+    script.write_text(
+        "import multiprocessing, os, sys, threading, time\n"
+        "from occreid.pseudolabel import runner\n"
+        "def work(parent):\n"
+        "    threading.Thread(target=runner._end_with, args=(parent,), daemon=True).start()\n"
+        "    time.sleep(60)\n"
+        "if __name__ == '__main__':\n"
+        "    spawn = multiprocessing.get_context('spawn')\n"
+        "    child = spawn.Process(target=work, args=(os.getpid(),))\n"
+        "    child.start()\n"
+        "    time.sleep(1)\n"
+        "    open(sys.argv[1], 'w').write(str(child.pid))\n"
+        "    os.kill(os.getpid(), 9)\n"
+    )
+    subprocess.run([sys.executable, str(script), str(pid)], stdout=subprocess.DEVNULL)
+    child = Path(f"/proc/{pid.read_text()}")
+    deadline = time.time() + 10
+    while child.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not child.exists()
+
+
+def test_an_error_in_a_labelling_process_is_the_run_s_error(
+    toy_source: Path, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(toy_source, src)
+    frame = src / pd.read_csv(src / "annotations.csv")["path"].iloc[-1]
+    shutil.copy(frame, frame.with_name(frame.name.replace("_F", "_F9")))  # no ground truth
+    with pytest.raises(OccreidError, match="no ground truth for"):
+        run(RunOptions(root=src, out=tmp_path / "labels", processes=2))
+
+
+def test_a_labelling_process_that_cannot_start_fails_the_run(
+    toy_source: Path, tmp_path: Path
+) -> None:
+    """A script without the main-module guard: each spawned process runs the script again and
+    dies starting; the run fails instead of waiting for ever."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from pathlib import Path\n"
+        "from occreid.pseudolabel.runner import RunOptions, run\n"
+        f"run(RunOptions(root=Path({str(toy_source)!r}), out=Path({str(tmp_path / 'l')!r}),"
+        " processes=2, overwrite=True))\n"
+    )
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0 and "BrokenProcessPool" in done.stderr
