@@ -134,25 +134,15 @@ def run(
         "input_size": cfg.model.input_size,
         "train_seconds": round(seconds, 1),
         "mAP": metrics["mAP"],
+        "rank1": metrics["rank1"],
         "locator": metrics["locator"],
         "train_curve": curve,
     }
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--ids", type=int, default=60)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--set", dest="sets", action="append", default=[], help="config overrides")
-    p.add_argument("--probe-steps", type=int, default=1000, help="0: no frozen-feature probe")
-    p.add_argument("--work", type=Path, help="keep the toy data and run here")
-    p.add_argument("--json", type=Path)
-    args = p.parse_args()
-    warnings.filterwarnings("ignore", message="backbone trains from scratch")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = args.work or Path(tmp)
-        result = run(work, args.ids, args.seed, args.epochs, args.sets, args.probe_steps)
+def report(result: dict[str, Any]) -> None:
+    """Print one run: the training curve, the locator's and the probe's ratios."""
+    print(f"seed {result['seed']}: mAP {result['mAP']:.4f}  rank-1 {result['rank1']:.4f}")
     for row in result["train_curve"]:
         print(
             f"epoch {row['epoch']:>3}  train {row['error']:.4f}  mean target "
@@ -162,7 +152,8 @@ def main() -> None:
         r = result["locator"][name]
         print(
             f"{name:>5}: locator {r['error']:.4f}  mean target {r['mean_target_error']:.4f}  "
-            f"ratio {r['ratio']:.3f}  per block {r['per_block']}"
+            f"ratio {r['ratio']:.3f}  per block {r['per_block']}  "
+            f"distinct {r['distinct_predictions']}"
         )
     for name in ("train", "test"):
         if r := result.get("probe", {}).get(name):
@@ -170,6 +161,53 @@ def main() -> None:
                 f"probe {name:>5}: locator {r['error']:.4f}  mean target "
                 f"{r['mean_target_error']:.4f}  ratio {r['ratio']:.3f}  per block {r['per_block']}"
             )
+
+
+def block_ratios(r: dict[str, Any]) -> list[float]:
+    """Per block: the locator's error / the mean target's."""
+    return [e / m for e, m in zip(r["per_block"], r["per_block_mean_target"], strict=True)]
+
+
+def over_seeds(runs: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    """(mean, sample standard deviation) over the runs of mAP, rank-1, and per split the ratio
+    overall, per block and the distinct predictions per block."""
+    rows: dict[str, list[float]] = {
+        "mAP": [r["mAP"] for r in runs],
+        "rank1": [r["rank1"] for r in runs],
+    }
+    for split in ("train", "test"):
+        loc = [r["locator"][split] for r in runs]
+        rows[f"{split}.ratio"] = [r["ratio"] for r in loc]
+        for b in range(len(loc[0]["per_block"])):
+            rows[f"{split}.ratio.block{b}"] = [block_ratios(r)[b] for r in loc]
+            rows[f"{split}.distinct.block{b}"] = [r["distinct_predictions"][b] for r in loc]
+    return {
+        k: (round(float(np.mean(v)), 4), round(float(np.std(v, ddof=1)), 4))
+        for k, v in rows.items()
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--ids", type=int, default=60)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run each, in turn")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--set", dest="sets", action="append", default=[], help="config overrides")
+    p.add_argument("--probe-steps", type=int, default=1000, help="0: no frozen-feature probe")
+    p.add_argument("--work", type=Path, help="keep the toy data and run here")
+    p.add_argument("--json", type=Path)
+    args = p.parse_args()
+    warnings.filterwarnings("ignore", message="backbone trains from scratch")
+    runs = []
+    for seed in args.seeds:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = args.work / f"seed{seed}" if args.work else Path(tmp)
+            runs.append(run(work, args.ids, seed, args.epochs, args.sets, args.probe_steps))
+        report(runs[-1])
+    result = runs[0] if len(runs) == 1 else {"runs": runs, "over_seeds": over_seeds(runs)}
+    if len(runs) > 1:
+        for key, (mean, spread) in result["over_seeds"].items():
+            print(f"{key:>32}: {mean:.4f} ± {spread:.4f}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 
