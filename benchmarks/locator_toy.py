@@ -7,11 +7,16 @@ target (engine/locator.py), and `occreid evaluate --labels` measures both on the
 gallery frames. A ratio (locator / mean target) well under 1 means the locator reads the frame.
 Both are taken through the locator's grid (rows and columns of its block's map), per block.
 
+``--seeds``: one run per seed (the toy and the training), in turn, and the mean and standard
+deviation over them. ``grid_bound_test``: the best argmax locator on each block's grid.
+
 ``--probe-steps``: a fresh locator per block trained on the trained backbone's frozen features of
 the train frames (Lk alone, Adam, no augmentation), measured on the test frames: whether the
 features hold the key points, apart from how far the jointly trained locator got in its steps.
+``--probe-of WORK/seedN`` probes a run kept by ``--work`` at each ``--probe-lr`` (with
+``--probe-batch``, ``--probe-decay``, ``--probe-weight``), e.g. at the joint run's budget.
 
-    python benchmarks/locator_toy.py --epochs 10 --json benchmarks/results/locator_toy.json
+    python benchmarks/locator_toy.py --epochs 15 --seeds 0 1 2 --json results/locator_toy.json
 """
 
 from __future__ import annotations
