@@ -37,7 +37,7 @@ from occreid.engine.checkpoint import (
     load_weights,
     save_checkpoint,
 )
-from occreid.engine.config import TrainConfig, config_from_dict
+from occreid.engine.config import OptimConfig, TrainConfig, config_from_dict
 from occreid.engine.data import (
     LabelArrays,
     SplitData,
@@ -51,6 +51,7 @@ from occreid.engine.evaluate import evaluate
 from occreid.engine.locator import LocatorError, mean_target
 from occreid.engine.options import TrainOptions
 from occreid.model.losses import WEIGHTS, rfc_losses
+from occreid.model.partition import AdaptivePartitionUnit
 from occreid.model.rfcnet import RFCNet, build_model
 
 LOSS_TERMS = ("ce", "triplet", "keypoint", "foreground", "appearance", "position", "total")
@@ -337,9 +338,29 @@ def build_training(
     """The seeded model placed by ``rt``, Adam and the step decay of paper 6.1."""
     torch.manual_seed(cfg.run.seed)
     model = rt.place(build_model(cfg.model, num_classes))
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+    opt = torch.optim.Adam(param_groups(model, cfg.optim), weight_decay=cfg.optim.weight_decay)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.optim.step, gamma=cfg.optim.gamma)
     return model, opt, sched
+
+
+def param_groups(model: nn.Module, optim: OptimConfig) -> list[dict[str, Any]]:
+    """Adam's groups: everything at ``optim.lr``, and, where the model has an APU and
+    ``optim.locator_lr`` is not 1, its key-point locator at that multiple of it (weight decay
+    alike; at 1 one group, as the paper and the checkpoints of before). The locator is a head built
+    from scratch that Lk alone trains (its masks are detached), and Adam moves a parameter by
+    about lr a step whatever Lk's weight: a short schedule leaves it at the prior
+    (benchmarks/locator_toy.py)."""
+    locator = [
+        p for m in model.modules() if isinstance(m, AdaptivePartitionUnit) for p in m.parameters()
+    ]
+    if optim.locator_lr == 1 or not locator:
+        return [{"params": list(model.parameters()), "lr": optim.lr}]
+    taken = {id(p) for p in locator}
+    rest = [p for p in model.parameters() if id(p) not in taken]
+    return [
+        {"params": rest, "lr": optim.lr},
+        {"params": locator, "lr": optim.lr * optim.locator_lr},
+    ]
 
 
 def _weights(
