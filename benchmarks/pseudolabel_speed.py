@@ -86,12 +86,19 @@ def main() -> None:
     parser.add_argument(
         "--oracle-only", action="store_true", help="Skip the model backends (the suite's --quick)."
     )
+    parser.add_argument(
+        "--pairs",
+        nargs="*",
+        help="Only these pairs (e.g. mediapipe+keypoints); their entries replace those in --json.",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     runs: dict[str, list[dict[str, Any]]] = {}
     print(f"{'backends':<52}{'procs':>6}{'frames':>8}{'frames/s':>10}{'load':>6}  time shares")
     pairs = [("oracle", "oracle")] if args.oracle_only else available_pairs()
+    if args.pairs:
+        pairs = [p for p in pairs if "+".join(p) in args.pairs]
     for _ in range(args.repeats):
         for name, pose, parsing, options in variants(pairs):
             source = toy(args.work, args.ids if pose == "oracle" else args.slow_ids)
@@ -121,6 +128,8 @@ def main() -> None:
     for name, r in results.items():
         print(f"{name}: median {r['frames_per_s']} frames/s, runs {r['frames_per_s_runs']}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
+    if args.pairs and args.json.is_file():  # the other pairs' entries stay as measured
+        results = {**json.loads(args.json.read_text()), **results}
     args.json.write_text(json.dumps(results, indent=2) + "\n")
 
 
