@@ -25,8 +25,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from occreid.pseudolabel.runner import RunOptions, run
 
 DUKE_FRAMES = 927_268
@@ -93,6 +91,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    import torch  # here, not at the top: spawned labelling processes re-import this module
+
     device = "cuda" if torch.cuda.is_available() else "cpu"
     runs: dict[str, list[dict[str, Any]]] = {}
     print(f"{'backends':<52}{'procs':>6}{'frames':>8}{'frames/s':>10}{'load':>6}  time shares")

@@ -271,14 +271,23 @@ def _label_part(part: Part) -> tuple[int, int, ShardData, Timings]:
 
 
 def split_shards(tasks: list[tuple[int, pd.DataFrame]], processes: int) -> list[Part]:
-    """The shards in parts of whole tracklets, small enough that every process has work
-    (about a quarter of its share), at most a shard each."""
-    todo = sum(len(frames) for _, frames in tasks)
-    size = max(1, -(-todo // (4 * processes)))
+    """The shards in parts of whole tracklets that shrink as the work runs out (guided
+    self-scheduling): each part is about 1 / (2 x processes) of the frames still to give out,
+    so the first parts are large (few hand-offs) and the last are single tracklets, and the
+    processes end together instead of one finishing a big part alone. A part never spans two
+    shards; its number rises in the order of its frames, so a shard's parts concatenate back
+    in order."""
+    left = sum(len(frames) for _, frames in tasks)
     parts: list[Part] = []
     for shard, frames in tasks:
-        groups = plan_shards(frames, size).groupby("shard", sort=True)
-        parts += [(shard, k, frames.iloc[rows]) for k, rows in groups.indices.items()]
+        frames = frames.sort_values(["tracklet", "path"], kind="stable")
+        ends = np.cumsum(frames.groupby("tracklet", sort=True).size().to_numpy())
+        start = 0
+        for end in ends:
+            if end - start >= -(-left // (2 * processes)) or end == ends[-1]:
+                parts.append((shard, len(parts), frames.iloc[start:end]))
+                left -= end - start
+                start = end
     return parts
 
 

@@ -37,6 +37,20 @@ def test_core_imports_leave_mmcv_and_bare_names_out(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
 
 
+def test_the_labelling_benchmark_leaves_torch_out_of_its_labelling_processes(
+    tmp_path: Path,
+) -> None:
+    """A spawned labelling process re-imports the main script as __mp_main__: a torch imported
+    at its top would cost every process seconds and hundreds of MB, and skew the frames/s."""
+    code = (
+        "import runpy, sys\n"
+        f"runpy.run_path({str(REPO / 'benchmarks' / 'pseudolabel_speed.py')!r}, "
+        "run_name='__mp_main__')\n"
+        "assert 'torch' not in sys.modules, 'torch imported by the benchmark module'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
+
+
 def test_manifests_ship_the_exclusion_template() -> None:
     from importlib.resources import files
 

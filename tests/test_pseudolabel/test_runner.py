@@ -276,6 +276,39 @@ def test_labelling_processes_give_the_labels_of_one(
     assert default_processes(oracle, world=2) == 1
 
 
+def _finish_times(parts: list, processes: int) -> list[int]:
+    """Each part to the first free process, a frame costing one unit: when each one ends."""
+    free = [0] * processes
+    for _, _, frames in parts:
+        free[free.index(min(free))] += len(frames)
+    return free
+
+
+def test_parts_shrink_so_the_processes_end_together() -> None:
+    from occreid.pseudolabel.runner import split_shards
+
+    rng = np.random.default_rng(0)
+    tasks, n = [], 0
+    for shard in range(3):
+        sizes = rng.integers(5, 60, size=40)
+        tracklets = np.repeat([f"{shard}-{t:03d}" for t in range(len(sizes))], sizes)
+        paths = [f"{t}/{n + i:05d}.jpg" for i, t in enumerate(tracklets)]
+        n += len(tracklets)
+        tasks.append((shard, pd.DataFrame({"path": paths, "tracklet": tracklets})))
+    parts = split_shards(tasks, processes=2)
+    # whole tracklets, one shard each, and a shard's parts in order give back its frames
+    owner = pd.concat([f.assign(part=k) for _, k, f in parts]).groupby("tracklet")["part"]
+    assert (owner.nunique() == 1).all()
+    for shard, frames in tasks:
+        mine = sorted((k, f) for s, k, f in parts if s == shard)
+        assert pd.concat([f for _, f in mine])["path"].tolist() == frames["path"].tolist()
+    sizes = [len(f) for _, _, f in parts]
+    assert sizes[0] > 5 * max(sizes[-4:])  # large first, small last
+    # the two processes end within one tracklet of each other (equal parts would not)
+    ends = _finish_times(parts, 2)
+    assert max(ends) - min(ends) <= 60
+
+
 def test_a_labelling_process_ends_when_the_main_process_is_killed(tmp_path: Path) -> None:
     script, pid = tmp_path / "main.py", tmp_path / "child.pid"
     script.write_text(
