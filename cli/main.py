@@ -483,6 +483,7 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     from occreid.pseudolabel.calibrate import fit_calibration, read_reviewed
     from occreid.pseudolabel.calibration import FILE_NAME, backend_names, default_calibration
     from occreid.pseudolabel.tagging import evidence_table
+    from occreid.review.unit import unit_of_labels
 
     cache = LabelCache(labels)
     base = default_calibration(*backend_names(cache.meta))
@@ -493,7 +494,9 @@ def calibrate(labels: Path, reviewed: Path) -> None:
             f"{reviewed}: none of its {len(answers):,} reviewed frames is in {labels}; "
             "review frames of the source this cache was made from"
         )
-    fit = fit_calibration(evidence_table(cache, base), answers, base)
+    fit = fit_calibration(
+        evidence_table(cache, base), answers, base, unit_of_labels(cache.meta).many
+    )
     for line in fit.lines():
         click.echo(line)
     if (~known).any():

@@ -70,7 +70,7 @@ CANDIDATES = (
     ),
 )
 CONFIDENCE_Z = 1.2816  # normal quantile of the one-sided 90 % lower bound of a confidence level
-NOT_ENOUGH = "not enough reviewed tracklets to estimate"  # said in place of a NaN estimate
+NOT_ENOUGH = "not enough reviewed {units} to estimate"  # said in place of a NaN estimate
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,10 @@ class Interval:
     low: float
     high: float
 
-    def __str__(self) -> str:
+    def said(self, units: str = "tracklets") -> str:
+        """As the report's lines give it; ``units``: what was reviewed (tracklets, images)."""
         if np.isnan(self.estimate):
-            return NOT_ENOUGH
+            return NOT_ENOUGH.format(units=units)
         return f"{self.estimate:.3f} (95 % CI {self.low:.3f}-{self.high:.3f})"
 
 
@@ -222,10 +223,11 @@ def fit_on(
     base: Calibration,
     feats: pd.DataFrame,
     with_model: bool = True,
+    units: str = "tracklets",
 ) -> Calibration:
     """``base`` with a model (unless not ``with_model``: base's mapping kept) and a prior fitted on
     ``reviewed`` (rows of ``table``'s frames); ``feats`` = tagging.features(table, base), made
-    once by the caller for every fold."""
+    once by the caller for every fold; ``units``: what a tracklet is called in the sources."""
     rows = table.reset_index(drop=True).merge(
         reviewed.rename(columns={"occlusion": "label", "persons": "label_persons"}), on="path"
     )
@@ -256,7 +258,7 @@ def fit_on(
         sources={
             "model": (
                 f"fitted on {int(known.sum())} reviewed frames with evidence of {tracklets} "
-                f"tracklets (calibrate.py: monotone logistic, C={C}, isotonic label)"
+                f"{units} (calibrate.py: monotone logistic, C={C}, isotonic label)"
             ),
             "prior": (
                 f"fitted on {int((~known).sum())} reviewed frames without evidence, per reason "
@@ -287,6 +289,15 @@ class CalibrationFit:
     after: Interval  # cross-validated agreement of the fitted tags
     before_balanced: float
     after_balanced: float
+    units: str = "tracklets"  # what the reviewed items are (tracklets; images of an image folder)
+
+    @property
+    def reviewed(self) -> str:
+        """How much was reviewed, in frames and the reviewed items (a tracklet's frames, or an
+        image folder's images, which are one frame each)."""
+        if self.units == "tracklets":
+            return f"reviewed: {self.frames:,} frames of {self.tracklets:,} tracklets"
+        return f"reviewed: {self.frames:,} {self.units}"
 
     @property
     def accuracy(self) -> Interval:
@@ -295,13 +306,14 @@ class CalibrationFit:
 
     def lines(self) -> list[str]:
         return [
-            f"reviewed: {self.frames:,} frames of {self.tracklets:,} tracklets",
-            f"occluded yes / no agreement, starting calibration: {self.before}"
-            f"{_balanced(self.before_balanced)}",
-            f"occluded yes / no agreement, fitted (cross-validated by tracklet): {self.after}"
-            f"{_balanced(self.after_balanced)}",
+            self.reviewed,
+            "occluded yes / no agreement, starting calibration: "
+            f"{self.before.said(self.units)}{_balanced(self.before_balanced)}",
+            f"occluded yes / no agreement, fitted (cross-validated by {self.units[:-1]}): "
+            f"{self.after.said(self.units)}{_balanced(self.after_balanced)}",
             self.reason,
-            f"estimated occluded yes / no accuracy of the unreviewed frames' tags: {self.accuracy}",
+            "estimated occluded yes / no accuracy of the unreviewed frames' tags: "
+            f"{self.accuracy.said(self.units)}",
         ]
 
 
@@ -331,13 +343,14 @@ def cross_validated(
 
 
 def fit_calibration(
-    table: pd.DataFrame, reviewed: pd.DataFrame, base: Calibration
+    table: pd.DataFrame, reviewed: pd.DataFrame, base: Calibration, units: str = "tracklets"
 ) -> CalibrationFit:
     """Fit ``base`` to the reviewed labels (path, occlusion, persons) of frames of the evidence
     ``table`` (tagging.evidence_table), check it by tracklet-grouped cross-validation, and keep
     ``base`` where the fit is not better (module docstring): first the fitted mapping and prior,
     then the starting mapping with the fitted prior (the prior is learned from other frames,
-    those without evidence, so a rejected mapping is no reason to keep a prior of 0.5)."""
+    those without evidence, so a rejected mapping is no reason to keep a prior of 0.5).
+    ``units``: what the output calls a tracklet (an image folder's "images")."""
     reviewed = reviewed[reviewed["path"].isin(set(table["path"]))].reset_index(drop=True)
     tracklets = int(table.set_index("path").loc[reviewed["path"], "tracklet"].nunique())
     truth = reviewed.set_index("path")
@@ -350,15 +363,16 @@ def fit_calibration(
     if tracklets < max(2, MIN_TRACKLETS):
         nan = Interval(float("nan"), float("nan"), float("nan"))
         reason = (
-            f"kept the starting calibration: {tracklets} reviewed tracklets, fewer than "
+            f"kept the starting calibration: {tracklets} reviewed {units}, fewer than "
             f"{MIN_TRACKLETS}; review more and calibrate again"
         )
         return CalibrationFit(
-            base, False, reason, tracklets, len(reviewed), before, nan, before_balanced, np.nan
-        )
+            base, False, reason, tracklets, len(reviewed), before, nan, before_balanced, np.nan,
+            units,
+        )  # fmt: skip
     confidence_source = {
         "confidence": f"isotonic map of certainty to out-of-fold agreement on {len(reviewed)} "
-        f"reviewed frames of {tracklets} tracklets"
+        f"reviewed frames of {tracklets} {units}"
     }
     first_after, first_balanced = Interval(np.nan, np.nan, np.nan), np.nan
     for with_model, reason in CANDIDATES:
@@ -372,13 +386,13 @@ def fit_calibration(
         if with_model:
             first_after, first_balanced = after, after_balanced
         if not_worse(before, after, before_balanced, after_balanced):
-            fitted = fit_on(table, reviewed, base, features(table, base), with_model)
+            fitted = fit_on(table, reviewed, base, features(table, base), with_model, units)
             fitted = fitted.with_fit(
                 confidence_knots=confidence_knots(checked, checked_y), sources=confidence_source
             )
             return CalibrationFit(
                 fitted, True, reason, tracklets, len(reviewed),
-                before, after, before_balanced, after_balanced,
+                before, after, before_balanced, after_balanced, units,
             )  # fmt: skip
     reason = (
         "kept the starting calibration's tags: the fitted one was worse in cross-validation "
@@ -390,5 +404,5 @@ def fit_calibration(
     )
     return CalibrationFit(
         kept, False, reason, tracklets, len(reviewed), before, first_after, before_balanced,
-        first_balanced,
+        first_balanced, units,
     )  # fmt: skip

@@ -62,7 +62,7 @@ class Retagger:
         if self._evidence is None:
             self._evidence = evidence_table(self.labels, base)
         reviewed = store.frames(reviewed_only=True)[["path", "occlusion", "persons"]]
-        fit = fit_calibration(self._evidence, reviewed, base)
+        fit = fit_calibration(self._evidence, reviewed, base, self.unit.many)
         if not fit.used_fit:
             message = f"nothing re-tagged: {fit.reason}"
             return {"retagged": 0, "used_fit": False, "message": message, "lines": fit.lines()}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from occreid.occdata.roots import RootKind, root_kind
 
@@ -36,3 +37,10 @@ UNITS = {RootKind.SOURCE: TRACKLET, RootKind.DATASET: TRACKLET, RootKind.IMAGE_F
 def unit_of(root: Path) -> Unit:
     """The unit of the root `occreid review` was given."""
     return UNITS[root_kind(root)]
+
+
+def unit_of_labels(meta: dict[str, Any]) -> Unit:
+    """The unit of the source a label cache was made from (its meta.json); tracklets where that
+    source is no longer there to look at."""
+    source = Path(meta.get("source", ""))
+    return unit_of(source) if source.is_dir() else TRACKLET

@@ -138,7 +138,17 @@ def test_a_single_reviewed_tracklet_says_there_is_too_little_to_estimate_never_n
     text = "\n".join(fit.lines())
     assert "nan" not in text.lower()
     fitted = next(line for line in fit.lines() if "fitted (cross-validated" in line)
-    assert fitted.endswith(NOT_ENOUGH)
+    assert fitted.endswith(NOT_ENOUGH.format(units="tracklets"))
+
+
+def test_the_lines_count_images_on_an_image_folder() -> None:
+    table, answers = _squeezed_table(40)
+    one = answers[table["tracklet"] == "0000"]
+    fit = fit_calibration(table, one, default_calibration("squeezed", "none"), units="images")
+    text = "\n".join(fit.lines())
+    assert "tracklet" not in text, text
+    assert f"reviewed: {len(one):,} images" in text and "reviewed images, fewer than" in text
+    assert "not enough reviewed images to estimate" in text
 
 
 def test_a_fit_is_used_only_where_cross_validation_finds_it_worse_on_neither() -> None:
@@ -308,3 +318,22 @@ def test_a_rejected_mapping_still_learns_the_prior_of_frames_without_evidence(
     evidence_only = answers[~unknown]  # nothing reviewed to learn a prior from: a plain fall-back
     fit = fit_calibration(table, evidence_only, base)
     assert not fit.used_fit and "kept the starting calibration" in fit.reason
+
+
+def test_calibrate_on_an_image_folder_s_labels_speaks_of_images(
+    tmp_path: Path, image_folder_factory
+) -> None:
+    from tests.test_pseudolabel.test_tagging import _cache, _person, _small
+
+    kp, mask = _person()
+    names = [f"{i:04d}_c1s1_000000_00.jpg" for i in range(3)]  # an image is its own tracklet
+    cache = _cache(tmp_path / "labels", names, np.stack([kp] * 3), np.stack([_small(mask)] * 3))
+    meta = json.loads((cache.root / "meta.json").read_text())
+    meta["source"] = str(image_folder_factory())
+    (cache.root / "meta.json").write_text(json.dumps(meta))
+    csv = tmp_path / "reviewed.csv"
+    pd.DataFrame({"path": cache.index["path"], "occlusion": 0, "persons": 1}).to_csv(csv)
+    r = CliRunner().invoke(main, ["calibrate", str(cache.root), "--reviewed", str(csv)])
+    assert r.exit_code == 0, r.output
+    assert "reviewed: 3 images" in r.output and "3 reviewed images, fewer than" in r.output
+    assert "tracklet" not in r.output, r.output
