@@ -28,20 +28,11 @@ from __future__ import annotations
 import numpy as np
 
 from occreid.pseudolabel.backends.base import PoseBackend
+from occreid.pseudolabel.skeleton import found_mean
 
 SHOULDERS, HIPS, KNEES, ANKLES = (5, 6), (11, 12), (13, 14), (15, 16)
 LEVELS = (SHOULDERS, HIPS, KNEES, ANKLES)
 MEDIAN_HEIGHTS = np.array([0.23, 0.50, 0.70, 0.93])
-
-
-def _mean_coord(kp: np.ndarray, joints: tuple[int, int], axis: int, threshold: float) -> np.ndarray:
-    """Mean of one coordinate over the found joints, NaN where none is found. kp (N, 17, 3)."""
-    pts = kp[:, list(joints)]
-    found = pts[..., 2] >= threshold
-    total = np.where(found, pts[..., axis], 0.0).sum(axis=1)
-    count = found.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def _pair_midpoint_x(kp: np.ndarray, joints: tuple[int, int], threshold: float) -> np.ndarray:
@@ -85,7 +76,8 @@ def apu_targets(
     kp = keypoints.astype(np.float64)
     h = np.asarray(height, dtype=np.float64)
     w = np.asarray(width, dtype=np.float64)
-    heights = np.stack([_mean_coord(kp, joints, 1, threshold) / h for joints in LEVELS], axis=1)
+    seen = kp[..., 2] >= threshold
+    heights = np.stack([found_mean(kp, joints, seen)[:, 1] / h for joints in LEVELS], axis=1)
     a123 = fill_heights(heights)
     a4 = np.full(len(kp), np.nan)
     for joints in (KNEES, HIPS, ANKLES, SHOULDERS):

@@ -47,14 +47,21 @@ PROPORTION = 3.0  # factor by which a segment / torso ratio may differ from an a
 ADULT_RATIO = {"neck": 0.105 / 0.33, "thigh": 0.20 / 0.33, "shin": 0.21 / 0.33}
 
 
-def _level_mean(keypoints: np.ndarray, joints: tuple[int, ...]) -> np.ndarray:
-    """(N, 2) mean x, y of a level's placed points (score > 0); NaN where none is placed."""
-    pts = keypoints[:, list(joints)]
-    placed = pts[..., 2] > 0
-    count = placed.sum(axis=1)[:, None]
-    total = np.where(placed[..., None], pts[..., :2], 0.0).sum(axis=1)
+def found_mean(keypoints: np.ndarray, joints: tuple[int, ...], found: np.ndarray) -> np.ndarray:
+    """(N, 2) mean x, y of the ``joints`` of (N, 17, 3) ``keypoints`` where ``found`` (N, 17)
+    holds; NaN where none of them does. The one mean of a body level (here: placed points; the
+    APU targets: seen points)."""
+    pick = list(joints)
+    hit = found[:, pick]
+    count = hit.sum(axis=1)[:, None]
+    total = np.where(hit[..., None], keypoints[:, pick, :2], 0.0).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _level_mean(keypoints: np.ndarray, joints: tuple[int, ...]) -> np.ndarray:
+    """(N, 2) mean x, y of a level's placed points (score > 0); NaN where none is placed."""
+    return found_mean(keypoints, joints, keypoints[..., 2] > 0)
 
 
 def spans_box(keypoints: np.ndarray, heights: np.ndarray) -> np.ndarray:
