@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from _results import write_json
 
 from occreid.pseudolabel.runner import RunOptions, run
 
@@ -130,7 +131,7 @@ def main() -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     if args.pairs and args.json.is_file():  # the other pairs' entries stay as measured
         results = {**json.loads(args.json.read_text()), **results}
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.json, results)
 
 
 if __name__ == "__main__":
