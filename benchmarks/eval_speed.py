@@ -7,13 +7,13 @@ per-query loop (argsort each row, torchreid's protocol): same inputs, same answe
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _results import write_json
 
 from occreid.engine.metrics import evaluate_rank, evaluate_rank_reference
 
@@ -70,7 +70,7 @@ def main() -> None:
         f"NumPy loop {t_loop:.1f} s, x{t_loop / t_torch:.1f}, same answers: {same}"
     )
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.json, result)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _results import write_json
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -153,7 +155,7 @@ def main() -> None:
         if not results["toy_training"]["ok"] and not args.quick:  # a few quick steps are noise
             failed.append("toy_training (loss did not go down)")
     results["failed"] = failed
-    (args.out / "suite.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.out / "suite.json", results)
     lines = [f"# GPU suite on {args.device}" + (" (quick)" if args.quick else ""), ""]
     lines += [f"- {n}: rc {s['rc']}, {s['seconds']} s" for n, s in results["steps"].items()]
     lines += ["", *[f"- {line}" for line in targets(results)]]

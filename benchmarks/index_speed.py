@@ -11,7 +11,6 @@ the whole `build-dataset`. Target: the whole build in under 60 s on a 2-core mac
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _results import write_json
 
 from occreid.occdata.build import BuildOptions, build_dataset
 from occreid.occdata.source_index import index_source
@@ -122,7 +122,7 @@ def main() -> None:
     print(f"{'index':<16}{t_index:>10.2f}{n / t_index:>14,.0f}")
     print(f"{'build-dataset':<16}{t_build:>10.2f}{n / t_build:>14,.0f}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.json, result)
     if not args.keep:
         shutil.rmtree(args.work)
 

@@ -22,7 +22,6 @@ features hold the key points, apart from how far the jointly trained locator got
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 import warnings
@@ -32,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from _results import write_json
 from _toy import toy_dataset
 from torch import nn
 
@@ -261,7 +261,7 @@ def probe_only(args: argparse.Namespace) -> None:
                 f"{ratios}  distinct {r[name]['distinct_predictions']}"
             )
     if args.json:
-        args.json.write_text(json.dumps({"run": str(args.probe_of), "probes": results}, indent=2))
+        write_json(args.json, {"run": str(args.probe_of), "probes": results})
 
 
 def main() -> None:
@@ -294,7 +294,7 @@ def main() -> None:
         for key, (mean, spread) in result["over_seeds"].items():
             print(f"{key:>32}: {mean:.4f} ± {spread:.4f}")
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.json, result)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ code"); only the TRFC-only row does not (its count is that of a block with a nar
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import warnings
 from contextlib import nullcontext
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from _results import write_json
 from torch.utils.flop_counter import FlopCounterMode
 
 from occreid.model import LossConfig, ModelConfig, build_model, rfc_losses
@@ -131,18 +131,9 @@ def main() -> None:
             + (f"{r['step_s']:>9.3f}{r['step_overhead']:>+9.1%}" if args.iters else "")
         )
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
-        json.dumps(
-            {
-                "device": args.device,
-                "batch": batch,
-                "frames": args.frames,
-                "paper": PAPER,
-                **results,
-            },
-            indent=2,
-        )
-        + "\n"
+    write_json(
+        args.json,
+        {"device": args.device, "batch": batch, "frames": args.frames, "paper": PAPER, **results},
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from _results import write_json
+
 from occreid.engine.demo_report import BENCHMARK, RESULT_FILES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,5 +24,5 @@ def packaged(results: Path) -> dict[str, object]:
 
 if __name__ == "__main__":
     out = REPO / "engine" / BENCHMARK
-    out.write_text(json.dumps(packaged(REPO / "benchmarks" / "results"), indent=1) + "\n")
+    write_json(out, packaged(REPO / "benchmarks" / "results"), indent=1)
     print(f"wrote {out}")

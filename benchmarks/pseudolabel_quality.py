@@ -17,7 +17,6 @@ people they are expected to do worse than on real frames; this says how much wor
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import warnings
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _results import write_json
 
 from occreid.pseudolabel.apu_targets import apu_targets
 from occreid.pseudolabel.cache import LabelCache, unpack_masks
@@ -116,7 +116,7 @@ def main() -> None:
             f"{r['tag_occluded_accuracy']:>8.3f}{r['tag_label_mae']:>7.2f}"
         )
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.json, results)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from _results import write_json
+
 from occreid.pseudolabel.runner import RunOptions, run
 
 DUKE_FRAMES = 927_268
@@ -130,7 +132,7 @@ def main() -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     if args.pairs and args.json.is_file():  # the other pairs' entries stay as measured
         results = {**json.loads(args.json.read_text()), **results}
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.json, results)
 
 
 if __name__ == "__main__":

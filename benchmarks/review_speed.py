@@ -10,7 +10,6 @@ opening a 9,324-frame tracklet (the longest in DukeMTMC-VideoReID) in headless C
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import tempfile
 import threading
@@ -20,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _results import write_json
 
 from occreid.occdata.annotations import file_sha256
 from occreid.review.aggregates import LiveTables
@@ -204,7 +204,7 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        write_json(args.json, results)
         print(f"-> {args.json}")
 
 

@@ -13,7 +13,6 @@ Variants (one-off probes, not options of ``occreid train``):
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 import warnings
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from _results import strict_json, write_json
 
 from occreid.engine import train as training
 from occreid.engine.options import TrainOptions
@@ -84,9 +84,9 @@ def main() -> None:
     result = {"variant": args.variant, "seed": args.seed, "epochs": args.epochs}
     result |= blocks_as_identity(out / "model.pt", draws)
     result["s"] = round(time.perf_counter() - t, 1)
-    print(json.dumps(result, indent=2))
+    print(strict_json(result), end="")
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.json, result)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _results import write_json
 
 from occreid.occdata.annotations import is_occluded
 from occreid.pseudolabel.backends import paired_parsing
@@ -354,7 +355,7 @@ def real_set_parser(doc: str) -> argparse.ArgumentParser:
 def write_results(path: Path | None, results: dict[str, Any]) -> None:
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results, indent=2) + "\n")
+        write_json(path, results)
         print(f"-> {path}")
 
 

@@ -22,7 +22,6 @@ Choose the seeds before the run and report every one.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 import warnings
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _results import write_json
 
 from occreid.common.runtime import Runtime
 from occreid.engine.checkpoint import model_from_checkpoint
@@ -149,7 +149,7 @@ def main() -> None:
         meta |= {"input_size": list(base_cfg.model.input_size), "step": base_cfg.optim.step}
         meta |= {"last_stride": base_cfg.model.last_stride, "lr": base_cfg.optim.lr}
         result = {**meta, "models": summary, "paired_mAP_difference": differences}
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.json, result)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from _results import write_json
 
 from occreid.common.runtime import Runtime
 from occreid.engine.checkpoint import model_from_checkpoint
@@ -179,7 +180,7 @@ def main() -> None:
             f"{r['mAP_with_blocks']:6.3f} {r['mAP_blocks_as_identity']:10.3f}"
         )
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.json, result)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ projection for Occluded-DukeMTMC-VideoReID.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 import warnings
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from _results import write_json
 
 from occreid.common.runtime import DEFAULT_DEVICE, DEVICE_HELP, Runtime
 from occreid.engine.config import load_config
@@ -166,7 +166,7 @@ def main() -> None:
         print(f"{key:>24}: {value}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.json, result)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 Layout: ``bounding_box_train/`` (train), ``query/``, ``bounding_box_test/`` (gallery), files named
 ``<pid>_c<cam>...jpg`` (Market ``0002_c1s1_000451_03.jpg``, Duke ``0001_c2_f0046182.jpg``).
+The camid is the file name's camera number as it stands (``c3`` is camid 3), as a
+DukeMTMC-VideoReID source stores ``C3``: one numbering for the page, the filters and the tables.
 pid -1 marks junk detections (Market's gallery): left out, as in every benchmark protocol; pid 0
 (distractors) stays. Each image is a tracklet of one frame, so the video code paths serve it.
 """
@@ -46,7 +48,7 @@ def _check_no_subfolders(folder: Path) -> None:
 
 
 def index_image_split(root: Path, split: str) -> pd.DataFrame:
-    """One split's images: path (relative to root), pid, camid (0-based), tracklet, frame."""
+    """One split's images: path (relative to root), pid, camid (c<n>), tracklet, frame."""
     folder = root / SPLIT_FOLDERS[split]
     _check_no_subfolders(folder)
     rows = []
@@ -61,7 +63,7 @@ def index_image_split(root: Path, split: str) -> pd.DataFrame:
         if pid == -1:
             continue
         rel = f"{SPLIT_FOLDERS[split]}/{path.name}"
-        rows.append((rel, pid, cam - 1, rel, 0))
+        rows.append((rel, pid, cam, rel, 0))
     if not rows:
         raise OccreidError(f"{folder}: no images")
     return pd.DataFrame(rows, columns=["path", "pid", "camid", "tracklet", "frame"])

@@ -234,16 +234,11 @@ def _is_blind(ctx: ReviewContext, key: str) -> bool:
     return bool(blind_for(one, ctx.reviewer, ctx.overlap)[0])
 
 
-def _shown(ctx: ReviewContext, item: dict[str, Any]) -> dict[str, Any]:
-    """A tracklet as the page gets it: its camera numbered as the file names number it."""
-    return {**item, "camid": ctx.unit.shown_camera(int(item["camid"]))}
-
-
 def _view(ctx: ReviewContext, key: str) -> dict[str, Any]:
     """Tracklet ``key`` as this session's reviewer sees it (blind or not)."""
     if _is_blind(ctx, key):
-        return _shown(ctx, ctx.store.blind_tracklet(key, ctx.reviewer))
-    return _shown(ctx, {**ctx.store.tracklet(key), "blind": False})
+        return ctx.store.blind_tracklet(key, ctx.reviewer)
+    return {**ctx.store.tracklet(key), "blind": False}
 
 
 def _stale(ctx: ReviewContext, err: Stale) -> JSONResponse:
@@ -302,13 +297,12 @@ def create_app(ctx: ReviewContext) -> FastAPI:
     @app.get("/api/queue")
     def queue(
         split: Literal["", "train", "query", "gallery"] = "",
-        camid: int | None = Query(None, ge=1, le=MAX_INT),  # as the file names number it
+        camid: int | None = Query(None, ge=1, le=MAX_INT),  # as the file names number it: c1, C1
         pid: int | None = Query(None, ge=-1, le=MAX_INT),
         reviewed: bool | None = None,
         limit: int = Query(200, ge=1, le=10_000),
     ) -> dict[str, Any]:
-        stored = None if camid is None else ctx.unit.stored_camera(camid)
-        where = QueueFilter(split=split or None, camid=stored, pid=pid, reviewed=reviewed)
+        where = QueueFilter(split=split or None, camid=camid, pid=pid, reviewed=reviewed)
         tracklets = live.current().tracklets
         if ctx.overlap > 0:
             done = ctx.store.blind_accepted(ctx.reviewer)
@@ -316,8 +310,7 @@ def create_app(ctx: ReviewContext) -> FastAPI:
         ordered = order_queue(tracklets, where)
         shown = ordered.head(limit).drop(columns=count_columns(ordered))
         records = shown.replace({np.nan: None}).to_dict(orient="records")
-        items = [_shown(ctx, r) for r in records]
-        return {"total": len(ordered), "items": items}
+        return {"total": len(ordered), "items": records}
 
     @app.get("/api/tracklet")
     def tracklet(key: str = Query(max_length=200)) -> dict[str, Any]:
@@ -359,8 +352,7 @@ def create_app(ctx: ReviewContext) -> FastAPI:
             if _is_blind(ctx, change.key):
                 if change.field != "accepted":
                     raise HTTPException(400, "a blind second review labels frames only")
-                blind = ctx.store.set_blind_tracklet(change.key, change.value, who, change.version)
-                return _shown(ctx, blind)
+                return ctx.store.set_blind_tracklet(change.key, change.value, who, change.version)
             done = ctx.store.set_tracklet(
                 change.key, change.field, change.value, who, change.version
             )
@@ -370,7 +362,7 @@ def create_app(ctx: ReviewContext) -> FastAPI:
             accepted = ctx.store.accepted()
             if ctx.retag.due(accepted):  # after the answer: accepting stays fast
                 later.add_task(ctx.retag.run, ctx.store, accepted)
-        return _shown(ctx, done)
+        return done
 
     @app.post("/api/retag")
     def retag(change: Write) -> dict[str, Any]:

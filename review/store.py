@@ -1,7 +1,9 @@
 """The review store: one SQLite database (WAL mode), by default beside the annotation CSV.
 
-Schema version 2 (``PRAGMA user_version``; a store of the first version is migrated in place
-when opened, keeping every decision)::
+Schema version 3 (``PRAGMA user_version``; an older store is migrated in place when opened,
+keeping every decision: 1 -> 2 adds versions, pages, proposal sets and the fingerprint; 2 -> 3
+re-reads the tracklets' camids from the source, since image folders stored ``c<n> - 1`` before
+and now store ``n``, as DukeMTMC-VideoReID's ``C<n>`` always was)::
 
     meta(key, value)          schema, fingerprint (of SOURCE's frame listing), source (the root
                               last seen, a hint only), created, retagged_from (the CSV a
@@ -54,7 +56,8 @@ from occreid.common.atomic import write_text
 from occreid.common.errors import OccreidError
 from occreid.occdata.annotations import file_sha256
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+CAMIDS_AS_NAMED = 3  # the first schema whose image-folder camids are the file names' c<n>
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS proposal_sets (
@@ -242,10 +245,12 @@ class ReviewStore:
         listed = None if read_only else disagreement_path(path)
         try:
             with store.connect(write=True) as con:
-                _upgrade(con, path)
+                found = _upgrade(con, path)
                 if con.execute("SELECT COUNT(*) FROM meta").fetchone()[0] == 0:
                     return store, _create(con, root, here, proposals)
                 _check(con, path, here)
+                if found < CAMIDS_AS_NAMED:
+                    _refresh_camids(con, proposals.frames)
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('source', ?)", (str(root),))
                 if proposals.sha256 in (_latest_sha(con), _retagged_from(con)):
                     return store, Opened(state="unchanged")
@@ -832,8 +837,9 @@ def _reload(con: sqlite3.Connection, proposals: Proposals, listed: Path | None) 
     )
 
 
-def _upgrade(con: sqlite3.Connection, path: Path) -> None:
-    """Bring a new or older store to this schema; refuse other databases and newer stores."""
+def _upgrade(con: sqlite3.Connection, path: Path) -> int:
+    """Bring a new or older store to this schema; refuse other databases and newer stores.
+    Returns the schema it was at: the steps that need the source (camids) follow in ``open``."""
     version = con.execute("PRAGMA user_version").fetchone()[0]
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if tables and "frames" not in tables:
@@ -842,12 +848,25 @@ def _upgrade(con: sqlite3.Connection, path: Path) -> None:
         raise OccreidError(
             f"{path}: made by a newer occreid (store schema {version}); upgrade occreid"
         )
-    if tables and version < SCHEMA_VERSION:
+    if tables and version < 2:
         _migrate(con)
     for statement in SCHEMA.split(";"):
         if statement.strip():
             con.execute(statement)
+    if tables and version < SCHEMA_VERSION:
+        con.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    return int(version)
+
+
+def _refresh_camids(con: sqlite3.Connection, frames: pd.DataFrame) -> None:
+    """Schema 2 -> 3: every tracklet's camid as the source numbers it now (``frames``: the
+    source's frames with tracklet and camid); decisions, versions and history are untouched."""
+    camids = frames.groupby("tracklet", sort=True)["camid"].first()
+    con.executemany(
+        "UPDATE tracklets SET camid = ? WHERE key = ?",
+        zip(camids.astype(int).tolist(), camids.index.tolist(), strict=True),
+    )
 
 
 def _migrate(con: sqlite3.Connection) -> None:

@@ -2,8 +2,8 @@
 of the source behind a built dataset), an image of an image ReID folder. It decides the words
 of the page and the CLI's lines, whether train items can be excluded (build-dataset's
 ``--exclude``: an image folder is never built, train reads it as it is, so it has no exclusion
-list) and how the stored camera ids are numbered on the page (as the file names number them:
-``c1`` is camera 1)."""
+list). Cameras need nothing here: both kinds store the file names' camera number (``C1``,
+``c1``: camera 1), and the page shows and filters by it as stored."""
 
 from __future__ import annotations
 
@@ -19,18 +19,10 @@ class Unit:
     one: str  # "tracklet" / "image"
     many: str
     exclusions: bool  # train items can be marked as sharing an obstacle with the test set
-    camera_shift: int  # the file names' camera number = the stored camid + this
-
-    def shown_camera(self, camid: int) -> int:
-        """The camera number the page shows (and its filter takes) for a stored camid."""
-        return camid + self.camera_shift
-
-    def stored_camera(self, shown: int) -> int:
-        return shown - self.camera_shift
 
 
-TRACKLET = Unit("tracklet", "tracklets", exclusions=True, camera_shift=0)  # source_index: C<n>
-IMAGE = Unit("image", "images", exclusions=False, camera_shift=1)  # image_folder: c<n> - 1
+TRACKLET = Unit("tracklet", "tracklets", exclusions=True)
+IMAGE = Unit("image", "images", exclusions=False)
 UNITS = {RootKind.SOURCE: TRACKLET, RootKind.DATASET: TRACKLET, RootKind.IMAGE_FOLDER: IMAGE}
 
 

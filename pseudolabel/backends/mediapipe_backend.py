@@ -34,6 +34,7 @@ import numpy as np
 
 from occreid.common.errors import OccreidError
 from occreid.pseudolabel.backends.base import FrameBatch, ParsingBackend, PoseBackend
+from occreid.pseudolabel.backends.native_log import quiet_native_logs
 from occreid.pseudolabel.letterbox import MARGIN, PAD_VALUE, Letterbox, letterbox
 
 INPUT = (256, 256)
@@ -44,6 +45,7 @@ COCO_FROM_MEDIAPIPE = [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27
 
 
 def _solutions() -> Any:
+    quiet_native_logs()  # before mediapipe builds a graph: its C++ logs go to fd 2
     try:
         import mediapipe as mp
     except ImportError as err:

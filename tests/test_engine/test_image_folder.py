@@ -29,7 +29,7 @@ def market(toy_dataset, tmp_path_factory) -> Path:
         data = load_split(dataset, split)
         for i, t in enumerate(data.tracklets.itertuples()):
             for j, row in enumerate(range(t.start, t.stop, 4)):
-                name = f"{t.pid:04d}_c{t.camid + 1}s1_{i:04d}{j:02d}_00.jpg"
+                name = f"{t.pid:04d}_c{t.camid}s1_{i:04d}{j:02d}_00.jpg"
                 shutil.copy(data.root / data.frames["path"].iloc[row], root / folder / name)
     shutil.copy(
         next((root / "query").iterdir()), root / "bounding_box_test" / "-1_c1s1_000000_00.jpg"

@@ -156,3 +156,21 @@ def test_labelling_a_partial_image_folder_says_which_folders_it_lacks(image_fold
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a whole folder: nothing to say
         frames_to_label(root, "pseudolabel")
+
+
+def test_an_image_folder_stores_the_file_names_camera_number(image_folder_factory) -> None:
+    root = image_folder_factory()
+    image = np.full((16, 8, 3), 128, np.uint8)
+    for name in ("0002_c3s1_000551_01.jpg", "0004_c8_f0046182.jpg", "0005_c12s2_000100_02.jpg"):
+        cv2.imwrite(str(root / "query" / name), image)
+    for split in ("train", "query", "gallery"):  # what train and evaluate read
+        frames = split_frames(root, split)[1]
+        assert frames["camid"].tolist() == _named_cameras(frames["path"])
+    _, every = frames_to_label(root)  # what pseudolabel, tag-occlusion and review read
+    assert every["camid"].tolist() == _named_cameras(every["path"])
+    assert {1, 2, 3, 8, 12} == set(every["camid"])
+
+
+def _named_cameras(paths: pd.Series) -> list[int]:
+    """The camera number each file name carries (``_c<n>``)."""
+    return [int(c) for c in paths.str.extract(r"_c(\d+)")[0]]

@@ -4,14 +4,20 @@ the file names number them (c1 is camera 1), as for DukeMTMC-VideoReID (C1 is ca
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from occreid.cli.main import main
+from occreid.common.errors import OccreidError
 from occreid.review.app import ReviewContext
 from occreid.review.export import exclude_path
+from occreid.review.options import ReviewOptions
+from occreid.review.session import open_session
+from occreid.review.store import SCHEMA_VERSION
 
 
 def test_the_session_says_the_unit_is_an_image_and_offers_no_exclusions(
@@ -40,7 +46,7 @@ def test_cameras_are_numbered_as_the_file_names_number_them(
         assert items and all(f"_c{camera}s1" in t["key"] for t in items)
         assert {t["camid"] for t in items} == {camera}
         shown = page.get("/api/tracklet", params={"key": items[0]["key"]}).json()
-        assert shown["camid"] == camera
+        assert shown["camid"] == camera == image_session.store.tracklet(shown["key"])["camid"]
     assert page.get("/api/queue", params={"camid": 0}).status_code == 422  # no camera 0
 
 
@@ -55,6 +61,70 @@ def test_duke_cameras_are_numbered_as_its_file_names_too(
         assert named == {t["camid"]}
         only = page.get("/api/queue", params={"camid": t["camid"], "limit": 10_000}).json()
         assert t["key"] in {i["key"] for i in only["items"]}
+
+
+def _named_camera(key: str) -> int:
+    """The camera number in an image's file name (``0001_c2s1_...jpg``: 2)."""
+    return int(Path(key).name.split("_c")[1].split("s")[0])
+
+
+def _as_schema_2(store: Path) -> None:
+    """Turn a store back into what schema 2 left: the camids of image folders were c<n> - 1."""
+    with sqlite3.connect(store) as con:
+        con.execute("UPDATE tracklets SET camid = camid - 1")
+        con.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+        con.execute("PRAGMA user_version = 2")
+    con.close()
+
+
+def _decisions(ctx: ReviewContext) -> tuple[list[Any], list[Any], list[Any]]:
+    """Everything people decided in a store: frame values, tracklet flags, the history."""
+    frames = ctx.store.frames()[["path", "occlusion", "persons", "accepted"]]
+    tracklets = ctx.store.tracklets()[["key", "accepted", "reviewer", "version"]]
+    history = ctx.store.history().drop(columns=["at"])
+    return (
+        frames.values.tolist(),
+        tracklets.sort_values("key").values.tolist(),
+        history.values.tolist(),
+    )
+
+
+def test_a_schema_2_store_opens_with_the_file_names_cameras_and_every_decision(
+    image_tags: tuple[Path, Path], open_page: Any
+) -> None:
+    root, csv = image_tags
+    opts = ReviewOptions(source=root, annotations=csv)
+    ctx = open_session(opts, "ann")[0]
+    page = open_page(ctx)
+    keys = [t["key"] for t in page.get("/api/queue", params={"limit": 100}).json()["items"]]
+    page.write("/api/frames", key=keys[0], first=0, last=0, field="occlusion", value=7)
+    page.write("/api/tracklet", key=keys[1], field="accepted", value=1)
+    before = _decisions(ctx)
+    _as_schema_2(ctx.store.path)
+    assert {ctx.store.tracklet(k)["camid"] for k in keys} == {0, 1}  # the old numbering
+    ctx = open_session(opts, "ann")[0]
+    with sqlite3.connect(ctx.store.path) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    con.close()
+    assert ctx.store.meta()["schema"] == "3"
+    assert all(ctx.store.tracklet(k)["camid"] == _named_camera(k) for k in keys)
+    assert _decisions(ctx) == before
+    page = open_page(ctx)
+    on_2 = page.get("/api/queue", params={"camid": 2, "limit": 100}).json()["items"]
+    assert on_2 and {_named_camera(t["key"]) for t in on_2} == {2}
+    first = page.get("/api/tracklet", params={"key": keys[0]}).json()["frame_rows"][0]
+    assert first["occlusion"] == 7  # the decision, on the page too
+
+
+def test_a_store_of_a_newer_schema_is_refused(image_tags: tuple[Path, Path]) -> None:
+    root, csv = image_tags
+    opts = ReviewOptions(source=root, annotations=csv)
+    store = open_session(opts, "ann")[0].store.path
+    with sqlite3.connect(store) as con:
+        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    con.close()
+    with pytest.raises(OccreidError, match="newer occreid"):
+        open_session(opts, "ann")
 
 
 def test_export_of_an_image_folder_speaks_of_images_and_writes_no_exclusions(

@@ -188,6 +188,8 @@ def test_a_store_of_the_first_version_opens_and_keeps_its_decisions(
     ctx, opened = open_session(ReviewOptions(source=review_source, annotations=tags), "ann")
     assert ctx.store.meta()["schema"] == str(SCHEMA_VERSION)
     assert opened.state == "reloaded"
+    camids = table.groupby("tracklet")["camid"].first()  # re-read from the source, not the 1s
+    assert [ctx.store.tracklet(k)["camid"] for k in camids.index] == camids.tolist()
     now = ctx.store.frames().set_index("path")
     assert now.loc[target, "occlusion"] == (old + 5) % 11  # the old decision kept
     assert ctx.store.tracklet(accepted)["accepted"] == 1
