@@ -44,6 +44,7 @@ def test_the_labelling_benchmark_leaves_torch_out_of_its_labelling_processes(
     at its top would cost every process seconds and hundreds of MB, and skew the frames/s."""
     code = (
         "import runpy, sys\n"
+        f"sys.path.insert(0, {str(REPO / 'benchmarks')!r})\n"
         f"runpy.run_path({str(REPO / 'benchmarks' / 'pseudolabel_speed.py')!r}, "
         "run_name='__mp_main__')\n"
         "assert 'torch' not in sys.modules, 'torch imported by the benchmark module'\n"
