@@ -188,6 +188,7 @@ def score_real(source: Path, tags: pd.DataFrame) -> dict[str, Any]:
     truth["tagged"], truth["truth"], truth["known"] = occluded_tag, is_occluded, known
     out["intervals_95"] = intervals(truth, "visibility" in truth)
     out["operating_points"] = operating_points(truth)
+    out["unknown_frames"] = unknown_signals(truth)
     truth["unseen_below"] = 1 - truth["lowest_seen"]
     for column in ("kp_hidden", "kp_occluded", "unseen_below", "mask_hidden"):
         if "visibility" in truth and truth[column].notna().sum() > 2:
@@ -205,6 +206,36 @@ def csv_order(tags: pd.DataFrame) -> np.ndarray:
     this is how a reviewer sorting the CSV sees the tags, with nothing added to it."""
     label, confidence = tags["occlusion"].to_numpy(), tags["confidence"].to_numpy()
     return label + 0.5 * np.where(label > 0, confidence, 1 - confidence)
+
+
+def unknown_signals(truth: pd.DataFrame) -> dict[str, Any]:
+    """Among the frames without evidence (which all take the calibration's prior): the share that
+    is occluded, and how well each thing known about them ranks the occluded ones first (ROC-AUC,
+    0.5 = no better than the prior): the reason (no pose / not a body), the share of their
+    tracklet without evidence, the mean P(occluded) of their tracklet's frames with evidence
+    (where it has some), and the crop's height, smaller first (where labels.csv has it). A
+    diagnostic of what a prior from context could learn, not a fit."""
+    unknown = truth[~truth["known"]]
+    if unknown.empty:
+        return {"frames": 0}
+    by_tracklet = truth.groupby("tracklet")
+    share = by_tracklet["known"].transform(lambda k: 1 - k.mean())[~truth["known"]]
+    p_known = truth["p_occluded"].where(truth["known"]).groupby(truth["tracklet"]).transform("mean")
+    p_known = p_known[~truth["known"]]
+    y = unknown["truth"].to_numpy()
+    signals = {
+        "no_pose": (~unknown["pose_found"]).to_numpy(float),
+        "tracklet_share_unknown": share.to_numpy(),
+        "tracklet_p_with_evidence": p_known.to_numpy(),
+    }
+    if "height" in unknown:
+        signals["smaller_crop"] = -unknown["height"].to_numpy(float)
+    out: dict[str, Any] = {"frames": len(unknown), "occluded": round(float(y.mean()), 3)}
+    for name, score in signals.items():
+        has = ~np.isnan(score)
+        auc = roc_auc(y[has], score[has]) if len(np.unique(y[has])) == 2 else float("nan")
+        out[f"auc_{name}"] = {"auc": round(auc, 3), "frames": int(has.sum())}
+    return out
 
 
 def operating_points(truth: pd.DataFrame) -> dict[str, dict[str, float]]:
