@@ -488,6 +488,11 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     cache = LabelCache(labels)
     base = default_calibration(*backend_names(cache.meta))
     answers = read_reviewed(reviewed)
+    if answers.empty:
+        raise OccreidError(
+            f"{reviewed}: no reviewed frames (no row with reviewed = 1); accept some in "
+            f"`occreid review`, export them with --export and pass that CSV"
+        )
     known = answers["path"].isin(set(cache.index["path"]))
     if not known.any():
         raise OccreidError(

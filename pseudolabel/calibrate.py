@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from occreid.common.errors import OccreidError
-from occreid.occdata.annotations import is_occluded
+from occreid.occdata.annotations import check_annotations, is_occluded, read_csv_text
 from occreid.occdata.label_quality import wilson_interval
 from occreid.pseudolabel.calibration import NO_EVIDENCE, PRIOR_LABEL, Calibration, OccludedModel
 from occreid.pseudolabel.tagging import FEATURES, features, tag_table
@@ -123,20 +123,19 @@ def occluded(labels: pd.DataFrame) -> np.ndarray:
 
 def read_reviewed(path: Path) -> pd.DataFrame:
     """The reviewed rows (path, occlusion, persons) of an annotation CSV: those with reviewed = 1
-    where the column exists (`occreid review --export`), else every row (hand-made labels)."""
-    try:
-        table = pd.read_csv(path)
-    except (OSError, ValueError) as err:
-        raise OccreidError(f"{path}: cannot read the reviewed CSV ({err})") from None
+    where the column exists (`occreid review --export`), else every row (hand-made labels).
+    Values are checked as build-dataset checks them (a bad row is a one-line error)."""
+    table = read_csv_text(path)
     missing = {"path", "occlusion"} - set(table.columns)
     if missing:
         raise OccreidError(
             f"{path}: no column {sorted(missing)[0]!r}; export it with `occreid review --export`"
         )
-    if "reviewed" in table:
-        table = table[table["reviewed"].fillna(0).astype(int) == 1]
     if "persons" not in table:
-        table = table.assign(persons=1)
+        table = table.assign(persons=pd.Series("1", index=table.index, dtype="string"))
+    table = check_annotations(table, path)
+    if "reviewed" in table:
+        table = table[table["reviewed"]]
     return table[["path", "occlusion", "persons"]].reset_index(drop=True)
 
 

@@ -234,6 +234,34 @@ def test_read_reviewed_takes_reviewed_rows_and_names_a_missing_column(tmp_path: 
         read_reviewed(csv)
 
 
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("a.jpg,14,1,1", "occlusion = 14 is not an integer in 0-10"),
+        ("a.jpg,abc,1,1", "occlusion = abc is not an integer in 0-10"),
+        ("a.jpg,,1,1", "is not an integer in 0-10"),
+        ("a.jpg,3,0,1", "persons = 0 is not an integer in >= 1"),
+        ("a.jpg,3,1,2", "reviewed = 2 is not 0 or 1"),
+        ("a.jpg,3,1,yes", "reviewed = yes is not 0 or 1"),
+        ("b.jpg,3,1,1", "b.jpg is annotated twice"),
+    ],
+)
+def test_read_reviewed_refuses_a_bad_row_in_one_line(
+    tmp_path: Path, row: str, message: str
+) -> None:
+    csv = tmp_path / "reviewed.csv"
+    csv.write_text(f"path,occlusion,persons,reviewed\nb.jpg,0,1,1\n{row}\n")
+    with pytest.raises(OccreidError, match=message):
+        read_reviewed(csv)
+
+
+def test_read_reviewed_takes_a_csv_without_persons_as_one_person(tmp_path: Path) -> None:
+    csv = tmp_path / "reviewed.csv"
+    csv.write_text("path,occlusion\na.jpg,3\nb.jpg,0\n")
+    table = read_reviewed(csv)
+    assert table["persons"].tolist() == [1, 1] and table["occlusion"].tolist() == [3, 0]
+
+
 def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     from tests.test_pseudolabel.test_tagging import _cache, _person, _small
 
@@ -272,6 +300,11 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     bad.write_text("path,occlusion\nnot/here.jpg,3\n")
     r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(bad)])
     assert r.exit_code != 0 and "none of its 1 reviewed frames" in r.output
+    none = tmp_path / "none.csv"
+    none.write_text(f"path,occlusion,persons,reviewed\n{paths.iloc[0]},3,1,0\n")
+    r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(none)])
+    assert r.exit_code != 0 and "no reviewed frames (no row with reviewed = 1)" in r.output
+    assert "none of its" not in r.output
 
 
 def _with_unknown(table: pd.DataFrame, answers: pd.DataFrame, tracklets: int, label: int):
