@@ -33,7 +33,8 @@ fitted without its tracklet, and its occluded yes / no compared with the reviewe
 used only where it is not worse than the calibration it starts from on agreement and on
 balanced accuracy, with at least MIN_TRACKLETS reviewed tracklets; otherwise the defaults' tags
 stay and ``CalibrationFit.reason`` says why. Intervals (``agreement_interval``) are
-percentile bootstraps over tracklets (frames of a tracklet are not independent).
+percentile bootstraps over tracklets (frames of a tracklet are not independent), at least the
+Wilson interval over their number.
 
 For the review app and the dataset report: ``fit_calibration`` (evidence + reviewed labels ->
 fitted calibration and its report), ``tagging.tag_table`` (evidence + calibration -> label,
@@ -94,7 +95,9 @@ def _balanced(value: float) -> str:
 
 
 def agreement_interval(agree: np.ndarray, groups: np.ndarray, seed: int = 0) -> Interval:
-    """Mean of ``agree`` (per frame, bool) with a percentile bootstrap over ``groups``."""
+    """Mean of ``agree`` (per frame, bool) with a percentile bootstrap over ``groups``, widened
+    to at least the Wilson interval over the number of groups (the independent units: one
+    tracklet that agrees on 19 of 21 frames is no certainty), as the review header does."""
     agree = np.asarray(agree, dtype=np.float64)
     if not len(agree):
         return Interval(float("nan"), float("nan"), float("nan"))
@@ -105,7 +108,9 @@ def agreement_interval(agree: np.ndarray, groups: np.ndarray, seed: int = 0) -> 
     picks = rng.integers(0, len(codes), size=(DRAWS, len(codes)))
     means = hits[picks].sum(axis=1) / sizes[picks].sum(axis=1)
     low, high = np.quantile(means, [0.025, 0.975])
-    return Interval(float(agree.mean()), float(low), float(high))
+    estimate = float(agree.mean())
+    wilson_low, wilson_high = wilson_interval(estimate, len(codes))
+    return Interval(estimate, min(float(low), wilson_low), max(float(high), wilson_high))
 
 
 def balanced_accuracy(truth: np.ndarray, tagged: np.ndarray) -> float:

@@ -222,6 +222,8 @@ def test_intervals_and_balanced_accuracy() -> None:
     assert interval.low * 4 == round(interval.low * 4)  # whole tracklets are resampled
     frames = agreement_interval(agree, np.arange(8))  # as if every frame were independent
     assert interval.high - interval.low > frames.high - frames.low
+    one = agreement_interval(np.arange(21) < 19, np.zeros(21, int))  # one tracklet, 19 of 21
+    assert one.estimate == pytest.approx(19 / 21) and one.low < 0.5 < 0.99 < one.high
     assert balanced_accuracy(np.array([1, 1, 1, 0], bool), np.array([1, 1, 1, 1], bool)) == 0.5
 
 
