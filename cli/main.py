@@ -460,6 +460,18 @@ def tag_occlusion(labels: Path, out: Path, calibration: Path | None) -> None:
     click.echo(f"wrote {out} ({cal.pose}+{cal.parsing} calibration, {fitted}): {summary(table)}")
 
 
+def _fitted_before(path: Path) -> bool:
+    """Whether ``path`` holds a calibration fitted to reviews (a model or a confidence map),
+    which a run that fits nothing must not replace with the shipped default."""
+    from occreid.pseudolabel.calibration import load_calibration
+
+    try:
+        earlier = load_calibration(path)
+    except (OSError, OccreidError):
+        return False
+    return earlier.model is not None or bool(earlier.confidence_knots)
+
+
 @main.command()
 @click.argument("labels", type=_EXISTING_DIR)
 @click.option(
@@ -475,7 +487,8 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     A small monotone model (logistic regression of occluded yes / no on the frame's evidence,
     isotonic map to the label, the prior of frames without evidence) is checked by
     cross-validation grouped by tracklet; where it is not better than the calibration it starts
-    from (or too few tracklets were reviewed), that one is kept and the output says so.
+    from (or too few tracklets were reviewed), that one is kept and the output says so; with too
+    few, a LABELS/calibration.json fitted earlier is left as it is.
     `occreid tag-occlusion LABELS --out CSV` then uses it. pseudolabel/calibrate.py has the
     details.
     """
@@ -506,6 +519,12 @@ def calibrate(labels: Path, reviewed: Path) -> None:
         click.echo(line)
     if (~known).any():
         click.echo(f"{int((~known).sum()):,} reviewed frames are not in the cache: left out")
+    if fit.calibration is base and _fitted_before(labels / FILE_NAME):
+        click.echo(
+            f"left {labels / FILE_NAME} as it was (fitted earlier): nothing was fitted now; "
+            "delete it to tag with the shipped default"
+        )
+        return
     fit.calibration.save(labels / FILE_NAME)
     tags = shlex.quote(str(labels / "occlusion.calibrated.csv"))
     again = f"occreid tag-occlusion {shlex.quote(str(labels))} --out {tags}"

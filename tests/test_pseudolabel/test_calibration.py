@@ -307,6 +307,12 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(none)])
     assert r.exit_code != 0 and "no reviewed frames (no row with reviewed = 1)" in r.output
     assert "none of its" not in r.output
+    fitted = (cache.root / "calibration.json").read_bytes()
+    few = tmp_path / "few.csv"  # one reviewed tracklet: too few to fit anything
+    pd.read_csv(csv).head(3).to_csv(few, index=False)
+    r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(few)])
+    assert r.exit_code == 0 and "fewer than 5" in r.output and "fitted earlier" in r.output
+    assert (cache.root / "calibration.json").read_bytes() == fitted
 
 
 def _with_unknown(table: pd.DataFrame, answers: pd.DataFrame, tracklets: int, label: int):
