@@ -446,16 +446,24 @@ def tag_occlusion(labels: Path, out: Path, calibration: Path | None) -> None:
     Confidence is the probability that the occluded yes / no is right. The numbers come from the
     calibration (pseudolabel/calibration.py; `occreid calibrate` fits them to reviewed labels).
     """
+    from occreid.common.atomic import write_text
     from occreid.pseudolabel.cache import LabelCache
     from occreid.pseudolabel.calibration import calibration_for, load_calibration
     from occreid.pseudolabel.tagging import summary
     from occreid.pseudolabel.tagging import tag_occlusion as tag
 
+    if not out.parent.is_dir():
+        raise OccreidError(f"{out}: no folder {out.parent}; create it or pass another --out")
     cache = LabelCache(labels)
     cal = load_calibration(calibration) if calibration else calibration_for(labels, cache.meta)
     table = tag(cache, cal)
-    table.to_csv(out, index=False)
-    cal.save(out.with_name(out.name.removesuffix(".csv") + ".calibration.json"))
+    try:
+        write_text(out, table.to_csv(index=False))  # a review store never reads half a CSV
+        cal.save(out.with_name(out.name.removesuffix(".csv") + ".calibration.json"))
+    except OSError as err:
+        raise OccreidError(
+            f"{out}: cannot write ({err.strerror}); pass --out in a writable folder"
+        ) from None
     fitted = "fitted on reviewed labels" if cal.model else "shipped default"
     click.echo(f"wrote {out} ({cal.pose}+{cal.parsing} calibration, {fitted}): {summary(table)}")
 

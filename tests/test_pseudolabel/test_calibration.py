@@ -307,6 +307,10 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(none)])
     assert r.exit_code != 0 and "no reviewed frames (no row with reviewed = 1)" in r.output
     assert "none of its" not in r.output
+    nowhere = tmp_path / "no" / "such" / "tags.csv"
+    r = runner.invoke(main, ["tag-occlusion", str(cache.root), "--out", str(nowhere)])
+    assert r.exit_code == 1
+    assert f"no folder {nowhere.parent}; create it" in r.output and not nowhere.parent.exists()
     fitted = (cache.root / "calibration.json").read_bytes()
     few = tmp_path / "few.csv"  # one reviewed tracklet: too few to fit anything
     pd.read_csv(csv).head(3).to_csv(few, index=False)
