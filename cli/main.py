@@ -448,7 +448,11 @@ def tag_occlusion(labels: Path, out: Path, calibration: Path | None) -> None:
     """
     from occreid.common.atomic import write_text
     from occreid.pseudolabel.cache import LabelCache
-    from occreid.pseudolabel.calibration import calibration_for, load_calibration
+    from occreid.pseudolabel.calibration import (
+        calibration_for,
+        default_calibration,
+        load_calibration,
+    )
     from occreid.pseudolabel.tagging import summary
     from occreid.pseudolabel.tagging import tag_occlusion as tag
 
@@ -464,7 +468,8 @@ def tag_occlusion(labels: Path, out: Path, calibration: Path | None) -> None:
         raise OccreidError(
             f"{out}: cannot write ({err.strerror}); pass --out in a writable folder"
         ) from None
-    fitted = "fitted on reviewed labels" if cal.model else "shipped default"
+    shipped = cal.to_json() == default_calibration(cal.pose, cal.parsing).to_json()
+    fitted = "shipped default" if shipped else "fitted on reviewed labels"
     click.echo(f"wrote {out} ({cal.pose}+{cal.parsing} calibration, {fitted}): {summary(table)}")
 
 

@@ -317,6 +317,11 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(few)])
     assert r.exit_code == 0 and "fewer than 5" in r.output and "fitted earlier" in r.output
     assert (cache.root / "calibration.json").read_bytes() == fitted
+    start = default_calibration("mediapipe", "mediapipe")
+    prior_only = start.with_fit(prior_label=dict.fromkeys(start.prior_label, 3))  # no model
+    prior_only.save(cache.root / "calibration.json")
+    r = runner.invoke(main, ["tag-occlusion", str(cache.root), "--out", str(tmp_path / "b.csv")])
+    assert r.exit_code == 0 and "fitted on reviewed labels" in r.output, r.output
 
 
 def _with_unknown(table: pd.DataFrame, answers: pd.DataFrame, tracklets: int, label: int):
