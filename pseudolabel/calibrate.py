@@ -70,6 +70,11 @@ CANDIDATES = (
         "reviewed ones: worse than the starting calibration on neither measure",
     ),
 )
+NO_MODEL = (  # the reason said where the first candidate could fit no mapping
+    "uses the fitted prior of the frames without evidence (and the reviewers' confidence); "
+    "the frames with evidence keep the starting mapping: too few reviewed {units} with "
+    "evidence of each class (occluded and not: {need} each) to fit one"
+)
 CONFIDENCE_Z = 1.2816  # normal quantile of the one-sided 90 % lower bound of a confidence level
 NOT_ENOUGH = "not enough reviewed {units} to estimate"  # said in place of a NaN estimate
 
@@ -255,20 +260,19 @@ def fit_on(
         hidden_labels = labels[these & (labels > 0)]
         prior_label[reason] = int(np.median(hidden_labels)) if len(hidden_labels) else PRIOR_LABEL
     tracklets = rows["tracklet"].nunique()
+    sources = {
+        "prior": (
+            f"fitted on {int((~known).sum())} reviewed frames without evidence, per reason "
+            "(Laplace: one pseudo-count each way; the median reviewed label)"
+        )
+    }
+    if model is not base.model:
+        sources["model"] = (
+            f"fitted on {int(known.sum())} reviewed frames with evidence of {tracklets} "
+            f"{units} (calibrate.py: monotone logistic, C={C}, isotonic label)"
+        )
     return base.with_fit(
-        model=model,
-        prior_occluded=prior,
-        prior_label=prior_label,
-        sources={
-            "model": (
-                f"fitted on {int(known.sum())} reviewed frames with evidence of {tracklets} "
-                f"{units} (calibrate.py: monotone logistic, C={C}, isotonic label)"
-            ),
-            "prior": (
-                f"fitted on {int((~known).sum())} reviewed frames without evidence, per reason "
-                "(Laplace: one pseudo-count each way; the median reviewed label)"
-            ),
-        },
+        model=model, prior_occluded=prior, prior_label=prior_label, sources=sources
     )
 
 
@@ -391,6 +395,8 @@ def fit_calibration(
             first_after, first_balanced = after, after_balanced
         if not_worse(before, after, before_balanced, after_balanced):
             fitted = fit_on(table, reviewed, base, features(table, base), with_model, units)
+            if with_model and fitted.model is base.model:
+                reason = NO_MODEL.format(units=units, need=MIN_CLASS_TRACKLETS)
             fitted = fitted.with_fit(
                 confidence_knots=confidence_knots(checked, checked_y), sources=confidence_source
             )

@@ -387,3 +387,13 @@ def test_calibrate_on_an_image_folder_s_labels_speaks_of_images(
     assert r.exit_code == 0, r.output
     assert "reviewed: 3 images" in r.output and "3 reviewed images, fewer than" in r.output
     assert "tracklet" not in r.output, r.output
+
+
+def test_a_fit_without_evidence_enough_for_a_mapping_says_only_the_prior_was_fitted() -> None:
+    table, answers = _with_unknown(*_squeezed_table(2), tracklets=8, label=8)  # 1 of each class
+    base = default_calibration("oracle", "oracle")
+    fit = fit_calibration(table, answers, base)
+    assert fit.used_fit and fit.calibration.model is base.model
+    assert "too few reviewed tracklets with evidence of each class" in fit.reason
+    assert fit.calibration.sources.get("model") == base.sources.get("model")
+    assert fit.calibration.prior_label["no_pose"] == 8  # what was fitted: the prior
