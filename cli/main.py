@@ -691,6 +691,13 @@ def stats(
         text = json.dumps(table, indent=2) + "\n" if as_json else None
         click.echo(text or image_stats_markdown(table, dataset, annotations), nl=False)
         return
+    if annotations is not None or missing_as_unoccluded:
+        given = "--annotations" if annotations is not None else "--missing-as-unoccluded"
+        raise OccreidError(
+            f"{dataset}: a built dataset's report counts the CSV it was built with; {given} is "
+            "for an image folder: to count another CSV, build again with `occreid build-dataset "
+            "SOURCE --out DEST --annotations CSV`"
+        )
     name = "stats.json" if as_json else "stats.md"
     path = dataset / "reports" / name
     if not path.is_file():
