@@ -475,6 +475,13 @@ class ReviewStore:
         with self.connect() as con:
             return pd.read_sql_query(query, con, params=_keys(keys))
 
+    def holds(self, paths: list[str]) -> int:
+        """How many of ``paths`` are frames of this store."""
+        with self.connect() as con:
+            marks = ",".join("?" * len(paths))
+            row = con.execute(f"SELECT COUNT(*) FROM frames WHERE path IN ({marks})", paths)
+            return int(row.fetchone()[0])
+
     def accepted(self) -> int:
         """How many tracklets are accepted."""
         with self.connect() as con:
