@@ -492,7 +492,7 @@ def _fitted_before(path: Path) -> bool:
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Reviewed annotation CSV (`occreid review --export`; rows with reviewed = 1 count, or "
-    "every row of a CSV without that column).",
+    "the hand-made rows, without a confidence, of a CSV without that column).",
 )
 def calibrate(labels: Path, reviewed: Path) -> None:
     """Fit the occlusion tags of a label cache to reviewed labels; writes LABELS/calibration.json.

@@ -133,7 +133,8 @@ def occluded(labels: pd.DataFrame) -> np.ndarray:
 
 def read_reviewed(path: Path) -> pd.DataFrame:
     """The reviewed rows (path, occlusion, persons) of an annotation CSV: those with reviewed = 1
-    where the column exists (`occreid review --export`), else every row (hand-made labels).
+    where the column exists (`occreid review --export`), else the hand-made rows (no
+    confidence: a tagger's own rows would only confirm it).
     Values are checked as build-dataset checks them (a bad row is a one-line error)."""
     table = read_csv_text(path)
     missing = {"path", "occlusion"} - set(table.columns)
@@ -146,6 +147,13 @@ def read_reviewed(path: Path) -> pd.DataFrame:
     table = check_annotations(table, path)
     if "reviewed" in table:
         table = table[table["reviewed"]]
+    elif "confidence" in table:  # a tagger's rows are not reviews: only hand-made ones count
+        if table["confidence"].notna().all():
+            raise OccreidError(
+                f"{path}: automatic tags (every row has a confidence, none is reviewed), not "
+                "reviewed labels; review them with `occreid review` and pass its --export"
+            )
+        table = table[table["confidence"].isna()]
     return table[["path", "occlusion", "persons"]].reset_index(drop=True)
 
 

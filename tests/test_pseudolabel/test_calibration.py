@@ -264,6 +264,15 @@ def test_read_reviewed_takes_a_csv_without_persons_as_one_person(tmp_path: Path)
     assert table["persons"].tolist() == [1, 1] and table["occlusion"].tolist() == [3, 0]
 
 
+def test_read_reviewed_takes_no_automatic_tag_for_a_review(tmp_path: Path) -> None:
+    csv = tmp_path / "tags.csv"
+    csv.write_text("path,occlusion,persons,confidence\na.jpg,3,1,0.9\nb.jpg,0,1,0.7\n")
+    with pytest.raises(OccreidError, match=r"automatic tags .* not reviewed labels"):
+        read_reviewed(csv)
+    csv.write_text("path,occlusion,persons,confidence\na.jpg,3,1,0.9\nb.jpg,0,1,\n")
+    assert read_reviewed(csv)["path"].tolist() == ["b.jpg"]  # the hand-made row
+
+
 def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     from tests.test_pseudolabel.test_tagging import _cache, _person, _small
 
