@@ -446,18 +446,43 @@ def tag_occlusion(labels: Path, out: Path, calibration: Path | None) -> None:
     Confidence is the probability that the occluded yes / no is right. The numbers come from the
     calibration (pseudolabel/calibration.py; `occreid calibrate` fits them to reviewed labels).
     """
+    from occreid.common.atomic import write_text
     from occreid.pseudolabel.cache import LabelCache
-    from occreid.pseudolabel.calibration import calibration_for, load_calibration
+    from occreid.pseudolabel.calibration import (
+        calibration_for,
+        default_calibration,
+        load_calibration,
+    )
     from occreid.pseudolabel.tagging import summary
     from occreid.pseudolabel.tagging import tag_occlusion as tag
 
+    if not out.parent.is_dir():
+        raise OccreidError(f"{out}: no folder {out.parent}; create it or pass another --out")
     cache = LabelCache(labels)
     cal = load_calibration(calibration) if calibration else calibration_for(labels, cache.meta)
     table = tag(cache, cal)
-    table.to_csv(out, index=False)
-    cal.save(out.with_name(out.name.removesuffix(".csv") + ".calibration.json"))
-    fitted = "fitted on reviewed labels" if cal.model else "shipped default"
+    try:
+        write_text(out, table.to_csv(index=False))  # a review store never reads half a CSV
+        cal.save(out.with_name(out.name.removesuffix(".csv") + ".calibration.json"))
+    except OSError as err:
+        raise OccreidError(
+            f"{out}: cannot write ({err.strerror}); pass --out in a writable folder"
+        ) from None
+    shipped = cal.to_json() == default_calibration(cal.pose, cal.parsing).to_json()
+    fitted = "shipped default" if shipped else "fitted on reviewed labels"
     click.echo(f"wrote {out} ({cal.pose}+{cal.parsing} calibration, {fitted}): {summary(table)}")
+
+
+def _fitted_before(path: Path) -> bool:
+    """Whether ``path`` holds a calibration fitted to reviews (a model or a confidence map),
+    which a run that fits nothing must not replace with the shipped default."""
+    from occreid.pseudolabel.calibration import load_calibration
+
+    try:
+        earlier = load_calibration(path)
+    except (OSError, OccreidError):
+        return False
+    return earlier.model is not None or bool(earlier.confidence_knots)
 
 
 @main.command()
@@ -467,7 +492,7 @@ def tag_occlusion(labels: Path, out: Path, calibration: Path | None) -> None:
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Reviewed annotation CSV (`occreid review --export`; rows with reviewed = 1 count, or "
-    "every row of a CSV without that column).",
+    "the hand-made rows, without a confidence, of a CSV without that column).",
 )
 def calibrate(labels: Path, reviewed: Path) -> None:
     """Fit the occlusion tags of a label cache to reviewed labels; writes LABELS/calibration.json.
@@ -475,7 +500,8 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     A small monotone model (logistic regression of occluded yes / no on the frame's evidence,
     isotonic map to the label, the prior of frames without evidence) is checked by
     cross-validation grouped by tracklet; where it is not better than the calibration it starts
-    from (or too few tracklets were reviewed), that one is kept and the output says so.
+    from (or too few tracklets were reviewed), that one is kept and the output says so; with too
+    few, a LABELS/calibration.json fitted earlier is left as it is.
     `occreid tag-occlusion LABELS --out CSV` then uses it. pseudolabel/calibrate.py has the
     details.
     """
@@ -488,6 +514,11 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     cache = LabelCache(labels)
     base = default_calibration(*backend_names(cache.meta))
     answers = read_reviewed(reviewed)
+    if answers.empty:
+        raise OccreidError(
+            f"{reviewed}: no reviewed frames (no row with reviewed = 1); accept some in "
+            f"`occreid review`, export them with --export and pass that CSV"
+        )
     known = answers["path"].isin(set(cache.index["path"]))
     if not known.any():
         raise OccreidError(
@@ -501,6 +532,12 @@ def calibrate(labels: Path, reviewed: Path) -> None:
         click.echo(line)
     if (~known).any():
         click.echo(f"{int((~known).sum()):,} reviewed frames are not in the cache: left out")
+    if fit.calibration is base and _fitted_before(labels / FILE_NAME):
+        click.echo(
+            f"left {labels / FILE_NAME} as it was (fitted earlier): nothing was fitted now; "
+            "delete it to tag with the shipped default"
+        )
+        return
     fit.calibration.save(labels / FILE_NAME)
     tags = shlex.quote(str(labels / "occlusion.calibrated.csv"))
     again = f"occreid tag-occlusion {shlex.quote(str(labels))} --out {tags}"
@@ -654,6 +691,13 @@ def stats(
         text = json.dumps(table, indent=2) + "\n" if as_json else None
         click.echo(text or image_stats_markdown(table, dataset, annotations), nl=False)
         return
+    if annotations is not None or missing_as_unoccluded:
+        given = "--annotations" if annotations is not None else "--missing-as-unoccluded"
+        raise OccreidError(
+            f"{dataset}: a built dataset's report counts the CSV it was built with; {given} is "
+            "for an image folder: to count another CSV, build again with `occreid build-dataset "
+            "SOURCE --out DEST --annotations CSV`"
+        )
     name = "stats.json" if as_json else "stats.md"
     path = dataset / "reports" / name
     if not path.is_file():

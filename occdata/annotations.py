@@ -63,12 +63,22 @@ def file_sha256(path: Path) -> str:
 def read_annotations(csv_path: str | Path) -> pd.DataFrame:
     """Read and check an annotation CSV: columns, integer values in range, no duplicate paths."""
     csv_path = Path(csv_path)
+    return check_annotations(read_csv_text(csv_path), csv_path)
+
+
+def read_csv_text(csv_path: Path) -> pd.DataFrame:
+    """An annotation CSV as text columns (checked by ``check_annotations``)."""
     if not csv_path.is_file():
         raise OccreidError(f"{csv_path}: annotation CSV not found")
     try:
-        table = pd.read_csv(csv_path, dtype="string", engine="pyarrow")
+        return pd.read_csv(csv_path, dtype="string", engine="pyarrow")
     except (ValueError, pd.errors.ParserError) as err:
         raise OccreidError(f"{csv_path}: not a readable CSV ({err})") from err
+
+
+def check_annotations(table: pd.DataFrame, csv_path: Path) -> pd.DataFrame:
+    """The text ``table`` of ``csv_path`` checked and converted: columns, integer values in
+    range, optional columns, no duplicate paths (each error names the row and the fix)."""
     absent = [c for c in COLUMNS if c not in table.columns]
     if absent:
         raise OccreidError(

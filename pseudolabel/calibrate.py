@@ -33,7 +33,8 @@ fitted without its tracklet, and its occluded yes / no compared with the reviewe
 used only where it is not worse than the calibration it starts from on agreement and on
 balanced accuracy, with at least MIN_TRACKLETS reviewed tracklets; otherwise the defaults' tags
 stay and ``CalibrationFit.reason`` says why. Intervals (``agreement_interval``) are
-percentile bootstraps over tracklets (frames of a tracklet are not independent).
+percentile bootstraps over tracklets (frames of a tracklet are not independent), at least the
+Wilson interval over their number.
 
 For the review app and the dataset report: ``fit_calibration`` (evidence + reviewed labels ->
 fitted calibration and its report), ``tagging.tag_table`` (evidence + calibration -> label,
@@ -49,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from occreid.common.errors import OccreidError
-from occreid.occdata.annotations import is_occluded
+from occreid.occdata.annotations import check_annotations, is_occluded, read_csv_text
 from occreid.occdata.label_quality import wilson_interval
 from occreid.pseudolabel.calibration import NO_EVIDENCE, PRIOR_LABEL, Calibration, OccludedModel
 from occreid.pseudolabel.tagging import FEATURES, features, tag_table
@@ -68,6 +69,11 @@ CANDIDATES = (
         "cross-validation); uses the prior of the frames without evidence fitted on the "
         "reviewed ones: worse than the starting calibration on neither measure",
     ),
+)
+NO_MODEL = (  # the reason said where the first candidate could fit no mapping
+    "uses the fitted prior of the frames without evidence (and the reviewers' confidence); "
+    "the frames with evidence keep the starting mapping: too few reviewed {units} with "
+    "evidence of each class (occluded and not: {need} each) to fit one"
 )
 CONFIDENCE_Z = 1.2816  # normal quantile of the one-sided 90 % lower bound of a confidence level
 NOT_ENOUGH = "not enough reviewed {units} to estimate"  # said in place of a NaN estimate
@@ -94,7 +100,9 @@ def _balanced(value: float) -> str:
 
 
 def agreement_interval(agree: np.ndarray, groups: np.ndarray, seed: int = 0) -> Interval:
-    """Mean of ``agree`` (per frame, bool) with a percentile bootstrap over ``groups``."""
+    """Mean of ``agree`` (per frame, bool) with a percentile bootstrap over ``groups``, widened
+    to at least the Wilson interval over the number of groups (the independent units: one
+    tracklet that agrees on 19 of 21 frames is no certainty), as the review header does."""
     agree = np.asarray(agree, dtype=np.float64)
     if not len(agree):
         return Interval(float("nan"), float("nan"), float("nan"))
@@ -105,7 +113,9 @@ def agreement_interval(agree: np.ndarray, groups: np.ndarray, seed: int = 0) -> 
     picks = rng.integers(0, len(codes), size=(DRAWS, len(codes)))
     means = hits[picks].sum(axis=1) / sizes[picks].sum(axis=1)
     low, high = np.quantile(means, [0.025, 0.975])
-    return Interval(float(agree.mean()), float(low), float(high))
+    estimate = float(agree.mean())
+    wilson_low, wilson_high = wilson_interval(estimate, len(codes))
+    return Interval(estimate, min(float(low), wilson_low), max(float(high), wilson_high))
 
 
 def balanced_accuracy(truth: np.ndarray, tagged: np.ndarray) -> float:
@@ -123,20 +133,27 @@ def occluded(labels: pd.DataFrame) -> np.ndarray:
 
 def read_reviewed(path: Path) -> pd.DataFrame:
     """The reviewed rows (path, occlusion, persons) of an annotation CSV: those with reviewed = 1
-    where the column exists (`occreid review --export`), else every row (hand-made labels)."""
-    try:
-        table = pd.read_csv(path)
-    except (OSError, ValueError) as err:
-        raise OccreidError(f"{path}: cannot read the reviewed CSV ({err})") from None
+    where the column exists (`occreid review --export`), else the hand-made rows (no
+    confidence: a tagger's own rows would only confirm it).
+    Values are checked as build-dataset checks them (a bad row is a one-line error)."""
+    table = read_csv_text(path)
     missing = {"path", "occlusion"} - set(table.columns)
     if missing:
         raise OccreidError(
             f"{path}: no column {sorted(missing)[0]!r}; export it with `occreid review --export`"
         )
-    if "reviewed" in table:
-        table = table[table["reviewed"].fillna(0).astype(int) == 1]
     if "persons" not in table:
-        table = table.assign(persons=1)
+        table = table.assign(persons=pd.Series("1", index=table.index, dtype="string"))
+    table = check_annotations(table, path)
+    if "reviewed" in table:
+        table = table[table["reviewed"]]
+    elif "confidence" in table:  # a tagger's rows are not reviews: only hand-made ones count
+        if table["confidence"].notna().all():
+            raise OccreidError(
+                f"{path}: automatic tags (every row has a confidence, none is reviewed), not "
+                "reviewed labels; review them with `occreid review` and pass its --export"
+            )
+        table = table[table["confidence"].isna()]
     return table[["path", "occlusion", "persons"]].reset_index(drop=True)
 
 
@@ -251,20 +268,19 @@ def fit_on(
         hidden_labels = labels[these & (labels > 0)]
         prior_label[reason] = int(np.median(hidden_labels)) if len(hidden_labels) else PRIOR_LABEL
     tracklets = rows["tracklet"].nunique()
+    sources = {
+        "prior": (
+            f"fitted on {int((~known).sum())} reviewed frames without evidence, per reason "
+            "(Laplace: one pseudo-count each way; the median reviewed label)"
+        )
+    }
+    if model is not base.model:
+        sources["model"] = (
+            f"fitted on {int(known.sum())} reviewed frames with evidence of {tracklets} "
+            f"{units} (calibrate.py: monotone logistic, C={C}, isotonic label)"
+        )
     return base.with_fit(
-        model=model,
-        prior_occluded=prior,
-        prior_label=prior_label,
-        sources={
-            "model": (
-                f"fitted on {int(known.sum())} reviewed frames with evidence of {tracklets} "
-                f"{units} (calibrate.py: monotone logistic, C={C}, isotonic label)"
-            ),
-            "prior": (
-                f"fitted on {int((~known).sum())} reviewed frames without evidence, per reason "
-                "(Laplace: one pseudo-count each way; the median reviewed label)"
-            ),
-        },
+        model=model, prior_occluded=prior, prior_label=prior_label, sources=sources
     )
 
 
@@ -387,6 +403,8 @@ def fit_calibration(
             first_after, first_balanced = after, after_balanced
         if not_worse(before, after, before_balanced, after_balanced):
             fitted = fit_on(table, reviewed, base, features(table, base), with_model, units)
+            if with_model and fitted.model is base.model:
+                reason = NO_MODEL.format(units=units, need=MIN_CLASS_TRACKLETS)
             fitted = fitted.with_fit(
                 confidence_knots=confidence_knots(checked, checked_y), sources=confidence_source
             )

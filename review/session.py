@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from occreid.common.errors import OccreidError
 from occreid.occdata.annotations import Missing
@@ -20,6 +21,11 @@ from occreid.review.options import MIN_TOKEN, ReviewOptions, is_loopback, is_wil
 from occreid.review.source import proposals, source_frames
 from occreid.review.store import Opened, ReviewStore, store_path
 from occreid.review.unit import unit_of
+
+if TYPE_CHECKING:
+    from occreid.pseudolabel.cache import LabelCache
+
+SAMPLE = 200  # label-cache frames looked up in the store to tell a cache of other frames
 
 
 def open_store(opts: ReviewOptions) -> tuple[Path, ReviewStore, Opened]:
@@ -66,6 +72,19 @@ def _bracket(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
+def _check_labels(labels: LabelCache, store: ReviewStore, source: Path) -> None:
+    """A label cache of other frames would overlay nothing and re-tag from nothing (a re-tag
+    then reads '0 reviewed'): refuse it, naming the source it was made from."""
+    paths = labels.index["path"]
+    sample = paths.iloc[:: max(1, len(paths) // SAMPLE)].tolist()
+    if sample and store.holds(sample) == 0:
+        made = labels.meta.get("source", "another source")
+        raise OccreidError(
+            f"{labels.root}: a label cache of other frames (made from {made}); pass the one "
+            f"`occreid pseudolabel {source} --out LABELS` made"
+        )
+
+
 def open_session(opts: ReviewOptions, reviewer: str) -> tuple[ReviewContext, Opened]:
     """The app's context (store, label cache, the per-server secret: --token or made up) and
     what opening did to the proposals."""
@@ -84,6 +103,7 @@ def open_session(opts: ReviewOptions, reviewer: str) -> tuple[ReviewContext, Ope
         from occreid.review.retag import Retagger
 
         labels = LabelCache(opts.labels)
+        _check_labels(labels, store, opts.source)
         retag = Retagger(
             labels,
             unit=unit_of(opts.source),

@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -96,6 +97,7 @@ FRAME_FIELDS = ("occlusion", "persons")
 TRACKLET_FIELDS = ("accepted", "exclude")
 IMPORT = "import reviewed"
 RETAGGED_FROM = "retagged_from"  # meta: the CSV's hash a re-tagged store still follows
+RETAG_SET = re.compile(r"\.retag-\d+\.calibration\.json$")  # a re-tag's proposal set (retag.py)
 CACHE_KIB = 64 * 1024  # SQLite's page cache: building the frame index of 927k rows fits
 _DECIDED = "(f.decision IS NOT NULL OR t.accepted = 1)"
 _SECOND = """LEFT JOIN (SELECT b.path, MIN(b.reviewer), b.occlusion AS occlusion_2,
@@ -169,13 +171,17 @@ class Opened:
     disagree: int = 0
     listed: Path | None = None
     imported: int = 0
+    other_csv: str | None = None  # the CSV the store followed before, where another was given
 
     def line(self) -> str:
         """The start-up line about the proposals."""
         if self.state == "reloaded" and (self.changed or self.disagree):
             listed = f" (listed in {self.listed})" if self.disagree and self.listed else ""
+            what = "the CSV changed since the last run"
+            if self.other_csv:
+                what = f"this store followed {self.other_csv}; it now follows this CSV"
             return (
-                f"the CSV changed since the last run: {self.changed:,} frames have new "
+                f"{what}: {self.changed:,} frames have new "
                 f"proposals, {self.kept:,} of them decided by people keep their decision, "
                 f"{self.disagree:,} decisions now disagree with the new tags{listed}"
             )
@@ -469,6 +475,13 @@ class ReviewStore:
         with self.connect() as con:
             return pd.read_sql_query(query, con, params=_keys(keys))
 
+    def holds(self, paths: list[str]) -> int:
+        """How many of ``paths`` are frames of this store."""
+        with self.connect() as con:
+            marks = ",".join("?" * len(paths))
+            row = con.execute(f"SELECT COUNT(*) FROM frames WHERE path IN ({marks})", paths)
+            return int(row.fetchone()[0])
+
     def accepted(self) -> int:
         """How many tracklets are accepted."""
         with self.connect() as con:
@@ -665,6 +678,13 @@ def _check(con: sqlite3.Connection, path: Path, here: str) -> None:
         )
 
 
+def _followed_csv(con: sqlite3.Connection) -> str | None:
+    """The annotation CSV the store's last proposals came from (a re-tag's calibration file
+    is not one: the store keeps following the CSV it was opened with)."""
+    rows = con.execute("SELECT csv FROM proposal_sets ORDER BY id DESC").fetchall()
+    return next((str(r[0]) for r in rows if not RETAG_SET.search(str(r[0]))), None)
+
+
 def _new_set(con: sqlite3.Connection, proposals: Proposals) -> int:
     cur = con.execute(
         "INSERT INTO proposal_sets (sha256, csv, at) VALUES (?, ?, ?)",
@@ -759,6 +779,7 @@ def _reload(con: sqlite3.Connection, proposals: Proposals, listed: Path | None) 
     """Give a changed CSV's proposals to the frames nobody decided; list the decided frames
     that now disagree with the new tags in ``listed`` (None: a read-only store's copy)."""
     frames = proposals.frames
+    followed = _followed_csv(con)
     set_id = _new_set(con, proposals)
     con.execute(
         "CREATE TEMP TABLE incoming (path TEXT PRIMARY KEY, row INTEGER, occlusion INTEGER, "
@@ -832,9 +853,11 @@ def _reload(con: sqlite3.Connection, proposals: Proposals, listed: Path | None) 
     con.execute("DROP TABLE moved")
     if listed is not None:
         write_text(listed, disagree.to_csv(index=False))
+    other = followed if followed not in (None, str(proposals.csv.resolve())) else None
     return Opened(
-        state="reloaded", changed=changed, kept=kept, disagree=len(disagree), listed=listed
-    )
+        state="reloaded", changed=changed, kept=kept, disagree=len(disagree), listed=listed,
+        other_csv=other,
+    )  # fmt: skip
 
 
 def _upgrade(con: sqlite3.Connection, path: Path) -> int:

@@ -60,6 +60,9 @@ def test_synth_build_stats_chain(tmp_path: Path) -> None:
     assert r.exit_code == 0 and "Table 1" in r.output and "(paper)" in r.output
     r = runner.invoke(main, ["stats", str(out), "--json"])
     assert set(json.loads(r.output)) == {"table1", "table2", "table3"}
+    r = runner.invoke(main, ["stats", str(out), "--annotations", str(src / "annotations.csv")])
+    assert r.exit_code == 1 and "--annotations is for an image folder" in r.output  # not ignored
+    assert r.output.strip().count("\n") == 0 and "build again" in r.output
     # an existing output is refused with a one-line error and nothing changes
     before = (out / "manifests" / "query.parquet").read_bytes()
     r = runner.invoke(main, [*build, "--seed", "5"])

@@ -222,6 +222,8 @@ def test_intervals_and_balanced_accuracy() -> None:
     assert interval.low * 4 == round(interval.low * 4)  # whole tracklets are resampled
     frames = agreement_interval(agree, np.arange(8))  # as if every frame were independent
     assert interval.high - interval.low > frames.high - frames.low
+    one = agreement_interval(np.arange(21) < 19, np.zeros(21, int))  # one tracklet, 19 of 21
+    assert one.estimate == pytest.approx(19 / 21) and one.low < 0.5 < 0.99 < one.high
     assert balanced_accuracy(np.array([1, 1, 1, 0], bool), np.array([1, 1, 1, 1], bool)) == 0.5
 
 
@@ -232,6 +234,43 @@ def test_read_reviewed_takes_reviewed_rows_and_names_a_missing_column(tmp_path: 
     csv.write_text("path,persons\na.jpg,1\n")
     with pytest.raises(OccreidError, match="no column 'occlusion'"):
         read_reviewed(csv)
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("a.jpg,14,1,1", "occlusion = 14 is not an integer in 0-10"),
+        ("a.jpg,abc,1,1", "occlusion = abc is not an integer in 0-10"),
+        ("a.jpg,,1,1", "is not an integer in 0-10"),
+        ("a.jpg,3,0,1", "persons = 0 is not an integer in >= 1"),
+        ("a.jpg,3,1,2", "reviewed = 2 is not 0 or 1"),
+        ("a.jpg,3,1,yes", "reviewed = yes is not 0 or 1"),
+        ("b.jpg,3,1,1", "b.jpg is annotated twice"),
+    ],
+)
+def test_read_reviewed_refuses_a_bad_row_in_one_line(
+    tmp_path: Path, row: str, message: str
+) -> None:
+    csv = tmp_path / "reviewed.csv"
+    csv.write_text(f"path,occlusion,persons,reviewed\nb.jpg,0,1,1\n{row}\n")
+    with pytest.raises(OccreidError, match=message):
+        read_reviewed(csv)
+
+
+def test_read_reviewed_takes_a_csv_without_persons_as_one_person(tmp_path: Path) -> None:
+    csv = tmp_path / "reviewed.csv"
+    csv.write_text("path,occlusion\na.jpg,3\nb.jpg,0\n")
+    table = read_reviewed(csv)
+    assert table["persons"].tolist() == [1, 1] and table["occlusion"].tolist() == [3, 0]
+
+
+def test_read_reviewed_takes_no_automatic_tag_for_a_review(tmp_path: Path) -> None:
+    csv = tmp_path / "tags.csv"
+    csv.write_text("path,occlusion,persons,confidence\na.jpg,3,1,0.9\nb.jpg,0,1,0.7\n")
+    with pytest.raises(OccreidError, match=r"automatic tags .* not reviewed labels"):
+        read_reviewed(csv)
+    csv.write_text("path,occlusion,persons,confidence\na.jpg,3,1,0.9\nb.jpg,0,1,\n")
+    assert read_reviewed(csv)["path"].tolist() == ["b.jpg"]  # the hand-made row
 
 
 def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
@@ -272,6 +311,26 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     bad.write_text("path,occlusion\nnot/here.jpg,3\n")
     r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(bad)])
     assert r.exit_code != 0 and "none of its 1 reviewed frames" in r.output
+    none = tmp_path / "none.csv"
+    none.write_text(f"path,occlusion,persons,reviewed\n{paths.iloc[0]},3,1,0\n")
+    r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(none)])
+    assert r.exit_code != 0 and "no reviewed frames (no row with reviewed = 1)" in r.output
+    assert "none of its" not in r.output
+    nowhere = tmp_path / "no" / "such" / "tags.csv"
+    r = runner.invoke(main, ["tag-occlusion", str(cache.root), "--out", str(nowhere)])
+    assert r.exit_code == 1
+    assert f"no folder {nowhere.parent}; create it" in r.output and not nowhere.parent.exists()
+    fitted = (cache.root / "calibration.json").read_bytes()
+    few = tmp_path / "few.csv"  # one reviewed tracklet: too few to fit anything
+    pd.read_csv(csv).head(3).to_csv(few, index=False)
+    r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(few)])
+    assert r.exit_code == 0 and "fewer than 5" in r.output and "fitted earlier" in r.output
+    assert (cache.root / "calibration.json").read_bytes() == fitted
+    start = default_calibration("mediapipe", "mediapipe")
+    prior_only = start.with_fit(prior_label=dict.fromkeys(start.prior_label, 3))  # no model
+    prior_only.save(cache.root / "calibration.json")
+    r = runner.invoke(main, ["tag-occlusion", str(cache.root), "--out", str(tmp_path / "b.csv")])
+    assert r.exit_code == 0 and "fitted on reviewed labels" in r.output, r.output
 
 
 def _with_unknown(table: pd.DataFrame, answers: pd.DataFrame, tracklets: int, label: int):
@@ -337,3 +396,13 @@ def test_calibrate_on_an_image_folder_s_labels_speaks_of_images(
     assert r.exit_code == 0, r.output
     assert "reviewed: 3 images" in r.output and "3 reviewed images, fewer than" in r.output
     assert "tracklet" not in r.output, r.output
+
+
+def test_a_fit_without_evidence_enough_for_a_mapping_says_only_the_prior_was_fitted() -> None:
+    table, answers = _with_unknown(*_squeezed_table(2), tracklets=8, label=8)  # 1 of each class
+    base = default_calibration("oracle", "oracle")
+    fit = fit_calibration(table, answers, base)
+    assert fit.used_fit and fit.calibration.model is base.model
+    assert "too few reviewed tracklets with evidence of each class" in fit.reason
+    assert fit.calibration.sources.get("model") == base.sources.get("model")
+    assert fit.calibration.prior_label["no_pose"] == 8  # what was fitted: the prior

@@ -78,6 +78,22 @@ def test_the_start_up_line_says_what_a_changed_csv_did(
     assert "5 frames have new proposals" in r.output and "0 decisions now disagree" in r.output
 
 
+def test_a_store_opened_with_another_csv_names_the_one_it_followed(
+    review_source: Path, tags: Path, tmp_path: Path
+) -> None:
+    store = tags.with_name(tags.name + ".review.sqlite")
+    open_session(ReviewOptions(source=review_source, annotations=tags), "ann")
+    other = tmp_path / "other.csv"
+    table = pd.read_csv(tags)
+    table.loc[:2, "occlusion"] = (table.loc[:2, "occlusion"] + 1) % 11
+    table.to_csv(other, index=False)
+    args = ["review", str(review_source), "--annotations", str(other), "--store", str(store)]
+    r = CliRunner().invoke(main, [*args, "--export", str(tmp_path / "o.csv")])
+    assert r.exit_code == 0, r.output
+    assert f"this store followed {tags.resolve()}; it now follows this CSV" in r.output
+    assert "3 frames have new proposals" in r.output and "the CSV changed" not in r.output
+
+
 def test_a_store_option_naming_another_file_is_one_line(
     review_source: Path, tags: Path, tmp_path: Path
 ) -> None:

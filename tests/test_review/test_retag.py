@@ -114,3 +114,17 @@ def test_calibrate_every_re_tags_after_that_many_newly_accepted_tracklets(
     _accept(page, 3, clear=True)
     assert ctx.retag.accepted_at_last == 6 and ctx.retag.last["used_fit"] is True
     assert len(ctx.store.proposal_sets()) == 2
+
+
+def test_a_label_cache_of_other_frames_is_refused_before_the_server_starts(
+    review_source: Path, tags: Path, tmp_path: Path
+) -> None:
+    from occreid.occdata.synth import SynthConfig, synthesize
+    from occreid.pseudolabel.runner import RunOptions, run
+
+    other = tmp_path / "other"
+    synthesize(other, SynthConfig(ids=4, distractors=1, min_frames=5, max_frames=9, seed=12))
+    run(RunOptions(root=other, out=tmp_path / "other-labels"))
+    opts = ReviewOptions(source=review_source, annotations=tags, labels=tmp_path / "other-labels")
+    with pytest.raises(OccreidError, match=r"a label cache of other frames \(made from .*other"):
+        open_session(opts, "ann")
