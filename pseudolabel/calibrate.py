@@ -79,6 +79,13 @@ CONFIDENCE_Z = 1.2816  # normal quantile of the one-sided 90 % lower bound of a 
 NOT_ENOUGH = "not enough reviewed {units} to estimate"  # said in place of a NaN estimate
 
 
+def counted(n: int, units: str, adjective: str = "") -> str:
+    """``n`` of ``units`` (a plural: tracklets, images) in words: "1 reviewed tracklet",
+    "3 reviewed tracklets"."""
+    noun = units[:-1] if n == 1 and units.endswith("s") else units
+    return " ".join(w for w in (f"{n:,}", adjective, noun) if w)
+
+
 @dataclass(frozen=True)
 class Interval:
     """An estimate with its 95 % interval."""
@@ -312,7 +319,7 @@ class CalibrationFit:
         """How much was reviewed, in frames and the reviewed items (a tracklet's frames, or an
         image folder's images, which are one frame each)."""
         if self.units == "tracklets":
-            return f"reviewed: {self.frames:,} frames of {self.tracklets:,} tracklets"
+            return f"reviewed: {self.frames:,} frames of {counted(self.tracklets, 'tracklets')}"
         return f"reviewed: {self.frames:,} {self.units}"
 
     @property
@@ -379,7 +386,7 @@ def fit_calibration(
     if tracklets < max(2, MIN_TRACKLETS):
         nan = Interval(float("nan"), float("nan"), float("nan"))
         reason = (
-            f"kept the starting calibration: {tracklets} reviewed {units}, fewer than "
+            f"kept the starting calibration: {counted(tracklets, units, 'reviewed')}, fewer than "
             f"{MIN_TRACKLETS}; review more and calibrate again"
         )
         return CalibrationFit(
@@ -388,7 +395,7 @@ def fit_calibration(
         )  # fmt: skip
     confidence_source = {
         "confidence": f"isotonic map of certainty to out-of-fold agreement on {len(reviewed)} "
-        f"reviewed frames of {tracklets} {units}"
+        f"reviewed frames of {counted(tracklets, units)}"
     }
     first_after, first_balanced = Interval(np.nan, np.nan, np.nan), np.nan
     for with_model, reason in CANDIDATES:

@@ -54,7 +54,7 @@ class Retagger:
             self._lock.release()
 
     def _run(self, store: ReviewStore) -> dict[str, Any]:
-        from occreid.pseudolabel.calibrate import fit_calibration
+        from occreid.pseudolabel.calibrate import counted, fit_calibration
         from occreid.pseudolabel.calibration import backend_names, default_calibration
         from occreid.pseudolabel.tagging import evidence_table, tag_table
 
@@ -71,8 +71,9 @@ class Retagger:
         fit.calibration.save(saved)
         tags = tag_table(self._evidence, fit.calibration)
         opened = store.repropose(tags, saved)
+        fitted_on = counted(fit.tracklets, self.unit.many, "reviewed")
         message = (
-            f"re-tagged with a calibration fitted on {fit.tracklets:,} reviewed {self.unit.many} "
+            f"re-tagged with a calibration fitted on {fitted_on} "
             f"(saved as {saved.name}): {opened.changed:,} undecided frames have new proposals; "
             "no decision changed"
         )

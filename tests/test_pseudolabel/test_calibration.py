@@ -23,6 +23,7 @@ from occreid.pseudolabel.calibrate import (
     Interval,
     agreement_interval,
     balanced_accuracy,
+    counted,
     cross_validated,
     fit_calibration,
     not_worse,
@@ -143,11 +144,12 @@ def test_a_single_reviewed_tracklet_says_there_is_too_little_to_estimate_never_n
 
 def test_the_lines_count_images_on_an_image_folder() -> None:
     table, answers = _squeezed_table(40)
-    one = answers[table["tracklet"] == "0000"]
-    fit = fit_calibration(table, one, default_calibration("squeezed", "none"), units="images")
+    table = table.assign(tracklet=table["path"])  # an image folder: every image its own item
+    three = answers.iloc[:3]
+    fit = fit_calibration(table, three, default_calibration("squeezed", "none"), units="images")
     text = "\n".join(fit.lines())
     assert "tracklet" not in text, text
-    assert f"reviewed: {len(one):,} images" in text and "reviewed images, fewer than" in text
+    assert "reviewed: 3 images" in text and "3 reviewed images, fewer than" in text
     assert "not enough reviewed images to estimate" in text
 
 
@@ -406,3 +408,9 @@ def test_a_fit_without_evidence_enough_for_a_mapping_says_only_the_prior_was_fit
     assert "too few reviewed tracklets with evidence of each class" in fit.reason
     assert fit.calibration.sources.get("model") == base.sources.get("model")
     assert fit.calibration.prior_label["no_pose"] == 8  # what was fitted: the prior
+
+
+def test_counts_are_said_in_words() -> None:
+    assert counted(1, "tracklets", "reviewed") == "1 reviewed tracklet"
+    assert counted(1_200, "images") == "1,200 images"
+    assert counted(0, "tracklets") == "0 tracklets"
