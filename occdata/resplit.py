@@ -20,6 +20,7 @@ inputs and seed give the same split.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,10 +62,18 @@ EXCLUDE_FOR = "# for {name} sha256={digest}"  # an exclusion list's first line: 
 def check_exclude_pair(exclude: Path, annotations: Path) -> None:
     """An exclusion list whose first line names the annotation CSV (``occreid review
     --export`` writes both) must be of that CSV as it is now: an export killed between its two
-    writes leaves a pair that does not belong together."""
+    writes leaves a pair that does not belong together. One exported beside another CSV may be
+    meant (a review's exclusions with other tags), so that is a one-line warning."""
     first = exclude.read_text().partition("\n")[0]
     match = re.fullmatch(r"# for (.+) sha256=([0-9a-f]{64})", first)
-    if match is None or match[1] != annotations.name:
+    if match is None:
+        return
+    if match[1] != annotations.name:
+        warnings.warn(
+            f"{exclude}: exported beside {match[1]}, used here with {annotations.name}; "
+            "check that the exclusions are the ones you mean",
+            stacklevel=2,
+        )
         return
     if file_sha256(annotations) != match[2]:
         raise OccreidError(

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from occreid.common.errors import OccreidError
+from occreid.occdata.resplit import check_exclude_pair
 from occreid.review import export as export_module
 from occreid.review.app import ReviewContext
 from occreid.review.export import exclude_path, export, pair_matches
@@ -53,6 +54,10 @@ def test_a_kill_between_the_two_renames_leaves_a_pair_that_says_so(
     monkeypatch.undo()
     export(session.store, out)
     assert pair_matches(out) and key in exclude_path(out).read_text()
+    other = tmp_path / "other.csv"  # the exclusions beside another CSV: said, not refused
+    other.write_bytes(out.read_bytes())
+    with pytest.warns(UserWarning, match=r"exported beside reviewed\.csv, used here with other"):
+        check_exclude_pair(exclude_path(out), other)
 
 
 def test_leftovers_of_a_killed_export_go_at_the_next_export(
