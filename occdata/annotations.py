@@ -70,6 +70,12 @@ def read_csv_text(csv_path: Path) -> pd.DataFrame:
     """An annotation CSV as text columns (checked by ``check_annotations``)."""
     if not csv_path.is_file():
         raise OccreidError(f"{csv_path}: annotation CSV not found")
+    with csv_path.open("rb") as f:
+        if b"\0" in f.read(4096):  # the parser's message would quote the bytes
+            raise OccreidError(
+                f"{csv_path}: a binary file, not a CSV (a .parquet manifest?); pass the "
+                "annotation CSV (tag-occlusion's, synth's or review --export's)"
+            )
     try:
         return pd.read_csv(csv_path, dtype="string", engine="pyarrow")
     except (ValueError, pd.errors.ParserError) as err:

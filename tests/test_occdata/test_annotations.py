@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from occreid.common.errors import OccreidError
@@ -87,3 +88,11 @@ def test_missing_column(tmp_path: Path) -> None:
     csv.write_text("path,occlusion\nx.jpg,1\n")
     with pytest.raises(OccreidError, match=r"missing column\(s\) persons"):
         read_annotations(csv)
+
+
+def test_a_binary_file_given_as_the_csv_is_named_as_such(tmp_path: Path) -> None:
+    parquet = tmp_path / "train.parquet"
+    pd.DataFrame({"path": ["a.jpg"], "occlusion": [1], "persons": [1]}).to_parquet(parquet)
+    with pytest.raises(OccreidError, match=r"a binary file, not a CSV") as err:
+        read_annotations(parquet)
+    assert "\\x" not in repr(str(err.value)), "the file's bytes are quoted"
