@@ -505,13 +505,14 @@ class ReviewStore:
         persons, confidence, auto_occlusion, auto_persons, occlusion_2, persons_2 (NULL: none;
         no such columns where nobody reviewed blind), in the frames' order."""
         query = """
-            SELECT f.tracklet, t.split, f.occlusion, f.persons, f.confidence,
+            SELECT f.path, f.tracklet, t.split, f.occlusion, f.persons, f.confidence,
                    f.proposed_occlusion AS auto_occlusion, f.proposed_persons AS auto_persons{0}
             FROM frames f JOIN tracklets t ON t.key = f.tracklet {1}
             WHERE t.accepted = 1 {2} ORDER BY f.rowid"""
         with self.connect() as con:
             sql = query.format(*_second(con), _only(keys, "AND"))
-            return pd.read_sql_query(sql, con, params=_keys(keys))
+            table = pd.read_sql_query(sql, con, params=_keys(keys))
+            return _shown_proposals(con, table, keys).drop(columns="path")
 
     def touched_since(self, change: int) -> set[str]:
         """The tracklets that decisions after ``change`` (an id of ``changes``) wrote to."""
@@ -532,6 +533,7 @@ class ReviewStore:
             FROM frames f JOIN tracklets t ON t.key = f.tracklet {{1}}"""
         with self.connect() as con:
             table = pd.read_sql_query(query.format(*_second(con)), con)
+            table = _shown_proposals(con, table)
             excluded = [r[0] for r in con.execute("SELECT key FROM tracklets WHERE exclude = 1")]
         row = table.pop("row").to_numpy()
         if not (np.diff(row) > 0).all():  # the CSV was not in the source's order
@@ -647,6 +649,43 @@ def _bump(con: sqlite3.Connection, key: str, version: int) -> int:
             raise KeyError(key)
         raise Stale(key, found[0])
     return version + 1
+
+
+def _shown_proposals(
+    con: sqlite3.Connection, table: pd.DataFrame, keys: list[str] | None = None
+) -> pd.DataFrame:
+    """``table`` (path, auto_occlusion, auto_persons: the current proposals) with, on the frames
+    of accepted tracklets that a later CSV gave new proposals, the proposal their reviewer was
+    shown instead: the one in effect at the tracklet's last acceptance (its change's proposal
+    set). A proposal row (set k) holds from k until the next row's set; the shown one is the row
+    of the highest set up to the acceptance's, or the first row where all came later (the frame
+    carried it unchanged since before). ``keys``: only those tracklets' frames are in ``table``."""
+    old = pd.read_sql_query(
+        "SELECT s.proposal_set AS k, s.path, s.occlusion, s.persons, a.shown "
+        "FROM superseded s JOIN frames f ON f.path = s.path JOIN (SELECT c.tracklet, "
+        "c.proposal_set AS shown, MAX(c.id) FROM changes c JOIN change_rows r ON r.change = c.id "
+        "WHERE c.action = 'set accepted' AND c.undone = 0 AND r.new = 1 GROUP BY c.tracklet) a "
+        f"ON a.tracklet = f.tracklet {_only(keys, 'WHERE')}",
+        con,
+        params=_keys(keys),
+    )
+    if old.empty:
+        return table
+    now = pd.read_sql_query(
+        "SELECT proposal_set AS k, path, proposed_occlusion AS occlusion, proposed_persons AS "
+        "persons FROM frames WHERE path IN (SELECT value FROM json_each(?))",
+        con,
+        params=(json.dumps(old["path"].unique().tolist()),),
+    ).merge(old[["path", "shown"]].drop_duplicates(), on="path")
+    rows = pd.concat([old, now], ignore_index=True).sort_values(["path", "k"], kind="stable")
+    before = rows[rows["k"] <= rows["shown"]].groupby("path").tail(1)
+    first = rows.groupby("path").head(1)
+    shown = pd.concat([before, first[~first["path"].isin(before["path"])]]).set_index("path")
+    at = table["path"].isin(shown.index).to_numpy()
+    picked = shown.loc[table.loc[at, "path"]]
+    table.loc[at, "auto_occlusion"] = picked["occlusion"].to_numpy()
+    table.loc[at, "auto_persons"] = picked["persons"].to_numpy()
+    return table
 
 
 def _record(con: sqlite3.Connection, who: tuple[str, str | None], key: str, action: str) -> int:

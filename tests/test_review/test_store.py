@@ -62,9 +62,20 @@ def test_a_changed_csv_gives_new_proposals_to_frames_nobody_decided(
     assert (out.loc[keep.index, "occlusion"] == keep).all()  # accepted as it was shown
     rest = table[~mine & (table["path"] != path)].set_index("path")["occlusion"]
     assert (out.loc[rest.index, "occlusion"] == rest).all()  # the new proposals
+    # auto_occlusion of the accepted tracklet is the proposal its reviewer was shown, not the
+    # new CSV's (the tags vs reviewers measure would compare the reviews with later tags)
+    assert (out.loc[keep.index, "auto_occlusion"] == keep).all()
+    shown = ctx.store.compared_frames([accepted])["auto_occlusion"].to_numpy()
+    assert (shown == keep.to_numpy()).all()
+    table["occlusion"] = (table["occlusion"] + 3) % 11  # a third round: still the one shown
+    table.to_csv(tags, index=False)
+    ctx, _ = open_session(opts, "ann")
+    out = pd.read_csv(export(ctx.store, tags.with_name("out.csv"))["csv"]).set_index("path")
+    assert (out.loc[keep.index, "auto_occlusion"] == keep).all()
+    table.to_csv(tags, index=False)
     sets = ctx.store.proposal_sets()
     assert (
-        len(sets) == 2 and sets["sha256"].nunique() == 2 and sets["changed"].iloc[1] == len(table)
+        len(sets) == 3 and sets["sha256"].nunique() == 3 and sets["changed"].iloc[1] == len(table)
     )
     assert open_session(opts, "ann")[1].state == "unchanged"  # the same CSV again: nothing
 
