@@ -654,14 +654,14 @@ def _bump(con: sqlite3.Connection, key: str, version: int) -> int:
 def _shown_proposals(
     con: sqlite3.Connection, table: pd.DataFrame, keys: list[str] | None = None
 ) -> pd.DataFrame:
-    """``table`` (path, auto_occlusion, auto_persons: the current proposals) with, on the frames
-    of accepted tracklets that a later CSV gave new proposals, the proposal their reviewer was
-    shown instead: the one in effect at the tracklet's last acceptance (its change's proposal
+    """``table`` (path, auto_occlusion, auto_persons, confidence: the current proposals) with, on
+    the frames of accepted tracklets that a later CSV gave new proposals, the proposal (and its
+    confidence) their reviewer was shown instead: the one in effect at the tracklet's last acceptance (its change's proposal
     set). A proposal row (set k) holds from k until the next row's set; the shown one is the row
     of the highest set up to the acceptance's, or the first row where all came later (the frame
     carried it unchanged since before). ``keys``: only those tracklets' frames are in ``table``."""
     old = pd.read_sql_query(
-        "SELECT s.proposal_set AS k, s.path, s.occlusion, s.persons, a.shown "
+        "SELECT s.proposal_set AS k, s.path, s.occlusion, s.persons, s.confidence, a.shown "
         "FROM superseded s JOIN frames f ON f.path = s.path JOIN (SELECT c.tracklet, "
         "c.proposal_set AS shown, MAX(c.id) FROM changes c JOIN change_rows r ON r.change = c.id "
         "WHERE c.action = 'set accepted' AND c.undone = 0 AND r.new = 1 GROUP BY c.tracklet) a "
@@ -673,7 +673,7 @@ def _shown_proposals(
         return table
     now = pd.read_sql_query(
         "SELECT proposal_set AS k, path, proposed_occlusion AS occlusion, proposed_persons AS "
-        "persons FROM frames WHERE path IN (SELECT value FROM json_each(?))",
+        "persons, confidence FROM frames WHERE path IN (SELECT value FROM json_each(?))",
         con,
         params=(json.dumps(old["path"].unique().tolist()),),
     ).merge(old[["path", "shown"]].drop_duplicates(), on="path")
@@ -685,6 +685,7 @@ def _shown_proposals(
     picked = shown.loc[table.loc[at, "path"]]
     table.loc[at, "auto_occlusion"] = picked["occlusion"].to_numpy()
     table.loc[at, "auto_persons"] = picked["persons"].to_numpy()
+    table.loc[at, "confidence"] = picked["confidence"].to_numpy()
     return table
 
 

@@ -45,6 +45,7 @@ def test_a_changed_csv_gives_new_proposals_to_frames_nobody_decided(
     tracklet = table["path"].str.rsplit("/", n=1).str[0]
     old = table.copy()
     table["occlusion"] = (table["occlusion"] + 3) % 11  # the tagger ran again: every tag moved
+    table["confidence"] = (table["confidence"] / 2).round(3)
     table.to_csv(tags, index=False)
     ctx, opened = open_session(opts, "ann")
     assert opened.state == "reloaded" and opened.changed == len(table)
@@ -65,8 +66,10 @@ def test_a_changed_csv_gives_new_proposals_to_frames_nobody_decided(
     # auto_occlusion of the accepted tracklet is the proposal its reviewer was shown, not the
     # new CSV's (the tags vs reviewers measure would compare the reviews with later tags)
     assert (out.loc[keep.index, "auto_occlusion"] == keep).all()
-    shown = ctx.store.compared_frames([accepted])["auto_occlusion"].to_numpy()
-    assert (shown == keep.to_numpy()).all()
+    compared = ctx.store.compared_frames([accepted])
+    assert (compared["auto_occlusion"].to_numpy() == keep.to_numpy()).all()
+    shown_confidence = old[mine]["confidence"].to_numpy()  # with the confidence it had then
+    assert compared["confidence"].to_numpy() == pytest.approx(shown_confidence)
     table["occlusion"] = (table["occlusion"] + 3) % 11  # a third round: still the one shown
     table.to_csv(tags, index=False)
     ctx, _ = open_session(opts, "ann")
