@@ -656,10 +656,11 @@ def _shown_proposals(
 ) -> pd.DataFrame:
     """``table`` (path, auto_occlusion, auto_persons, confidence: the current proposals) with, on
     the frames of accepted tracklets that a later CSV gave new proposals, the proposal (and its
-    confidence) their reviewer was shown instead: the one in effect at the tracklet's last acceptance (its change's proposal
-    set). A proposal row (set k) holds from k until the next row's set; the shown one is the row
-    of the highest set up to the acceptance's, or the first row where all came later (the frame
-    carried it unchanged since before). ``keys``: only those tracklets' frames are in ``table``."""
+    confidence) their reviewer was shown instead: the one in effect at the tracklet's last
+    acceptance (its change's proposal set). A proposal row (set k) holds from k until the next
+    row's set; the shown one is the row of the highest set up to the acceptance's, or the first
+    row where all came later (the frame carried it unchanged since before). ``keys``: only those
+    tracklets' frames are in ``table``."""
     old = pd.read_sql_query(
         "SELECT s.proposal_set AS k, s.path, s.occlusion, s.persons, s.confidence, a.shown "
         "FROM superseded s JOIN frames f ON f.path = s.path JOIN (SELECT c.tracklet, "
