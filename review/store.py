@@ -678,15 +678,16 @@ def _shown_proposals(
         con,
         params=(json.dumps(old["path"].unique().tolist()),),
     ).merge(old[["path", "shown"]].drop_duplicates(), on="path")
-    rows = pd.concat([old, now], ignore_index=True).sort_values(["path", "k"], kind="stable")
-    before = rows[rows["k"] <= rows["shown"]].groupby("path").tail(1)
-    first = rows.groupby("path").head(1)
-    shown = pd.concat([before, first[~first["path"].isin(before["path"])]]).set_index("path")
-    at = table["path"].isin(shown.index).to_numpy()
-    picked = shown.loc[table.loc[at, "path"]]
-    table.loc[at, "auto_occlusion"] = picked["occlusion"].to_numpy()
-    table.loc[at, "auto_persons"] = picked["persons"].to_numpy()
-    table.loc[at, "confidence"] = picked["confidence"].to_numpy()
+    rows = pd.concat([old, now], ignore_index=True)
+    held = rows["k"] <= rows["shown"]  # last of these, else the first row: sorted last per path
+    rows = rows.assign(held=held, order=np.where(held, rows["k"], -rows["k"]))
+    shown = rows.sort_values(["path", "held", "order"]).drop_duplicates("path", keep="last")
+    where = pd.Index(shown["path"].to_numpy(dtype=object))
+    at = where.get_indexer(table["path"].to_numpy(dtype=object))
+    hit = at >= 0
+    for column, source in (("auto_occlusion", "occlusion"), ("auto_persons", "persons")):
+        table.loc[hit, column] = shown[source].to_numpy()[at[hit]]
+    table.loc[hit, "confidence"] = shown["confidence"].to_numpy()[at[hit]]
     return table
 
 
