@@ -448,11 +448,7 @@ def tag_occlusion(labels: Path, out: Path, calibration: Path | None) -> None:
     """
     from occreid.common.atomic import write_text
     from occreid.pseudolabel.cache import LabelCache
-    from occreid.pseudolabel.calibration import (
-        calibration_for,
-        default_calibration,
-        load_calibration,
-    )
+    from occreid.pseudolabel.calibration import calibration_for, load_calibration
     from occreid.pseudolabel.tagging import summary
     from occreid.pseudolabel.tagging import tag_occlusion as tag
 
@@ -468,21 +464,19 @@ def tag_occlusion(labels: Path, out: Path, calibration: Path | None) -> None:
         raise OccreidError(
             f"{out}: cannot write ({err.strerror}); pass --out in a writable folder"
         ) from None
-    shipped = cal.to_json() == default_calibration(cal.pose, cal.parsing).to_json()
-    fitted = "shipped default" if shipped else "fitted on reviewed labels"
+    fitted = "fitted on reviewed labels" if cal.fitted else "shipped default"
     click.echo(f"wrote {out} ({cal.pose}+{cal.parsing} calibration, {fitted}): {summary(table)}")
 
 
 def _fitted_before(path: Path) -> bool:
-    """Whether ``path`` holds a calibration fitted to reviews (a model or a confidence map),
-    which a run that fits nothing must not replace with the shipped default."""
+    """Whether ``path`` holds a calibration fitted to reviews, which a run that fits nothing
+    must not replace with the shipped default."""
     from occreid.pseudolabel.calibration import load_calibration
 
     try:
-        earlier = load_calibration(path)
+        return load_calibration(path).fitted
     except (OSError, OccreidError):
         return False
-    return earlier.model is not None or bool(earlier.confidence_knots)
 
 
 @main.command()

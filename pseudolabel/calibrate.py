@@ -79,11 +79,15 @@ CONFIDENCE_Z = 1.2816  # normal quantile of the one-sided 90 % lower bound of a 
 NOT_ENOUGH = "not enough reviewed {units} to estimate"  # said in place of a NaN estimate
 
 
+def one(units: str) -> str:
+    """The singular of ``units`` (tracklets, images)."""
+    return units.removesuffix("s")
+
+
 def counted(n: int, units: str, adjective: str = "") -> str:
     """``n`` of ``units`` (a plural: tracklets, images) in words: "1 reviewed tracklet",
     "3 reviewed tracklets"."""
-    noun = units[:-1] if n == 1 and units.endswith("s") else units
-    return " ".join(w for w in (f"{n:,}", adjective, noun) if w)
+    return " ".join(w for w in (f"{n:,}", adjective, one(units) if n == 1 else units) if w)
 
 
 @dataclass(frozen=True)
@@ -332,7 +336,7 @@ class CalibrationFit:
             self.reviewed,
             "occluded yes / no agreement, starting calibration: "
             f"{self.before.said(self.units)}{_balanced(self.before_balanced)}",
-            f"occluded yes / no agreement, fitted (cross-validated by {self.units[:-1]}): "
+            f"occluded yes / no agreement, fitted (cross-validated by {one(self.units)}): "
             f"{self.after.said(self.units)}{_balanced(self.after_balanced)}",
             self.reason,
             "estimated occluded yes / no accuracy of the unreviewed frames' tags: "

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from occreid.common.atomic import write_text
 from occreid.common.errors import OccreidError
 
 FORMAT = 1
@@ -148,10 +149,13 @@ class Calibration:
             ) from None
 
     def save(self, path: Path) -> None:
-        """Write atomically (a temporary name, then renamed)."""
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(self.to_json())
-        tmp.replace(path)
+        """Write atomically (common.atomic: a temporary name, fsync, then renamed)."""
+        write_text(path, self.to_json())
+
+    @property
+    def fitted(self) -> bool:
+        """Whether reviews changed it: it differs from the shipped default of its pair."""
+        return self.to_json() != default_calibration(self.pose, self.parsing).to_json()
 
     def with_fit(self, **changes: Any) -> Calibration:
         """A copy with fitted numbers and their sources merged in."""

@@ -478,9 +478,8 @@ class ReviewStore:
     def holds(self, paths: list[str]) -> int:
         """How many of ``paths`` are frames of this store."""
         with self.connect() as con:
-            marks = ",".join("?" * len(paths))
-            row = con.execute(f"SELECT COUNT(*) FROM frames WHERE path IN ({marks})", paths)
-            return int(row.fetchone()[0])
+            sql = "SELECT COUNT(*) FROM frames WHERE path IN (SELECT value FROM json_each(?))"
+            return int(con.execute(sql, (json.dumps(paths),)).fetchone()[0])
 
     def accepted(self) -> int:
         """How many tracklets are accepted."""
@@ -685,9 +684,12 @@ def _shown_proposals(
     where = pd.Index(shown["path"].to_numpy(dtype=object))
     at = where.get_indexer(table["path"].to_numpy(dtype=object))
     hit = at >= 0
-    for column, source in (("auto_occlusion", "occlusion"), ("auto_persons", "persons")):
+    for column, source in (
+        ("auto_occlusion", "occlusion"),
+        ("auto_persons", "persons"),
+        ("confidence", "confidence"),
+    ):
         table.loc[hit, column] = shown[source].to_numpy()[at[hit]]
-    table.loc[hit, "confidence"] = shown["confidence"].to_numpy()[at[hit]]
     return table
 
 
