@@ -137,6 +137,36 @@ def test_image_mode_and_the_margin_retry_use_the_still_graph(fake_mediapipe) -> 
     assert backend.describe()["tracking"] is False
 
 
+def _found_only_with_margin(margin: float) -> np.ndarray:
+    """A frame on which the fake finds no one as it is, but finds a person with the margin."""
+    from occreid.pseudolabel.letterbox import letterbox
+
+    rng = np.random.default_rng(7)
+    while True:
+        image = rng.integers(0, 255, (*mediapipe_backend.INPUT, 3), dtype=np.uint8)
+        padded, _ = letterbox(image, mediapipe_backend.INPUT, margin)
+        if not _has_person(image) and _has_person(padded):
+            return image
+
+
+def test_a_tracklets_retries_stop_after_misses_in_a_row_until_a_pose_is_found(
+    fake_mediapipe,
+) -> None:
+    backend = mediapipe_backend.MediaPipePose(margin=0.25)
+    still, _ = fake_mediapipe
+    assert mediapipe_backend.RETRY_MISSES == 3
+    person, nobody = _frames(1)[0], np.full((64, 32, 3), 120, dtype=np.uint8)
+    rescued = _found_only_with_margin(0.25)
+    images = [person, nobody, nobody, rescued, nobody, nobody, nobody, nobody, rescued, nobody]
+    tracklets = ["a"] * 9 + ["b"]
+    kp = backend.predict(FrameBatch([""] * 10, images, tracklets=tracklets))
+    # two misses, then a retry that finds the person: the count starts again; three misses,
+    # then a's frames are not retried (the last one would have been found); b retries afresh
+    assert [int(found) for found in kp[:, 0, 2] > 0] == [1, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+    assert len(still.log) == 2 + 1 + 3 + 1
+    assert backend.describe()["retry_misses"] == 3
+
+
 def _labels(root: Path) -> dict[str, np.ndarray]:
     cache = LabelCache(root)
     return cache.gather(cache.index["path"].tolist())
