@@ -18,6 +18,7 @@ from occreid.common.errors import OccreidError
 from occreid.occdata.label_quality import wilson_interval
 from occreid.pseudolabel.calibrate import (
     CONFIDENCE_Z,
+    FOLDS,
     MIN_TRACKLETS,
     NOT_ENOUGH,
     Interval,
@@ -129,6 +130,25 @@ def test_a_few_reviewed_tracklets_keep_the_defaults_and_say_so() -> None:
     fit = fit_calibration(table, answers[table["tracklet"].isin(few)], base)
     assert not fit.used_fit and fit.calibration is base
     assert "kept the starting calibration" in fit.reason and str(MIN_TRACKLETS) in fit.reason
+    assert fit.check is None  # nothing fitted: the tags shown stay the reference
+
+
+def test_a_fit_s_check_is_its_out_of_fold_tags_with_the_fitted_confidence() -> None:
+    table, answers = _squeezed_table(40)
+    base = default_calibration("squeezed", "none")
+    reviewed = answers[table["tracklet"] < "0010"].reset_index(drop=True)
+    fit = fit_calibration(table, reviewed, base)
+    assert fit.used_fit and fit.check is not None
+    checked = cross_validated(table, reviewed, base, FOLDS).set_index("path")
+    check = fit.check.set_index("path").loc[checked.index]
+    assert check["occlusion"].equals(checked["occlusion"])
+    assert check["persons"].equals(checked["persons"])
+    p = checked["p_occluded"].to_numpy()
+    on_fitted_scale = np.round(fit.calibration.confidence(np.maximum(p, 1 - p)), 3)
+    assert check["confidence"].to_numpy() == pytest.approx(on_fitted_scale)
+    # the folds' own confidence is the defaults' scale (capped), not that of the tags now given
+    assert not np.allclose(check["confidence"], checked["confidence"])
+    assert check["confidence"].max() > base.confidence_cap
 
 
 def test_a_single_reviewed_tracklet_says_there_is_too_little_to_estimate_never_nan() -> None:
@@ -201,6 +221,10 @@ def test_confidence_is_the_agreement_found_at_that_certainty() -> None:
     flipped.loc[odd, "occlusion"] = np.where(flipped.loc[odd, "occlusion"] > 0, 0, 4)
     fit = fit_calibration(table, flipped, base)  # half the frames disagree with any tag
     tags = tag_table(table, fit.calibration)
+    assert not fit.used_fit and fit.check is not None  # kept tags, fitted on no review: the check
+    check = fit.check.set_index("path").loc[table["path"]]
+    assert (check["occlusion"].to_numpy() == tags["occlusion"].to_numpy()).all()
+    assert check["confidence"].to_numpy() == pytest.approx(tags["confidence"].to_numpy())
     agree = (occluded(tags) == occluded(flipped)).mean()
     assert agree == pytest.approx(0.5, abs=0.1)
     assert tags["confidence"].max() <= agree + 0.1  # not the model's certainty (near 1)
