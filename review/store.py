@@ -183,11 +183,13 @@ class Stale(Exception):
 class Proposals:
     """One annotation CSV on the source's frames: ``frames`` has path, tracklet, split, pid,
     camid, frame, row (CSV order), occlusion, persons, confidence (float64, NaN = none) and
-    reviewed (bool)."""
+    reviewed (bool); ``check`` (path, occlusion, persons, confidence): the check of the
+    calibration the tags came from (calibrate.CalibrationFit.check), kept with them, if any."""
 
     csv: Path
     sha256: str
     frames: pd.DataFrame
+    check: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -320,10 +322,8 @@ class ReviewStore:
             columns = ["path", "occlusion", "persons", "confidence"]
             frames = undecided.merge(tags[columns], on="path").assign(reviewed=False)
             following = _retagged_from(con) or _latest_sha(con)
-            new = Proposals(csv=source, sha256=file_sha256(source), frames=frames)
+            new = Proposals(csv=source, sha256=file_sha256(source), frames=frames, check=check)
             opened = _reload(con, new, None)
-            if check is not None:
-                _keep_check(con, check)
             con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (RETAGGED_FROM, following))
         return opened
 
@@ -743,13 +743,16 @@ def _record(con: sqlite3.Connection, who: tuple[str, str | None], key: str, acti
     return int(cur.lastrowid or 0)
 
 
-def _keep_check(con: sqlite3.Connection, check: pd.DataFrame) -> None:
-    """Store ``check`` (ReviewStore.repropose) with the latest proposal set, for its frames that
-    are in the store."""
+def _keep_check(con: sqlite3.Connection, set_id: int, proposals: Proposals) -> None:
+    """Store the check of ``proposals`` (if any) with their proposal set ``set_id``, for its
+    frames that are in the store."""
+    check = proposals.check
+    if check is None:
+        return
     con.executemany(
-        "INSERT INTO checks SELECT (SELECT MAX(id) FROM proposal_sets), path, ?, ?, ? "
-        "FROM frames WHERE path = ?",
+        "INSERT INTO checks SELECT ?, path, ?, ?, ? FROM frames WHERE path = ?",
         zip(
+            [set_id] * len(check),
             check["occlusion"].astype(int).tolist(),
             check["persons"].astype(int).tolist(),
             _confidences(check),
@@ -847,6 +850,7 @@ def _create(con: sqlite3.Connection, root: Path, here: str, proposals: Proposals
             strict=True,
         ),
     )
+    _keep_check(con, set_id, proposals)
     imported = _import_reviewed(con, proposals, frames["reviewed"].to_numpy(bool))
     return Opened(state="created", imported=imported)
 
@@ -882,6 +886,7 @@ def _reload(con: sqlite3.Connection, proposals: Proposals, listed: Path | None) 
     frames = proposals.frames
     followed = _followed_csv(con)
     set_id = _new_set(con, proposals)
+    _keep_check(con, set_id, proposals)
     con.execute(
         "CREATE TEMP TABLE incoming (path TEXT PRIMARY KEY, row INTEGER, occlusion INTEGER, "
         "persons INTEGER, confidence REAL, reviewed INTEGER)"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,7 @@ from occreid.pseudolabel.calibration import (
     calibration_for,
     default_calibration,
     load_calibration,
+    tags_calibration,
 )
 from occreid.pseudolabel.evidence import LEVEL_WEIGHTS
 from occreid.pseudolabel.tagging import LEVEL_COLUMNS, tag_table
@@ -299,7 +301,9 @@ def test_read_reviewed_takes_no_automatic_tag_for_a_review(tmp_path: Path) -> No
     assert read_reviewed(csv)["path"].tolist() == ["b.jpg"]  # the hand-made row
 
 
-def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
+def _hidden_legs_cache(tmp_path: Path) -> tuple[Any, Path, list[int]]:
+    """(a mediapipe-named cache of 12 tracklets of 3 frames, every other one with the legs
+    hidden yet scored as likely seen, a reviewed CSV of all its frames, their true labels)."""
     from tests.test_pseudolabel.test_tagging import _cache, _person, _small
 
     kp, mask = _person()
@@ -316,6 +320,12 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     paths = cache.index["path"]
     truth = [4 if int(t[1:]) % 2 else 0 for t in cache.index["tracklet"]]
     pd.DataFrame({"path": paths, "occlusion": truth, "persons": 1, "reviewed": 1}).to_csv(csv)
+    return cache, csv, truth
+
+
+def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
+    cache, csv, truth = _hidden_legs_cache(tmp_path)
+    paths = cache.index["path"]
     runner = CliRunner()
     before = runner.invoke(
         main, ["tag-occlusion", str(cache.root), "--out", str(tmp_path / "a.csv")]
@@ -357,6 +367,28 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     prior_only.save(cache.root / "calibration.json")
     r = runner.invoke(main, ["tag-occlusion", str(cache.root), "--out", str(tmp_path / "b.csv")])
     assert r.exit_code == 0 and "fitted on reviewed labels" in r.output, r.output
+
+
+def test_the_check_travels_with_the_calibration_to_the_tags(tmp_path: Path) -> None:
+    from occreid.pseudolabel.calibration_check import check_path, load_check
+
+    cache, csv, _ = _hidden_legs_cache(tmp_path)
+    fitted = cache.root / "calibration.json"
+    runner = CliRunner()
+    r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(csv)])
+    assert r.exit_code == 0, r.output
+    check = load_check(fitted)
+    assert check is not None and sorted(check["path"]) == sorted(cache.index["path"])
+    out = tmp_path / "tags.csv"
+    r = runner.invoke(main, ["tag-occlusion", str(cache.root), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    beside = load_check(tags_calibration(out))
+    assert beside is not None and beside.equals(check)
+    default_calibration("mediapipe", "mediapipe").save(fitted)  # replaced: its check is stale
+    assert check_path(fitted).is_file() and load_check(fitted) is None
+    r = runner.invoke(main, ["tag-occlusion", str(cache.root), "--out", str(out)])
+    assert r.exit_code == 0 and load_check(tags_calibration(out)) is None
+    assert not check_path(tags_calibration(out)).exists()
 
 
 def _with_unknown(table: pd.DataFrame, answers: pd.DataFrame, tracklets: int, label: int):

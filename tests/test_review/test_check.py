@@ -137,3 +137,28 @@ def test_the_check_is_the_reference_of_the_frames_in_it_and_only_there(
     others = out[tracklet != first]
     assert others[["check_occlusion", "check_persons", "check_confidence"]].isna().all().all()
     assert (out.loc[tracklet == later, "auto_occlusion"] == 3).all()
+
+
+def test_a_csv_s_calibration_check_is_kept_with_its_proposals(
+    review_source: Path, tags: Path, open_page: Any
+) -> None:
+    from occreid.pseudolabel.calibration import default_calibration, tags_calibration
+    from occreid.pseudolabel.calibration_check import save_check
+
+    opts = ReviewOptions(source=review_source, annotations=tags)
+    ctx = open_session(opts, "ann")[0]
+    first = open_page(ctx).first_key()
+    assert open_page(ctx).write("/api/tracklet", key=first, field="accepted", value=1).is_success
+    frames = ctx.store.frames()
+    check = frames.loc[frames["tracklet"] == first, ["path"]].assign(
+        occlusion=9, persons=2, confidence=0.5
+    )
+    table = pd.read_csv(tags)  # `occreid calibrate`, then tag-occlusion into the same CSV
+    table["occlusion"] = (table["occlusion"] + 1) % 11
+    table.to_csv(tags, index=False)
+    default_calibration("x", "y").save(tags_calibration(tags))
+    save_check(tags_calibration(tags), check)
+    ctx, opened = open_session(opts, "ann")
+    assert opened.state == "reloaded"
+    compared = ctx.store.compared_frames()
+    assert (compared["check_occlusion"] == 9).all() and (compared["check_persons"] == 2).all()
