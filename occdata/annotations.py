@@ -6,9 +6,9 @@ A frame is occluded when ``occlusion >= 1`` or ``persons > 1`` (paper 5.1, step 
 Optional columns, kept into the manifests where the CSV has them: ``confidence`` (0-1, how sure
 an automatic tagger is; empty = hand-made) and ``reviewed`` (0 / 1: a person confirmed or
 corrected the row in `occreid review`; empty = 0); from a review export also ``auto_occlusion``
-and ``auto_persons`` (the automatic tag the reviewer was shown), after a re-tag in the review
-``check_occlusion``, ``check_persons`` and ``check_confidence`` (on reviewed frames: the tag the
-re-tag's calibration gives the frame, out of fold where fitted on the reviews, and its confidence;
+and ``auto_persons`` (the automatic tag the reviewer was shown), after a re-tag or a calibrated
+CSV ``check_occlusion``, ``check_persons`` and ``check_confidence`` (on reviewed frames: the tag
+that calibration gives the frame, out of fold where fitted on the reviews, and its confidence;
 empty = none) and, on frames a second reviewer labelled blind, ``occlusion_2`` and ``persons_2``
 (empty = none). occdata/label_quality.py turns these into the report's label-quality section.
 """

@@ -3,9 +3,10 @@
 The CSV is DESIGN's format (path, occlusion, persons; confidence where the input had it, with
 its precision) plus ``reviewed`` (1 for the frames of accepted tracklets and those reviewed in
 the input CSV), ``auto_occlusion, auto_persons`` (on reviewed frames: the proposal the reviewer
-was shown), where a re-tag left a check (review/store.py) ``check_occlusion, check_persons,
-check_confidence`` on the reviewed frames in it (their tag under the re-tag's calibration, out
-of fold where fitted on the reviews: what stands for the current tags; blank elsewhere) and,
+was shown), where the store kept a check (a re-tag's, or a CSV's: review/store.py)
+``check_occlusion, check_persons, check_confidence`` on the reviewed frames in it (their tag
+under the calibration of the current tags, out of fold where fitted on the reviews: what stands
+for the current tags; blank elsewhere) and,
 where a second reviewer accepted a blind review (review/overlap.py), ``occlusion_2, persons_2``
 on those frames; in the input CSV's row order; build-dataset reads it as it is (its
 label-quality section: occdata/label_quality.py). The exclusions go

@@ -19,9 +19,11 @@ the proposals the reviewers were shown stay the reference)::
     superseded(proposal_set, path, occlusion, persons, confidence)
                               proposals a later CSV replaced
     checks(proposal_set, path, occlusion, persons, confidence)
-                              a re-tag's check (calibrate.CalibrationFit.check): the reviewed
-                              frames' tags under its calibration, out of fold where it was fitted
-                              on them, the confidence on the scale of the tags it proposes
+                              the check of the calibration a proposal set came from (a re-tag's
+                              calibrate.CalibrationFit.check, or the one beside a CSV:
+                              pseudolabel/calibration_check.py): the reviewed frames' tags under
+                              it, out of fold where it was fitted on them, the confidence on the
+                              scale of the tags it proposes
     tracklets(key, split, pid, camid, frames, accepted, exclude, reviewer, at, version)
     changes(id, at, reviewer, page, tracklet, action, proposal_set, undone)
                               every decision, in order: who, from which page, on which proposals
@@ -37,9 +39,10 @@ decision (change ``import reviewed``, reviewer ``csv:NAME``).
 
 What the reviewers did says how good the tags nobody decided are (review/quality.py, the
 export's label-quality columns) only when compared with tags like those: the *reference* tag of a
-reviewed frame is its tag in the check of the latest proposal set that has one (a re-tag), where
-the frame is in it, else the proposal its reviewer was shown. A frame decided after that re-tag
-was undecided at its fit, so it is in no check and was shown a tag of the re-tag itself.
+reviewed frame is its tag in the check of the latest proposal set that has one (a re-tag, or a
+CSV tagged with a fitted calibration), where the frame is in it, else the proposal its reviewer
+was shown. A frame decided after that re-tag was undecided at its fit, so it is in no check and
+was shown a tag of the re-tag itself.
 
 Every decision is one transaction (``BEGIN IMMEDIATE``, ``synchronous = FULL``): once the
 server has answered, it is on disk. Every write names the tracklet's ``version`` it was made on
@@ -138,8 +141,8 @@ _CHECK = (
 
 def _latest_check(con: sqlite3.Connection) -> tuple[str, str]:
     """(columns, join) that give each frame its tag in the latest check (check_occlusion,
-    check_persons, check_confidence; NULL where the frame is not in it); nothing where no re-tag
-    left a check (the columns are then left out, as the blind ones)."""
+    check_persons, check_confidence; NULL where the frame is not in it); nothing where no
+    proposal set came with a check (the columns are then left out, as the blind ones)."""
     some = con.execute("SELECT EXISTS (SELECT 1 FROM checks)").fetchone()[0]
     return _CHECK if some else ("", "")
 
@@ -539,7 +542,7 @@ class ReviewStore:
         reviewer was shown, a second reviewer's blind labels and their tag in the latest check:
         tracklet, split, occlusion, persons, confidence, auto_occlusion, auto_persons,
         occlusion_2, persons_2, check_occlusion, check_persons, check_confidence (NULL: none; no
-        blind or check columns where nobody reviewed blind or no re-tag left a check), in the
+        blind or check columns where nobody reviewed blind or no check was kept), in the
         frames' order. label_quality takes the check, where there is one, as the reference."""
         query = """
             SELECT f.path, f.tracklet, t.split, f.occlusion, f.persons, f.confidence,
@@ -562,7 +565,7 @@ class ReviewStore:
         reviewed in a CSV), the proposal (auto_occlusion, auto_persons), a second reviewer's
         blind labels (occlusion_2, persons_2) and the tag in the latest check (check_occlusion,
         check_persons, check_confidence; NULL: none; no blind or check columns where nobody
-        reviewed blind or no re-tag left a check) in the CSV's row order; the excluded
+        reviewed blind or no check was kept) in the CSV's row order; the excluded
         tracklets): the export."""
         query = f"""
             SELECT f.path, f.occlusion, f.persons, f.confidence, f.row,
