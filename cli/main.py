@@ -448,7 +448,13 @@ def tag_occlusion(labels: Path, out: Path, calibration: Path | None) -> None:
     """
     from occreid.common.atomic import write_text
     from occreid.pseudolabel.cache import LabelCache
-    from occreid.pseudolabel.calibration import calibration_for, load_calibration
+    from occreid.pseudolabel.calibration import (
+        FILE_NAME,
+        calibration_for,
+        load_calibration,
+        tags_calibration,
+    )
+    from occreid.pseudolabel.calibration_check import copy_check
     from occreid.pseudolabel.tagging import summary
     from occreid.pseudolabel.tagging import tag_occlusion as tag
 
@@ -459,7 +465,8 @@ def tag_occlusion(labels: Path, out: Path, calibration: Path | None) -> None:
     table = tag(cache, cal)
     try:
         write_text(out, table.to_csv(index=False))  # a review store never reads half a CSV
-        cal.save(out.with_name(out.name.removesuffix(".csv") + ".calibration.json"))
+        cal.save(tags_calibration(out))
+        copy_check(calibration or labels / FILE_NAME, tags_calibration(out))  # with its check
     except OSError as err:
         raise OccreidError(
             f"{out}: cannot write ({err.strerror}); pass --out in a writable folder"
@@ -489,7 +496,8 @@ def _fitted_before(path: Path) -> bool:
     "the hand-made rows, without a confidence, of a CSV without that column).",
 )
 def calibrate(labels: Path, reviewed: Path) -> None:
-    """Fit the occlusion tags of a label cache to reviewed labels; writes LABELS/calibration.json.
+    """Fit the occlusion tags of a label cache to reviewed labels; writes LABELS/calibration.json
+    and its check (LABELS/calibration.check.csv: the reviewed frames' out-of-fold tags).
 
     A small monotone model (logistic regression of occluded yes / no on the frame's evidence,
     isotonic map to the label, the prior of frames without evidence) is checked by
@@ -502,6 +510,7 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     from occreid.pseudolabel.cache import LabelCache
     from occreid.pseudolabel.calibrate import fit_calibration, read_reviewed
     from occreid.pseudolabel.calibration import FILE_NAME, backend_names, default_calibration
+    from occreid.pseudolabel.calibration_check import save_check
     from occreid.pseudolabel.tagging import evidence_table
     from occreid.review.unit import unit_of_labels
 
@@ -533,6 +542,7 @@ def calibrate(labels: Path, reviewed: Path) -> None:
         )
         return
     fit.calibration.save(labels / FILE_NAME)
+    save_check(labels / FILE_NAME, fit.check)  # what stands for its tags in the review's estimate
     tags = shlex.quote(str(labels / "occlusion.calibrated.csv"))
     again = f"occreid tag-occlusion {shlex.quote(str(labels))} --out {tags}"
     click.echo(f"wrote {labels / FILE_NAME}; tag-occlusion now uses it: `{again}`")

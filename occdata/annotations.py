@@ -6,9 +6,11 @@ A frame is occluded when ``occlusion >= 1`` or ``persons > 1`` (paper 5.1, step 
 Optional columns, kept into the manifests where the CSV has them: ``confidence`` (0-1, how sure
 an automatic tagger is; empty = hand-made) and ``reviewed`` (0 / 1: a person confirmed or
 corrected the row in `occreid review`; empty = 0); from a review export also ``auto_occlusion``
-and ``auto_persons`` (the automatic tag the reviewer was shown) and, on frames a second reviewer
-labelled blind, ``occlusion_2`` and ``persons_2`` (empty = none). occdata/label_quality.py turns
-these into the report's label-quality section.
+and ``auto_persons`` (the automatic tag the reviewer was shown), after a re-tag or a calibrated
+CSV ``check_occlusion``, ``check_persons`` and ``check_confidence`` (on reviewed frames: the tag
+that calibration gives the frame, out of fold where fitted on the reviews, and its confidence;
+empty = none) and, on frames a second reviewer labelled blind, ``occlusion_2`` and ``persons_2``
+(empty = none). occdata/label_quality.py turns these into the report's label-quality section.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ OPTIONAL: dict[str, float] = {  # and their blanks
     "auto_persons": -1,
     "occlusion_2": -1,
     "persons_2": -1,
+    "check_occlusion": -1,
+    "check_persons": -1,
+    "check_confidence": float("nan"),
 }
 # The integer optional columns: allowed range (low, high or None), as for occlusion / persons.
 _OPTIONAL_LABELS: dict[str, tuple[int, int | None]] = {
@@ -38,6 +43,8 @@ _OPTIONAL_LABELS: dict[str, tuple[int, int | None]] = {
     "auto_persons": (1, None),
     "occlusion_2": (0, MAX_LABEL),
     "persons_2": (1, None),
+    "check_occlusion": (0, MAX_LABEL),
+    "check_persons": (1, None),
 }
 
 
@@ -134,10 +141,11 @@ def _integers(
 
 
 def _read_optional(table: pd.DataFrame, csv_path: Path) -> None:
-    """Check and convert the optional columns in place: confidence a number in 0-1 or empty,
-    reviewed 0 / 1 / true / false or empty."""
+    """Check and convert the optional columns in place: confidence and check_confidence a
+    number in 0-1 or empty, reviewed 0 / 1 / true / false or empty."""
     checks = {
         "confidence": lambda v: pd.to_numeric(v, errors="coerce"),
+        "check_confidence": lambda v: pd.to_numeric(v, errors="coerce"),
         "reviewed": lambda v: v.str.lower().map({"0": 0.0, "1": 1.0, "false": 0.0, "true": 1.0}),
     }
     for col, convert in checks.items():
@@ -148,7 +156,7 @@ def _read_optional(table: pd.DataFrame, csv_path: Path) -> None:
         bad = ~blank & (values.isna() | (values < 0) | (values > 1))
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            allowed = "a number in 0-1" if col == "confidence" else "0 or 1"
+            allowed = "0 or 1" if col == "reviewed" else "a number in 0-1"
             raise OccreidError(
                 f"{csv_path}:{row + 2}: {col} = {table[col].iloc[row]} is not {allowed} "
                 f"({int(bad.sum())} such rows); fix the value or leave it empty"

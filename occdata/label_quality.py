@@ -3,22 +3,31 @@
 The paper's labels were made by people; ours are automatic tags that people correct in
 `occreid review`. The reviewed annotation CSV says, per frame, whether a person decided it
 (``reviewed``), how sure the tagger was (``confidence``), what the tagger had proposed
-(``auto_occlusion``, ``auto_persons``) and, on frames shown blind to a second reviewer, that
-reviewer's label (``occlusion_2``, ``persons_2``). From these, per split:
+(``auto_occlusion``, ``auto_persons``), after a re-tag the reviewed frame's tag in its check
+(``check_occlusion``, ``check_persons``, ``check_confidence``: the tag the current calibration
+gives it, out of fold where fitted on the reviews) and, on frames shown blind to a second
+reviewer, that reviewer's label (``occlusion_2``, ``persons_2``).
+
+The *reference* tag of a reviewed frame is what the reviewers are compared with to say how good
+the unreviewed tags are: its check where it has one, else the tag it was shown. After a re-tag
+the unreviewed frames carry the re-tag's tags; how often the tags shown before it were wrong
+says nothing about those. From these, per split:
 
 - the share of frames reviewed, and the frames with no evidence at all ("unknown": not reviewed,
   confidence 0);
-- the automatic tags against the reviewers where both exist, overall and per confidence bin
-  (occluded yes / no agreement and label MAE: a reliability table);
+- the tags as shown against the reviewers (``auto_vs_reviewers``) and the reference tags against
+  them (``current_vs_reviewers``), each overall and per confidence bin (occluded yes / no
+  agreement and label MAE: a reliability table);
 - the agreement between two reviewers (Cohen's kappa on occluded yes / no, label MAE);
-- the estimated occluded yes / no accuracy of the unreviewed frames: the reviewed frames' accuracy
-  per confidence bin, weighted by the unreviewed frames' bins, with a 95 % interval from a
-  bootstrap over reviewed tracklets (frames of one tracklet are not independent), never narrower
-  than the Wilson score interval over those tracklets (a bootstrap of a few tracklets that all
-  agree has nothing to vary: eight agreeing tracklets do not make 100 % certain);
+- the estimated occluded yes / no accuracy of the unreviewed frames: the reviewed frames'
+  reference accuracy per reference confidence bin, weighted by the unreviewed frames' bins, with
+  a 95 % interval from a bootstrap over reviewed tracklets (frames of one tracklet are not
+  independent), never narrower than the Wilson score interval over those tracklets (a bootstrap
+  of a few tracklets that all agree has nothing to vary: eight agreeing tracklets do not make
+  100 % certain);
 - how Tables 1-2 would move if the unreviewed tags were wrong at that rate: every unreviewed frame
-  is redrawn from what reviewers did to tags like it (its confidence bin and whether it was tagged
-  occluded; an occluded label from the human labels given to the same automatic label), the
+  is redrawn from what reviewers did to reference tags like it (its confidence bin and whether it
+  was tagged occluded; an occluded label from the human labels given to the same tag), the
   tables recomputed per draw, and the 2.5-97.5 % range of each bin reported.
 
 Reviewed frames are pooled over the splits for the rates: a reviewer's corrections in train say
@@ -70,6 +79,24 @@ def _column(split: pd.DataFrame, name: str, blank: float) -> np.ndarray:
     return split[name].to_numpy(dtype=np.float64, na_value=blank)
 
 
+@dataclass(frozen=True)
+class Tags:
+    """Automatic tags of every frame: occlusion (-1 where none), persons, confidence (NaN
+    where none)."""
+
+    occlusion: np.ndarray
+    persons: np.ndarray
+    confidence: np.ndarray
+
+    @cached_property
+    def occluded(self) -> np.ndarray:
+        return is_occluded(self.occlusion, np.maximum(self.persons, 1))
+
+    @cached_property
+    def known(self) -> np.ndarray:
+        return self.occlusion >= 0
+
+
 @dataclass(frozen=True)  # cached_property needs a __dict__: no slots
 class Frames:
     """The columns the section needs, as arrays over all frames of all splits (in split order)."""
@@ -84,6 +111,9 @@ class Frames:
     auto_persons: np.ndarray
     second_occlusion: np.ndarray  # -1 where no second reviewer
     second_persons: np.ndarray
+    check_occlusion: np.ndarray  # -1 where the frame is in no check
+    check_persons: np.ndarray
+    check_confidence: np.ndarray
 
     @classmethod
     def of(cls, splits: dict[str, pd.DataFrame]) -> Frames:
@@ -106,6 +136,9 @@ class Frames:
             auto_persons=cat([_column(t, "auto_persons", -1) for t in tables]).astype(int),
             second_occlusion=cat([_column(t, "occlusion_2", -1) for t in tables]).astype(int),
             second_persons=cat([_column(t, "persons_2", -1) for t in tables]).astype(int),
+            check_occlusion=cat([_column(t, "check_occlusion", -1) for t in tables]).astype(int),
+            check_persons=cat([_column(t, "check_persons", -1) for t in tables]).astype(int),
+            check_confidence=cat([_column(t, "check_confidence", np.nan) for t in tables]),
         )
 
     @cached_property
@@ -118,13 +151,25 @@ class Frames:
         return ~self.reviewed & ~np.isnan(self.confidence)
 
     @cached_property
-    def compared(self) -> np.ndarray:
-        """Reviewed frames whose automatic tag is known: the evidence for every rate."""
-        return self.reviewed & (self.auto_occlusion >= 0)
+    def shown(self) -> Tags:
+        """The tags as shown: on reviewed frames the proposal the reviewer saw."""
+        return Tags(self.auto_occlusion, self.auto_persons, self.confidence)
 
     @cached_property
-    def auto_occluded(self) -> np.ndarray:
-        return is_occluded(self.auto_occlusion, np.maximum(self.auto_persons, 1))
+    def reference(self) -> Tags:
+        """The reference tags (module docstring): the check where a frame has one, else the
+        tag as shown."""
+        has = self.check_occlusion >= 0
+        return Tags(
+            np.where(has, self.check_occlusion, self.auto_occlusion),
+            np.where(has, self.check_persons, self.auto_persons),
+            np.where(has, self.check_confidence, self.confidence),
+        )
+
+    @cached_property
+    def compared(self) -> np.ndarray:
+        """Reviewed frames whose reference tag is known: the evidence for every rate."""
+        return self.reviewed & self.reference.known
 
 
 def _agreement(a_occ: np.ndarray, b_occ: np.ndarray, a_lab: np.ndarray, b_lab: np.ndarray) -> dict:
@@ -138,22 +183,20 @@ def _agreement(a_occ: np.ndarray, b_occ: np.ndarray, a_lab: np.ndarray, b_lab: n
     }
 
 
-def auto_vs_reviewers(f: Frames, rows: np.ndarray) -> dict[str, Any]:
-    """The automatic tags against the reviewers' labels on ``rows``, overall and by confidence."""
-    sel = rows & f.compared
-    human, auto = f.occluded[sel], f.auto_occluded[sel]
-    overall = _agreement(auto, human, f.auto_occlusion[sel], f.occlusion[sel])
-    bins = confidence_bin(f.confidence[sel])
+def tags_vs_reviewers(f: Frames, rows: np.ndarray, tags: Tags) -> dict[str, Any]:
+    """The automatic ``tags`` (f.shown or f.reference) against the reviewers' labels on
+    ``rows``, overall and by the tags' confidence."""
+    sel = rows & f.reviewed & tags.known
+    human, auto = f.occluded[sel], tags.occluded[sel]
+    auto_label, human_label = tags.occlusion[sel], f.occlusion[sel]
+    overall = _agreement(auto, human, auto_label, human_label)
+    bins = confidence_bin(tags.confidence[sel])
     overall["by_confidence"] = [
-        {"confidence": name, **_agreement(auto[m], human[m], *_labels(f, sel, m))}
+        {"confidence": name, **_agreement(auto[m], human[m], auto_label[m], human_label[m])}
         for b, name in enumerate(_bin_names())
         for m in [bins == b]
     ]
     return overall
-
-
-def _labels(f: Frames, sel: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return f.auto_occlusion[sel][m], f.occlusion[sel][m]
 
 
 def between_reviewers(f: Frames, rows: np.ndarray) -> dict[str, Any]:
@@ -174,8 +217,8 @@ N_BINS = len(CONFIDENCE_EDGES)  # the confidence bins and, at index 0, "no confi
 
 @dataclass(frozen=True)
 class Reviewed:
-    """What the reviewers did to the tags, counted per reviewed tracklet (rows), so that a
-    bootstrap over tracklets is a weighted sum of rows.
+    """What the reviewers did to the reference tags (Frames.reference), counted per reviewed
+    tracklet (rows), so that a bootstrap over tracklets is a weighted sum of rows.
 
     ``cells``: frames and flips of occluded yes / no per cell = 2 * (confidence bin + 1) + tagged
     occluded; ``labels[t, a, h]``: frames tagged ``a`` that a person labelled occluded with ``h``
@@ -188,18 +231,18 @@ class Reviewed:
 
     @classmethod
     def of(cls, f: Frames) -> Reviewed:
-        sel = f.compared
+        sel, tags = f.compared, f.reference
         tracklet = pd.factorize(f.tracklet[sel])[0]
         n = int(tracklet.max()) + 1 if len(tracklet) else 0
-        auto_occ, human_occ = f.auto_occluded[sel], f.occluded[sel]
-        cell = 2 * (confidence_bin(f.confidence[sel]) + 1) + auto_occ
+        auto_occ, human_occ = tags.occluded[sel], f.occluded[sel]
+        cell = 2 * (confidence_bin(tags.confidence[sel]) + 1) + auto_occ
         size = 2 * N_BINS
         total = np.zeros((n, size))
         flips = np.zeros((n, size))
         np.add.at(total, (tracklet, cell), 1)
         np.add.at(flips, (tracklet, cell), auto_occ != human_occ)
         labels = np.zeros((n, 11, 11))
-        source = np.where(auto_occ, f.auto_occlusion[sel], 0)
+        source = np.where(auto_occ, tags.occlusion[sel], 0)
         np.add.at(labels, (tracklet, source, f.occlusion[sel]), human_occ)
         return cls(total, flips, labels)
 
@@ -359,8 +402,9 @@ def label_quality(
     splits: dict[str, pd.DataFrame], opts: QualityOptions | None = None
 ) -> dict[str, Any]:
     """label_quality.json: per split the reviewed share, the unknown frames, the automatic tags
-    against the reviewers, the reviewers against each other and the unreviewed frames' estimated
-    accuracy; and the range of Tables 1-2 if the unreviewed tags were wrong at that rate."""
+    (as shown, and the reference) against the reviewers, the reviewers against each other and
+    the unreviewed frames' estimated accuracy; and the range of Tables 1-2 if the unreviewed tags
+    were wrong at that rate."""
     opts = opts or QualityOptions()
     f = Frames.of(splits)
     reviewed = Reviewed.of(f)
@@ -373,7 +417,8 @@ def label_quality(
             "reviewed": float(f.reviewed[rows].mean()) if n else 0.0,
             "hand_made": float((~f.reviewed & np.isnan(f.confidence))[rows].mean()) if n else 0.0,
             "unknown": int((rows & f.unreviewed & (f.confidence == 0)).sum()),
-            "auto_vs_reviewers": auto_vs_reviewers(f, rows),
+            "auto_vs_reviewers": tags_vs_reviewers(f, rows, f.shown),
+            "current_vs_reviewers": tags_vs_reviewers(f, rows, f.reference),
             "between_reviewers": between_reviewers(f, rows),
             "unreviewed": unreviewed_accuracy(f, reviewed, rows, opts),
         }

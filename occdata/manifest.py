@@ -39,6 +39,9 @@ OPTIONAL_COLUMNS: dict[str, str] = {  # written only where the annotation CSV ha
     "auto_persons": "int16",
     "occlusion_2": "int16",
     "persons_2": "int16",
+    "check_occlusion": "int16",
+    "check_persons": "int16",
+    "check_confidence": "float32",
 }
 METADATA_KEY = b"occreid"
 SCHEMA_VERSION = 1

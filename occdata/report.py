@@ -86,6 +86,10 @@ def _interval(lo_hi: list[float] | None) -> str:
     return "-" if lo_hi is None else f"{pct(lo_hi[0])} .. {pct(lo_hi[1])}"
 
 
+# what the unreviewed frames' estimate compares the reviewers with (label_quality: the reference)
+CURRENT = "the current tags (out of fold where fitted on the reviews)"
+
+
 def quality_tables(quality: dict[str, Any] | None) -> list[Table]:
     """The label-quality section (occdata/label_quality.py): per split, then per confidence bin,
     then the range of Tables 1-2 if the unreviewed tags were wrong at the estimated rate."""
@@ -94,6 +98,7 @@ def quality_tables(quality: dict[str, Any] | None) -> list[Table]:
     rows = []
     for split, q in quality["splits"].items():
         auto, two, todo = q["auto_vs_reviewers"], q["between_reviewers"], q["unreviewed"]
+        current = q["current_vs_reviewers"]
         rows.append(
             [
                 split,
@@ -102,6 +107,7 @@ def quality_tables(quality: dict[str, Any] | None) -> list[Table]:
                 pct(q["hand_made"]),
                 f"{q['unknown']:,}",
                 f"{_num(auto['occluded_agreement'])} ({auto['frames']:,})",
+                f"{_num(current['occluded_agreement'])} ({current['frames']:,})",
                 f"{_num(two['kappa'], percent=False)} ({two['frames']:,})",
                 f"{_num(todo['estimated_accuracy'])} [{_interval(todo['interval'])}]",
             ]
@@ -115,7 +121,8 @@ def quality_tables(quality: dict[str, Any] | None) -> list[Table]:
                 "reviewed",
                 "hand-made",
                 "unknown (no evidence)",
-                "tags = reviewers, occluded yes/no (frames)",
+                "tags as shown = reviewers, occluded yes/no (frames)",
+                f"{CURRENT} = reviewers (frames)",
                 "reviewer vs reviewer kappa (frames)",
                 "unreviewed: estimated accuracy [95 %]",
             ],
@@ -125,12 +132,16 @@ def quality_tables(quality: dict[str, Any] | None) -> list[Table]:
     bins = quality["confidence_bins"]
     rel_rows = []
     for split, q in quality["splits"].items():
-        by = q["auto_vs_reviewers"]["by_confidence"]
+        by = q["current_vs_reviewers"]["by_confidence"]
         rel_rows.append(
             [split, *(f"{_num(b['occluded_agreement'])} ({b['frames']:,})" for b in by)]
         )
     tables.append(
-        Table("Tags against reviewers by tag confidence (frames)", ["split", *bins], rel_rows)
+        Table(
+            f"{CURRENT.capitalize()} against reviewers by their confidence (frames)",
+            ["split", *bins],
+            rel_rows,
+        )
     )
     wrong = quality["tables_if_wrong"]
     if wrong is not None:

@@ -38,12 +38,15 @@ Wilson interval over their number.
 
 For the review app and the dataset report: ``fit_calibration`` (evidence + reviewed labels ->
 fitted calibration and its report), ``tagging.tag_table`` (evidence + calibration -> label,
-confidence, unknown) and ``CalibrationFit.accuracy`` (estimated accuracy of unreviewed tags).
+confidence, unknown), ``CalibrationFit.accuracy`` (estimated accuracy of unreviewed tags) and
+``CalibrationFit.check`` (the reviewed frames' tags under the calibration used, out of fold where
+it was fitted on them, with its confidence: after a re-tag they, not the tags the reviewers were
+shown, stand for the new tags in the review header's and the report's estimates).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +56,7 @@ from occreid.common.errors import OccreidError
 from occreid.occdata.annotations import check_annotations, is_occluded, read_csv_text
 from occreid.occdata.label_quality import wilson_interval
 from occreid.pseudolabel.calibration import NO_EVIDENCE, PRIOR_LABEL, Calibration, OccludedModel
-from occreid.pseudolabel.tagging import FEATURES, features, tag_table
+from occreid.pseudolabel.tagging import FEATURES, features, tag_confidence, tag_table
 
 C = 1.0  # inverse L2 strength of the logistic regression (scikit-learn's default)
 FOLDS = 5  # tracklet-grouped cross-validation folds (fewer where fewer tracklets)
@@ -317,6 +320,9 @@ class CalibrationFit:
     before_balanced: float
     after_balanced: float
     units: str = "tracklets"  # what the reviewed items are (tracklets; images of an image folder)
+    # the check (``checked_tags``): the reviewed frames' tags under the calibration used, out of
+    # fold where it was fitted on them; None where nothing was fitted (too few reviewed)
+    check: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
     @property
     def reviewed(self) -> str:
@@ -342,6 +348,18 @@ class CalibrationFit:
             "estimated occluded yes / no accuracy of the unreviewed frames' tags: "
             f"{self.accuracy.said(self.units)}",
         ]
+
+
+def checked_tags(tags: pd.DataFrame, cal: Calibration) -> pd.DataFrame:
+    """The check of calibration ``cal``: the reviewed frames' ``tags`` (tag_table rows, each
+    made by a calibration not fitted on its tracklet) as path, occlusion, persons and a
+    confidence on ``cal``'s scale (tagging.tag_confidence of their own certainty): what the
+    reviewed frames say about the tags ``cal`` gives the frames nobody reviewed (the review
+    header's and the dataset report's reference, review/store.py)."""
+    known = ~tags["unknown"].to_numpy()
+    confidence = tag_confidence(tags["p_occluded"].to_numpy(), known, cal)
+    out = tags[["path", "occlusion", "persons"]].assign(confidence=confidence)
+    return out.reset_index(drop=True)
 
 
 def cross_validated(
@@ -422,6 +440,7 @@ def fit_calibration(
             return CalibrationFit(
                 fitted, True, reason, tracklets, len(reviewed),
                 before, after, before_balanced, after_balanced, units,
+                checked_tags(checked, fitted),
             )  # fmt: skip
     reason = (
         "kept the starting calibration's tags: the fitted one was worse in cross-validation "
@@ -433,5 +452,5 @@ def fit_calibration(
     )
     return CalibrationFit(
         kept, False, reason, tracklets, len(reviewed), before, first_after, before_balanced,
-        first_balanced, units,
+        first_balanced, units, checked_tags(start.reset_index(), kept),
     )  # fmt: skip

@@ -1,8 +1,9 @@
 """The calibration of one pose / parsing backend pair: every number the occlusion tags depend on.
 
 One object, saved as JSON beside the tags (``LABELS/calibration.json`` from `occreid calibrate`,
-``<CSV>.calibration.json`` beside every CSV that `occreid tag-occlusion` writes), with where each
-number came from (``sources``):
+``<CSV>.calibration.json`` beside every CSV that `occreid tag-occlusion` writes,
+``tags_calibration``; a fitted one with its check beside it: calibration_check.py), with where
+each number came from (``sources``):
 
 - ``score_scale`` (hidden score, seen score) and ``seen_score``: how the pose backend's scores
   read as "seen" (evidence.py); ``seen_score`` is also the threshold of the APU targets
@@ -161,6 +162,11 @@ class Calibration:
         """A copy with fitted numbers and their sources merged in."""
         sources = {**self.sources, **changes.pop("sources", {})}
         return replace(self, **changes, sources=sources)
+
+
+def tags_calibration(csv: Path) -> Path:
+    """Where the calibration of a tags CSV is saved beside it: ``<CSV>.calibration.json``."""
+    return csv.with_name(csv.name.removesuffix(".csv") + ".calibration.json")
 
 
 def load_calibration(path: Path) -> Calibration:

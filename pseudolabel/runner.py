@@ -465,7 +465,8 @@ def finish(
     the labelling processes (rank 0), their CPU seconds and the cores they kept busy on
     average."""
     from occreid.pseudolabel.cache import LabelCache
-    from occreid.pseudolabel.calibration import calibration_for
+    from occreid.pseudolabel.calibration import FILE_NAME, calibration_for, tags_calibration
+    from occreid.pseudolabel.calibration_check import copy_check
     from occreid.pseudolabel.tagging import tag_occlusion
 
     missing = set(range(meta["shards"])) - finished_shards(out)
@@ -487,5 +488,6 @@ def finish(
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     cal = calibration_for(out, cache.meta)
     tag_occlusion(cache, cal).to_csv(out / "occlusion.csv", index=False)
-    cal.save(out / "occlusion.calibration.json")
+    cal.save(tags_calibration(out / "occlusion.csv"))
+    copy_check(out / FILE_NAME, tags_calibration(out / "occlusion.csv"))
     return report

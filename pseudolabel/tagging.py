@@ -190,9 +190,16 @@ def tag_table(table: pd.DataFrame, cal: Calibration) -> pd.DataFrame:
     out["p_occluded"] = np.where(known, p, prior_p[which])
     out["occlusion"] = np.where(known, np.nan_to_num(labels), prior_label[which]).astype(np.int16)
     out["unknown"] = ~known
-    confidence = np.where(known, cal.confidence(np.maximum(p, 1 - p)), 0.0)
-    out["confidence"] = np.round(np.nan_to_num(confidence), 3)
+    out["confidence"] = tag_confidence(p, known, cal)
     return out
+
+
+def tag_confidence(p: np.ndarray, known: np.ndarray, cal: Calibration) -> np.ndarray:
+    """Step 3: the confidence of tags with P(occluded) ``p`` under ``cal`` (0 where not
+    ``known``), to the CSV's precision; also what puts calibrate.py's out-of-fold tags on the
+    scale of the tags a calibration gives."""
+    confidence = np.where(known, cal.confidence(np.maximum(p, 1 - p)), 0.0)
+    return np.round(np.nan_to_num(confidence), 3)
 
 
 def tag_frames(cache: LabelCache, cal: Calibration | None = None) -> pd.DataFrame:

@@ -3,9 +3,13 @@
 The CSV is DESIGN's format (path, occlusion, persons; confidence where the input had it, with
 its precision) plus ``reviewed`` (1 for the frames of accepted tracklets and those reviewed in
 the input CSV), ``auto_occlusion, auto_persons`` (on reviewed frames: the proposal the reviewer
-was shown) and, where a second reviewer accepted a blind review (review/overlap.py),
-``occlusion_2, persons_2`` on those frames; in the input CSV's row order; build-dataset reads
-it as it is (its label-quality section: occdata/label_quality.py). The exclusions go
+was shown), where the store kept a check (a re-tag's, or a CSV's: review/store.py)
+``check_occlusion, check_persons, check_confidence`` on the reviewed frames in it (their tag
+under the calibration of the current tags, out of fold where fitted on the reviews: what stands
+for the current tags; blank elsewhere) and,
+where a second reviewer accepted a blind review (review/overlap.py), ``occlusion_2, persons_2``
+on those frames; in the input CSV's row order; build-dataset reads it as it is (its
+label-quality section: occdata/label_quality.py). The exclusions go
 beside it, ``OUT.exclude.txt``, in build-dataset's ``--exclude`` format
 (``train/<pid>/<tracklet>`` per line). An image folder gets the CSV only: it is never built,
 train reads it as it is, so an exclusion list would mean nothing (review/unit.py).
@@ -79,6 +83,11 @@ def export(store: ReviewStore, out: Path, unit: Unit = TRACKLET) -> dict[str, An
     reviewed = table["reviewed"] == 1
     for column in ("auto_occlusion", "auto_persons"):  # the proposal each reviewer was shown
         table[column] = frames[column].where(reviewed).astype("Int64")
+    checked = frames.get("check_occlusion", pd.Series(np.nan, frames.index)).notna() & reviewed
+    if checked.any():  # the reference tags of the frames a re-tag checked
+        for column in ("check_occlusion", "check_persons"):
+            table[column] = frames[column].where(checked).astype("Int64")
+        table["check_confidence"] = frames["check_confidence"].where(checked)
     second = frames.get("occlusion_2", pd.Series(np.nan, frames.index)).notna() & reviewed
     if second.any():  # a second reviewer's blind labels
         for column in ("occlusion_2", "persons_2"):

@@ -4,9 +4,11 @@ The label cache's evidence (tagging.evidence_table, computed once per server) an
 the accepted tracklets go to calibrate.fit_calibration; where it uses the fit, the fitted
 calibration is saved beside the store (STORE.retag-N.calibration.json) and its tags become a
 new proposal set for the undecided frames (ReviewStore.repropose: never a decision, never the
-proposals a reviewer was shown). Where the fit falls back (too few reviewed tracklets, or not
-better in cross-validation), nothing changes and the reason is given. Run from the page (a key
-and a button) or after every N newly accepted tracklets (``--calibrate-every``).
+proposals a reviewer was shown), kept with the fit's check (the reviewed frames' out-of-fold
+tags: what the header's estimate compares the reviewers with from then on). Where the fit falls
+back (too few reviewed tracklets, or not better in cross-validation), nothing changes and the
+reason is given. Run from the page (a key and a button) or after every N newly accepted
+tracklets (``--calibrate-every``).
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class Retagger:
         saved = store.path.with_name(f"{store.path.name}.retag-{n + 1}.calibration.json")
         fit.calibration.save(saved)
         tags = tag_table(self._evidence, fit.calibration)
-        opened = store.repropose(tags, saved)
+        opened = store.repropose(tags, saved, fit.check)
         fitted_on = counted(fit.tracklets, self.unit.many, "reviewed")
         message = (
             f"re-tagged with a calibration fitted on {fitted_on} "

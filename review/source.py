@@ -27,8 +27,12 @@ def source_frames(root: Path) -> tuple[Path, pd.DataFrame]:
 
 def proposals(frames: pd.DataFrame, csv: Path, missing: Missing = Missing.ERROR) -> Proposals:
     """``frames`` with the CSV's occlusion, persons, confidence (float64 as written; NaN where
-    it has none), reviewed and row (the CSV's order; frames it lacks after it, in frame order);
+    it has none), reviewed and row (the CSV's order; frames it lacks after it, in frame order),
+    and the check of the calibration saved beside it (pseudolabel/calibration_check.py), if any;
     unknown paths, out-of-range values and (unless ``missing``) unannotated frames are errors."""
+    from occreid.pseudolabel.calibration import tags_calibration
+    from occreid.pseudolabel.calibration_check import load_check
+
     table = read_annotations(csv)
     out = attach_annotations(frames, table, csv, missing)
     confidence = np.full(len(frames), np.nan)
@@ -41,4 +45,5 @@ def proposals(frames: pd.DataFrame, csv: Path, missing: Missing = Missing.ERROR)
     absent = row < 0
     row[absent] = len(table) + np.arange(int(absent.sum()))
     out["row"] = row
-    return Proposals(csv=csv, sha256=file_sha256(csv), frames=out)
+    check = load_check(tags_calibration(csv))
+    return Proposals(csv=csv, sha256=file_sha256(csv), frames=out, check=check)

@@ -1,9 +1,10 @@
 """The review store: one SQLite database (WAL mode), by default beside the annotation CSV.
 
-Schema version 3 (``PRAGMA user_version``; an older store is migrated in place when opened,
+Schema version 4 (``PRAGMA user_version``; an older store is migrated in place when opened,
 keeping every decision: 1 -> 2 adds versions, pages, proposal sets and the fingerprint; 2 -> 3
 re-reads the tracklets' camids from the source, since image folders stored ``c<n> - 1`` before
-and now store ``n``, as DukeMTMC-VideoReID's ``C<n>`` always was)::
+and now store ``n``, as DukeMTMC-VideoReID's ``C<n>`` always was; 3 -> 4 adds the checks, none:
+the proposals the reviewers were shown stay the reference)::
 
     meta(key, value)          schema, fingerprint (of SOURCE's frame listing), source (the root
                               last seen, a hint only), created, retagged_from (the CSV a
@@ -17,6 +18,12 @@ and now store ``n``, as DukeMTMC-VideoReID's ``C<n>`` always was)::
                               ``row`` = the frame's position in the CSV (the export's order)
     superseded(proposal_set, path, occlusion, persons, confidence)
                               proposals a later CSV replaced
+    checks(proposal_set, path, occlusion, persons, confidence)
+                              the check of the calibration a proposal set came from (a re-tag's
+                              calibrate.CalibrationFit.check, or the one beside a CSV:
+                              pseudolabel/calibration_check.py): the reviewed frames' tags under
+                              it, out of fold where it was fitted on them, the confidence on the
+                              scale of the tags it proposes
     tracklets(key, split, pid, camid, frames, accepted, exclude, reviewer, at, version)
     changes(id, at, reviewer, page, tracklet, action, proposal_set, undone)
                               every decision, in order: who, from which page, on which proposals
@@ -29,6 +36,13 @@ Proposals and decisions are kept apart: a new CSV (another content hash) gives i
 the frames nobody decided (no decision, tracklet not accepted); decided frames keep their value
 and those that now disagree with the new tags are listed. A CSV's ``reviewed`` column is a
 decision (change ``import reviewed``, reviewer ``csv:NAME``).
+
+What the reviewers did says how good the tags nobody decided are (review/quality.py, the
+export's label-quality columns) only when compared with tags like those: the *reference* tag of a
+reviewed frame is its tag in the check of the latest proposal set that has one (a re-tag, or a
+CSV tagged with a fitted calibration), where the frame is in it, else the proposal its reviewer
+was shown. A frame decided after that re-tag was undecided at its fit, so it is in no check and
+was shown a tag of the re-tag itself.
 
 Every decision is one transaction (``BEGIN IMMEDIATE``, ``synchronous = FULL``): once the
 server has answered, it is on disk. Every write names the tracklet's ``version`` it was made on
@@ -57,7 +71,7 @@ from occreid.common.atomic import write_text
 from occreid.common.errors import OccreidError
 from occreid.occdata.annotations import file_sha256
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CAMIDS_AS_NAMED = 3  # the first schema whose image-folder camids are the file names' c<n>
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -73,6 +87,9 @@ CREATE INDEX IF NOT EXISTS frames_by_tracklet ON frames (tracklet, frame);
 CREATE TABLE IF NOT EXISTS superseded (
     proposal_set INTEGER NOT NULL, path TEXT NOT NULL, occlusion INTEGER NOT NULL,
     persons INTEGER NOT NULL, confidence REAL);
+CREATE TABLE IF NOT EXISTS checks (
+    proposal_set INTEGER NOT NULL, path TEXT NOT NULL, occlusion INTEGER NOT NULL,
+    persons INTEGER NOT NULL, confidence REAL, PRIMARY KEY (proposal_set, path));
 CREATE TABLE IF NOT EXISTS tracklets (
     key TEXT PRIMARY KEY, split TEXT NOT NULL, pid INTEGER NOT NULL, camid INTEGER NOT NULL,
     frames INTEGER NOT NULL, accepted INTEGER NOT NULL DEFAULT 0,
@@ -114,6 +131,22 @@ def _second(con: sqlite3.Connection) -> tuple[str, str]:
     return (", s.occlusion_2, s.persons_2", _SECOND) if some.fetchone()[0] else ("", "")
 
 
+_CHECK = (
+    ", k.occlusion AS check_occlusion, k.persons AS check_persons, "
+    "k.confidence AS check_confidence",
+    "LEFT JOIN checks k ON k.path = f.path "
+    "AND k.proposal_set = (SELECT MAX(proposal_set) FROM checks)",
+)
+
+
+def _latest_check(con: sqlite3.Connection) -> tuple[str, str]:
+    """(columns, join) that give each frame its tag in the latest check (check_occlusion,
+    check_persons, check_confidence; NULL where the frame is not in it); nothing where no
+    proposal set came with a check (the columns are then left out, as the blind ones)."""
+    some = con.execute("SELECT EXISTS (SELECT 1 FROM checks)").fetchone()[0]
+    return _CHECK if some else ("", "")
+
+
 def _only(keys: list[str] | None, joined: str) -> str:
     """SQL that keeps the frames of the tracklets in ``keys`` (all where None), after
     ``joined`` (WHERE or AND); its one parameter is ``_keys(keys)``."""
@@ -153,11 +186,13 @@ class Stale(Exception):
 class Proposals:
     """One annotation CSV on the source's frames: ``frames`` has path, tracklet, split, pid,
     camid, frame, row (CSV order), occlusion, persons, confidence (float64, NaN = none) and
-    reviewed (bool)."""
+    reviewed (bool); ``check`` (path, occlusion, persons, confidence): the check of the
+    calibration the tags came from (calibrate.CalibrationFit.check), kept with them, if any."""
 
     csv: Path
     sha256: str
     frames: pd.DataFrame
+    check: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -272,10 +307,14 @@ class ReviewStore:
         finally:
             store.read_only = read_only  # a private copy: read, migrated, never written back
 
-    def repropose(self, tags: pd.DataFrame, source: Path) -> Opened:
+    def repropose(
+        self, tags: pd.DataFrame, source: Path, check: pd.DataFrame | None = None
+    ) -> Opened:
         """Give new proposals ``tags`` (path, occlusion, persons, confidence: a re-tag of the
         label cache, recorded as a proposal set from the file ``source``) to the frames nobody
-        decided; decisions, and the proposals their reviewers were shown, stay. The store keeps
+        decided; decisions, and the proposals their reviewers were shown, stay; ``check``
+        (path, occlusion, persons, confidence: calibrate.CalibrationFit.check) is kept with the
+        set: the reference of the frames in it from now on (module docstring). The store keeps
         following the CSV it was opened with: reopened with it, the re-tag stays."""
         with self.connect(write=True) as con:
             undecided = pd.read_sql_query(
@@ -286,7 +325,7 @@ class ReviewStore:
             columns = ["path", "occlusion", "persons", "confidence"]
             frames = undecided.merge(tags[columns], on="path").assign(reviewed=False)
             following = _retagged_from(con) or _latest_sha(con)
-            new = Proposals(csv=source, sha256=file_sha256(source), frames=frames)
+            new = Proposals(csv=source, sha256=file_sha256(source), frames=frames, check=check)
             opened = _reload(con, new, None)
             con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (RETAGGED_FROM, following))
         return opened
@@ -500,16 +539,18 @@ class ReviewStore:
 
     def compared_frames(self, keys: list[str] | None = None) -> pd.DataFrame:
         """The frames of accepted tracklets (of those in ``keys``) with the proposal their
-        reviewer was shown and a second reviewer's blind labels: tracklet, split, occlusion,
-        persons, confidence, auto_occlusion, auto_persons, occlusion_2, persons_2 (NULL: none;
-        no such columns where nobody reviewed blind), in the frames' order."""
+        reviewer was shown, a second reviewer's blind labels and their tag in the latest check:
+        tracklet, split, occlusion, persons, confidence, auto_occlusion, auto_persons,
+        occlusion_2, persons_2, check_occlusion, check_persons, check_confidence (NULL: none; no
+        blind or check columns where nobody reviewed blind or no check was kept), in the
+        frames' order. label_quality takes the check, where there is one, as the reference."""
         query = """
             SELECT f.path, f.tracklet, t.split, f.occlusion, f.persons, f.confidence,
-                   f.proposed_occlusion AS auto_occlusion, f.proposed_persons AS auto_persons{0}
-            FROM frames f JOIN tracklets t ON t.key = f.tracklet {1}
-            WHERE t.accepted = 1 {2} ORDER BY f.rowid"""
+                   f.proposed_occlusion AS auto_occlusion, f.proposed_persons AS auto_persons{0}{2}
+            FROM frames f JOIN tracklets t ON t.key = f.tracklet {1} {3}
+            WHERE t.accepted = 1 {4} ORDER BY f.rowid"""
         with self.connect() as con:
-            sql = query.format(*_second(con), _only(keys, "AND"))
+            sql = query.format(*_second(con), *_latest_check(con), _only(keys, "AND"))
             table = pd.read_sql_query(sql, con, params=_keys(keys))
             return _shown_proposals(con, table, keys).drop(columns="path")
 
@@ -521,17 +562,20 @@ class ReviewStore:
 
     def reviewed_frames(self) -> tuple[pd.DataFrame, list[str]]:
         """(every frame's path, occlusion, persons, confidence, reviewed (accepted tracklet, or
-        reviewed in a CSV), the proposal (auto_occlusion, auto_persons) and a second reviewer's
-        blind labels (occlusion_2, persons_2; NULL: none; no such columns where nobody reviewed
-        blind) in the CSV's row order; the excluded tracklets): the export."""
+        reviewed in a CSV), the proposal (auto_occlusion, auto_persons), a second reviewer's
+        blind labels (occlusion_2, persons_2) and the tag in the latest check (check_occlusion,
+        check_persons, check_confidence; NULL: none; no blind or check columns where nobody
+        reviewed blind or no check was kept) in the CSV's row order; the excluded
+        tracklets): the export."""
         query = f"""
             SELECT f.path, f.occlusion, f.persons, f.confidence, f.row,
                    (t.accepted = 1 OR COALESCE(f.decision IN
                        (SELECT id FROM changes WHERE action = '{IMPORT}'), 0)) AS reviewed,
                    f.proposed_occlusion AS auto_occlusion, f.proposed_persons AS auto_persons{{0}}
-            FROM frames f JOIN tracklets t ON t.key = f.tracklet {{1}}"""
+                   {{2}}
+            FROM frames f JOIN tracklets t ON t.key = f.tracklet {{1}} {{3}}"""
         with self.connect() as con:
-            table = pd.read_sql_query(query.format(*_second(con)), con)
+            table = pd.read_sql_query(query.format(*_second(con), *_latest_check(con)), con)
             table = _shown_proposals(con, table)
             excluded = [r[0] for r in con.execute("SELECT key FROM tracklets WHERE exclude = 1")]
         row = table.pop("row").to_numpy()
@@ -702,6 +746,25 @@ def _record(con: sqlite3.Connection, who: tuple[str, str | None], key: str, acti
     return int(cur.lastrowid or 0)
 
 
+def _keep_check(con: sqlite3.Connection, set_id: int, proposals: Proposals) -> None:
+    """Store the check of ``proposals`` (if any) with their proposal set ``set_id``, for its
+    frames that are in the store."""
+    check = proposals.check
+    if check is None:
+        return
+    con.executemany(
+        "INSERT INTO checks SELECT ?, path, ?, ?, ? FROM frames WHERE path = ?",
+        zip(
+            [set_id] * len(check),
+            check["occlusion"].astype(int).tolist(),
+            check["persons"].astype(int).tolist(),
+            _confidences(check),
+            check["path"].tolist(),
+            strict=True,
+        ),
+    )
+
+
 def _latest_sha(con: sqlite3.Connection) -> str | None:
     row = con.execute("SELECT sha256 FROM proposal_sets ORDER BY id DESC LIMIT 1").fetchone()
     return None if row is None else row[0]
@@ -790,6 +853,7 @@ def _create(con: sqlite3.Connection, root: Path, here: str, proposals: Proposals
             strict=True,
         ),
     )
+    _keep_check(con, set_id, proposals)
     imported = _import_reviewed(con, proposals, frames["reviewed"].to_numpy(bool))
     return Opened(state="created", imported=imported)
 
@@ -825,6 +889,7 @@ def _reload(con: sqlite3.Connection, proposals: Proposals, listed: Path | None) 
     frames = proposals.frames
     followed = _followed_csv(con)
     set_id = _new_set(con, proposals)
+    _keep_check(con, set_id, proposals)
     con.execute(
         "CREATE TEMP TABLE incoming (path TEXT PRIMARY KEY, row INTEGER, occlusion INTEGER, "
         "persons INTEGER, confidence REAL, reviewed INTEGER)"

@@ -148,6 +148,33 @@ def test_tables_move_to_what_reviewers_did_to_such_tags() -> None:
     assert quality["splits"]["query"]["unreviewed"]["estimated_accuracy"] == 0.0
 
 
+def test_a_check_not_the_tag_shown_is_what_the_unreviewed_tags_are_judged_by() -> None:
+    # the reviewers turned every tag shown; after a re-tag its check (the current tags, out of
+    # fold) agrees with them: the unreviewed frames, tagged as the check tags, are taken as right
+    splits = _test_splits(auto_right=False)
+    train = splits["train"]
+    splits["train"] = train.assign(
+        check_occlusion=train["occlusion"], check_persons=1, check_confidence=0.5
+    )
+    stats = compute_stats(splits)
+    quality = label_quality(splits, QualityOptions(draws=30))
+    q = quality["splits"]["train"]
+    assert q["auto_vs_reviewers"]["occluded_agreement"] == 0.0  # the tags as shown
+    assert q["current_vs_reviewers"]["occluded_agreement"] == 1.0
+    by = {b["confidence"]: b for b in q["current_vs_reviewers"]["by_confidence"]}
+    assert by["0.4-0.6"]["frames"] == 6 and by["0.4-0.6"]["occluded_agreement"] == 1.0
+    assert quality["splits"]["query"]["unreviewed"]["estimated_accuracy"] == 1.0
+    for table in ("table1", "table2"):  # the redraws flip nothing either
+        r = quality["tables_if_wrong"][table]["query"]
+        assert r["low"] == r["high"] == pytest.approx(stats[table]["query"])
+    # the check's own confidence bin counts: in another bin than the unreviewed tags' (0.5),
+    # it says nothing of them beyond the overall rate of its yes / no
+    splits["train"] = splits["train"].assign(check_confidence=0.9)
+    q = label_quality(splits, QualityOptions(draws=30))["splits"]["train"]
+    by = {b["confidence"]: b for b in q["current_vs_reviewers"]["by_confidence"]}
+    assert by["0.8-1.0"]["frames"] == 6 and by["0.4-0.6"]["frames"] == 0
+
+
 def test_the_report_charts_draw_the_range_of_each_bin() -> None:
     splits = _test_splits(auto_right=False)
     stats = compute_stats(splits)
@@ -203,6 +230,24 @@ def test_review_columns_are_checked_and_blanks_kept(tmp_path: Path) -> None:
         read_annotations(csv)
 
 
+def test_check_columns_are_checked_and_blanks_kept(tmp_path: Path) -> None:
+    csv = tmp_path / "a.csv"
+    head = "path,occlusion,persons,reviewed,check_occlusion,check_persons,check_confidence\n"
+    csv.write_text(head + "a.jpg,3,1,1,5,2,0.875\nb.jpg,0,1,0,,,\n")
+    table = read_annotations(csv)
+    assert table["check_occlusion"].tolist() == [5, -1]
+    assert table["check_persons"].tolist() == [2, -1]
+    assert table["check_confidence"].iloc[0] == 0.875 and np.isnan(table["check_confidence"][1])
+    for bad, message in (
+        ("a.jpg,3,1,1,11,1,0.5", r"a.csv:2: check_occlusion = 11 is not an integer in 0-10"),
+        ("a.jpg,3,1,1,3,0,0.5", r"a.csv:2: check_persons = 0 is not an integer in >= 1"),
+        ("a.jpg,3,1,1,3,1,1.5", r"a.csv:2: check_confidence = 1.5 is not a number in 0-1"),
+    ):
+        csv.write_text(head + bad + "\n")
+        with pytest.raises(OccreidError, match=message):
+            read_annotations(csv)
+
+
 def test_build_writes_the_section_only_for_automatic_tags(toy_source: Path, tmp_path: Path) -> None:
     from occreid.occdata.build import BuildOptions, build_dataset
 
@@ -226,3 +271,35 @@ def test_build_writes_the_section_only_for_automatic_tags(toy_source: Path, tmp_
     assert quality["splits"]["train"]["auto_vs_reviewers"]["occluded_agreement"] == 1.0
     assert "Label quality" in (tmp_path / "auto" / "reports" / "stats.md").read_text()
     assert "Label quality" in (tmp_path / "auto" / "reports" / "stats.html").read_text()
+
+
+def test_build_judges_the_unreviewed_tags_by_the_check_where_there_is_one(
+    toy_source: Path, tmp_path: Path
+) -> None:
+    from occreid.occdata.build import BuildOptions, build_dataset
+
+    hand = pd.read_csv(toy_source / "annotations.csv")
+    occluded = is_occluded(hand["occlusion"].to_numpy(), hand["persons"].to_numpy())
+    reviewed = np.arange(len(hand)) <= len(hand) // 3
+    tagged = hand.assign(  # the tags shown were all wrong on occluded yes / no; the check right
+        confidence=0.9,
+        reviewed=reviewed.astype(int),
+        auto_occlusion=np.where(occluded, 0, 3),
+        auto_persons=1,
+        check_occlusion=hand["occlusion"],
+        check_persons=hand["persons"],
+        check_confidence=0.9,
+    )
+    for column in ("auto_occlusion", "auto_persons", "check_occlusion", "check_persons"):
+        tagged[column] = tagged[column].where(reviewed).astype("Int64")
+    tagged["check_confidence"] = tagged["check_confidence"].where(reviewed)
+    csv = tmp_path / "checked.csv"
+    tagged.to_csv(csv, index=False)
+    build_dataset(BuildOptions(source=toy_source, out=tmp_path / "out", annotations=csv))
+    quality = json.loads((tmp_path / "out" / "reports" / "label_quality.json").read_text())
+    train = quality["splits"]["train"]
+    assert train["auto_vs_reviewers"]["occluded_agreement"] == 0.0
+    assert train["current_vs_reviewers"]["occluded_agreement"] == 1.0
+    assert train["unreviewed"]["estimated_accuracy"] == 1.0  # 0.0 from the tags shown
+    report = (tmp_path / "out" / "reports" / "stats.md").read_text()
+    assert "current tags (out of fold where fitted on the reviews)" in report

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from occreid.common.errors import OccreidError
 from occreid.occdata.label_quality import wilson_interval
 from occreid.pseudolabel.calibrate import (
     CONFIDENCE_Z,
+    FOLDS,
     MIN_TRACKLETS,
     NOT_ENOUGH,
     Interval,
@@ -36,6 +38,7 @@ from occreid.pseudolabel.calibration import (
     calibration_for,
     default_calibration,
     load_calibration,
+    tags_calibration,
 )
 from occreid.pseudolabel.evidence import LEVEL_WEIGHTS
 from occreid.pseudolabel.tagging import LEVEL_COLUMNS, tag_table
@@ -129,6 +132,25 @@ def test_a_few_reviewed_tracklets_keep_the_defaults_and_say_so() -> None:
     fit = fit_calibration(table, answers[table["tracklet"].isin(few)], base)
     assert not fit.used_fit and fit.calibration is base
     assert "kept the starting calibration" in fit.reason and str(MIN_TRACKLETS) in fit.reason
+    assert fit.check is None  # nothing fitted: the tags shown stay the reference
+
+
+def test_a_fit_s_check_is_its_out_of_fold_tags_with_the_fitted_confidence() -> None:
+    table, answers = _squeezed_table(40)
+    base = default_calibration("squeezed", "none")
+    reviewed = answers[table["tracklet"] < "0010"].reset_index(drop=True)
+    fit = fit_calibration(table, reviewed, base)
+    assert fit.used_fit and fit.check is not None
+    checked = cross_validated(table, reviewed, base, FOLDS).set_index("path")
+    check = fit.check.set_index("path").loc[checked.index]
+    assert check["occlusion"].equals(checked["occlusion"])
+    assert check["persons"].equals(checked["persons"])
+    p = checked["p_occluded"].to_numpy()
+    on_fitted_scale = np.round(fit.calibration.confidence(np.maximum(p, 1 - p)), 3)
+    assert check["confidence"].to_numpy() == pytest.approx(on_fitted_scale)
+    # the folds' own confidence is the defaults' scale (capped), not that of the tags now given
+    assert not np.allclose(check["confidence"], checked["confidence"])
+    assert check["confidence"].max() > base.confidence_cap
 
 
 def test_a_single_reviewed_tracklet_says_there_is_too_little_to_estimate_never_nan() -> None:
@@ -201,6 +223,10 @@ def test_confidence_is_the_agreement_found_at_that_certainty() -> None:
     flipped.loc[odd, "occlusion"] = np.where(flipped.loc[odd, "occlusion"] > 0, 0, 4)
     fit = fit_calibration(table, flipped, base)  # half the frames disagree with any tag
     tags = tag_table(table, fit.calibration)
+    assert not fit.used_fit and fit.check is not None  # kept tags, fitted on no review: the check
+    check = fit.check.set_index("path").loc[table["path"]]
+    assert (check["occlusion"].to_numpy() == tags["occlusion"].to_numpy()).all()
+    assert check["confidence"].to_numpy() == pytest.approx(tags["confidence"].to_numpy())
     agree = (occluded(tags) == occluded(flipped)).mean()
     assert agree == pytest.approx(0.5, abs=0.1)
     assert tags["confidence"].max() <= agree + 0.1  # not the model's certainty (near 1)
@@ -275,7 +301,9 @@ def test_read_reviewed_takes_no_automatic_tag_for_a_review(tmp_path: Path) -> No
     assert read_reviewed(csv)["path"].tolist() == ["b.jpg"]  # the hand-made row
 
 
-def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
+def _hidden_legs_cache(tmp_path: Path) -> tuple[Any, Path, list[int]]:
+    """(a mediapipe-named cache of 12 tracklets of 3 frames, every other one with the legs
+    hidden yet scored as likely seen, a reviewed CSV of all its frames, their true labels)."""
     from tests.test_pseudolabel.test_tagging import _cache, _person, _small
 
     kp, mask = _person()
@@ -292,6 +320,12 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     paths = cache.index["path"]
     truth = [4 if int(t[1:]) % 2 else 0 for t in cache.index["tracklet"]]
     pd.DataFrame({"path": paths, "occlusion": truth, "persons": 1, "reviewed": 1}).to_csv(csv)
+    return cache, csv, truth
+
+
+def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
+    cache, csv, truth = _hidden_legs_cache(tmp_path)
+    paths = cache.index["path"]
     runner = CliRunner()
     before = runner.invoke(
         main, ["tag-occlusion", str(cache.root), "--out", str(tmp_path / "a.csv")]
@@ -333,6 +367,28 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     prior_only.save(cache.root / "calibration.json")
     r = runner.invoke(main, ["tag-occlusion", str(cache.root), "--out", str(tmp_path / "b.csv")])
     assert r.exit_code == 0 and "fitted on reviewed labels" in r.output, r.output
+
+
+def test_the_check_travels_with_the_calibration_to_the_tags(tmp_path: Path) -> None:
+    from occreid.pseudolabel.calibration_check import check_path, load_check
+
+    cache, csv, _ = _hidden_legs_cache(tmp_path)
+    fitted = cache.root / "calibration.json"
+    runner = CliRunner()
+    r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(csv)])
+    assert r.exit_code == 0, r.output
+    check = load_check(fitted)
+    assert check is not None and sorted(check["path"]) == sorted(cache.index["path"])
+    out = tmp_path / "tags.csv"
+    r = runner.invoke(main, ["tag-occlusion", str(cache.root), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    beside = load_check(tags_calibration(out))
+    assert beside is not None and beside.equals(check)
+    default_calibration("mediapipe", "mediapipe").save(fitted)  # replaced: its check is stale
+    assert check_path(fitted).is_file() and load_check(fitted) is None
+    r = runner.invoke(main, ["tag-occlusion", str(cache.root), "--out", str(out)])
+    assert r.exit_code == 0 and load_check(tags_calibration(out)) is None
+    assert not check_path(tags_calibration(out)).exists()
 
 
 def _with_unknown(table: pd.DataFrame, answers: pd.DataFrame, tracklets: int, label: int):

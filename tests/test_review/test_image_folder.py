@@ -104,9 +104,9 @@ def test_a_schema_2_store_opens_with_the_file_names_cameras_and_every_decision(
     assert {ctx.store.tracklet(k)["camid"] for k in keys} == {0, 1}  # the old numbering
     ctx = open_session(opts, "ann")[0]
     with sqlite3.connect(ctx.store.path) as con:
-        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     con.close()
-    assert ctx.store.meta()["schema"] == "3"
+    assert ctx.store.meta()["schema"] == "4"
     assert all(ctx.store.tracklet(k)["camid"] == _named_camera(k) for k in keys)
     assert _decisions(ctx) == before
     page = open_page(ctx)

@@ -213,6 +213,32 @@ def test_a_store_of_the_first_version_opens_and_keeps_its_decisions(
     assert open_page(ctx).write("/api/undo").json() == {"undone": None}  # not this page's
 
 
+def test_a_schema_3_store_opens_with_every_decision_and_no_check(
+    review_source: Path, tags: Path, open_page: type
+) -> None:
+    opts = ReviewOptions(source=review_source, annotations=tags)
+    path = _decide(opts, open_page)[0]
+    store = open_session(opts, "ann")[0].store
+    before = (store.frames().values.tolist(), store.history().values.tolist())
+    compared = store.compared_frames()
+    with sqlite3.connect(store.path) as con:  # what schema 3 left: no checks
+        con.execute("DROP TABLE IF EXISTS checks")
+        con.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
+        con.execute("PRAGMA user_version = 3")
+    con.close()
+    ctx, opened = open_session(opts, "ann")
+    assert opened.state == "unchanged"
+    with sqlite3.connect(ctx.store.path) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    con.close()
+    assert ctx.store.meta()["schema"] == "4"
+    assert (ctx.store.frames().values.tolist(), ctx.store.history().values.tolist()) == before
+    assert ctx.store.compared_frames().equals(compared)  # the shown proposals, no check columns
+    out = pd.read_csv(export(ctx.store, tags.with_name("out.csv"))["csv"]).set_index("path")
+    assert not any(c.startswith("check_") for c in out.columns)
+    assert out.loc[path, "occlusion"] == 7
+
+
 def test_a_store_that_cannot_be_written_is_one_line_with_its_path(
     review_source: Path, tags: Path, tmp_path: Path
 ) -> None:

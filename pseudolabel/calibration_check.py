@@ -1,0 +1,71 @@
+"""The check of a calibration (calibrate.CalibrationFit.check), saved beside it.
+
+The check is the reviewed frames' tags under a calibration, out of fold where it was fitted on
+them (path, occlusion, persons, confidence): what stands for that calibration's tags when the
+reviews judge the tags nobody reviewed (review/store.py, occdata/label_quality.py). It travels
+with the calibration: `occreid calibrate` writes ``LABELS/calibration.check.csv`` beside
+``LABELS/calibration.json``; `occreid tag-occlusion` (and `occreid pseudolabel`'s tags) copy it
+beside the calibration saved with their CSV (``<CSV>.calibration.check.csv`` beside
+calibration.tags_calibration's ``<CSV>.calibration.json``); `occreid review` keeps it with that
+CSV's proposals.
+
+Its first line names the calibration file it belongs to by SHA-256: a check left beside another
+calibration (one replaced by hand, or by a fit without a check) is not read.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from occreid.common.atomic import write_text
+from occreid.common.errors import OccreidError
+from occreid.occdata.annotations import check_annotations, file_sha256
+
+SUFFIX = ".check.csv"  # calibration.json -> calibration.check.csv
+HEADER = "# check of the calibration with SHA-256 {digest}"
+COLUMNS = ["path", "occlusion", "persons", "confidence"]
+
+
+def check_path(calibration: Path) -> Path:
+    """Where the check of the calibration file ``calibration`` lives."""
+    return calibration.with_name(calibration.name.removesuffix(".json") + SUFFIX)
+
+
+def save_check(calibration: Path, check: pd.DataFrame | None) -> None:
+    """Write ``check`` beside the calibration file ``calibration`` (already written), naming it;
+    None: remove a check left there (the calibration has none)."""
+    path = check_path(calibration)
+    if check is None:
+        path.unlink(missing_ok=True)
+        return
+    head = HEADER.format(digest=file_sha256(calibration))
+    write_text(path, head + "\n" + check[COLUMNS].to_csv(index=False))
+
+
+def load_check(calibration: Path) -> pd.DataFrame | None:
+    """The check beside the calibration file ``calibration`` where it belongs to it (its first
+    line names this file's content), else None; a check that does not read is one clear error."""
+    path = check_path(calibration)
+    if not (path.is_file() and calibration.is_file()):
+        return None
+    text = path.read_text()
+    head, _, body = text.partition("\n")
+    if head != HEADER.format(digest=file_sha256(calibration)):
+        return None
+    try:
+        table = pd.read_csv(io.StringIO(body), dtype="string")
+    except (ValueError, pd.errors.ParserError) as err:
+        raise OccreidError(f"{path}: not a readable check ({err}); delete it") from None
+    if "confidence" not in table:
+        raise OccreidError(f"{path}: no column 'confidence'; delete it")
+    table = check_annotations(table, path)
+    return table[COLUMNS].reset_index(drop=True)
+
+
+def copy_check(source: Path | None, calibration: Path) -> None:
+    """Beside the calibration file ``calibration`` (a copy of ``source``'s calibration, None:
+    a shipped default), the check of ``source``, or none."""
+    save_check(calibration, None if source is None else load_check(source))
