@@ -39,10 +39,11 @@ decision (change ``import reviewed``, reviewer ``csv:NAME``).
 
 What the reviewers did says how good the tags nobody decided are (review/quality.py, the
 export's label-quality columns) only when compared with tags like those: the *reference* tag of a
-reviewed frame is its tag in the check of the latest proposal set that has one (a re-tag, or a
-CSV tagged with a fitted calibration), where the frame is in it, else the proposal its reviewer
-was shown. A frame decided after that re-tag was undecided at its fit, so it is in no check and
-was shown a tag of the re-tag itself.
+reviewed frame is its tag in the check of the latest proposal set, where that set has one (a
+re-tag, or a CSV tagged with a fitted calibration) and the frame is in it, else the proposal its
+reviewer was shown (a later CSV without a check replaces the tags the check was of). A frame
+decided after that re-tag was undecided at its fit, so it is in no check and was shown a tag of
+the re-tag itself.
 
 Every decision is one transaction (``BEGIN IMMEDIATE``, ``synchronous = FULL``): once the
 server has answered, it is on disk. Every write names the tracklet's ``version`` it was made on
@@ -135,15 +136,19 @@ _CHECK = (
     ", k.occlusion AS check_occlusion, k.persons AS check_persons, "
     "k.confidence AS check_confidence",
     "LEFT JOIN checks k ON k.path = f.path "
-    "AND k.proposal_set = (SELECT MAX(proposal_set) FROM checks)",
+    "AND k.proposal_set = (SELECT MAX(id) FROM proposal_sets)",
 )
 
 
 def _latest_check(con: sqlite3.Connection) -> tuple[str, str]:
-    """(columns, join) that give each frame its tag in the latest check (check_occlusion,
-    check_persons, check_confidence; NULL where the frame is not in it); nothing where no
-    proposal set came with a check (the columns are then left out, as the blind ones)."""
-    some = con.execute("SELECT EXISTS (SELECT 1 FROM checks)").fetchone()[0]
+    """(columns, join) that give each frame its tag in the check of the latest proposal set
+    (check_occlusion, check_persons, check_confidence; NULL where the frame is not in it);
+    nothing where that set came without a check (the columns are then left out, as the blind
+    ones): a check says nothing about tags that later proposals replaced."""
+    some = con.execute(
+        "SELECT EXISTS (SELECT 1 FROM checks "
+        "WHERE proposal_set = (SELECT MAX(id) FROM proposal_sets))"
+    ).fetchone()[0]
     return _CHECK if some else ("", "")
 
 

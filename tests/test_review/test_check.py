@@ -162,3 +162,29 @@ def test_a_csv_s_calibration_check_is_kept_with_its_proposals(
     assert opened.state == "reloaded"
     compared = ctx.store.compared_frames()
     assert (compared["check_occlusion"] == 9).all() and (compared["check_persons"] == 2).all()
+
+
+def test_a_later_csv_without_a_check_ends_the_check_s_reference(
+    review_source: Path, tags: Path, tmp_path: Path, open_page: Any
+) -> None:
+    opts = ReviewOptions(source=review_source, annotations=tags)
+    ctx = open_session(opts, "ann")[0]
+    first = open_page(ctx).first_key()
+    assert open_page(ctx).write("/api/tracklet", key=first, field="accepted", value=1).is_success
+    frames = ctx.store.frames()
+    check = frames.loc[frames["tracklet"] == first, ["path"]].assign(
+        occlusion=9, persons=2, confidence=0.5
+    )
+    retag = tmp_path / "retag.calibration.json"
+    retag.write_text("{}")
+    ctx.store.repropose(
+        frames[["path"]].assign(occlusion=3, persons=1, confidence=0.7), retag, check
+    )
+    assert (ctx.store.compared_frames()["check_occlusion"] == 9).all()
+    table = pd.read_csv(tags)  # the CSV is tagged again, with no calibration check beside it
+    table["occlusion"] = (table["occlusion"] + 1) % 11
+    table.to_csv(tags, index=False)
+    ctx, opened = open_session(opts, "ann")
+    assert opened.state == "reloaded"
+    compared = ctx.store.compared_frames()
+    assert not any(c.startswith("check_") for c in compared.columns)  # the shown tags again
