@@ -3,8 +3,9 @@ with the share of time in each part, the processes and the CPU cores they kept b
 that means for the 927,268 DukeMTMC frames.
 
 mediapipe + keypoints is also run as it was before tracking and labelling processes (every
-frame alone, one process) and with tracking in one process, back to back with the default, so
-each lever is measured on the same load; ``--repeats`` runs every variant that many times in
+frame alone, one process), with tracking in one process, and with every miss retried with the
+margin (before RETRY_MISSES), back to back with the default, so each lever is measured on the
+same load; ``--repeats`` runs every variant that many times in
 turn and reports the median and every run (with the machine's 1-minute load average at its
 start: the cores may be shared).
 
@@ -34,6 +35,7 @@ DUKE_FRAMES = 927_268
 MEDIAPIPE_BEFORE = [
     ("mediapipe+keypoints, every frame alone, 1 process", {"tracking": False, "processes": 1}),
     ("mediapipe+keypoints, tracking, 1 process", {"processes": 1}),
+    ("mediapipe+keypoints, every miss retried", {"pose_options": {"retry_misses": None}}),
 ]
 
 

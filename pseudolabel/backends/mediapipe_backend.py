@@ -77,11 +77,16 @@ class MediaPipePose(PoseBackend):
     one_core = True  # one graph runs its models one after the other on one core
 
     def __init__(
-        self, complexity: int = 1, margin: float = MARGIN, tracking: bool = TRACKING
+        self,
+        complexity: int = 1,
+        margin: float = MARGIN,
+        tracking: bool = TRACKING,
+        retry_misses: int | None = RETRY_MISSES,  # None: every miss retried (as before)
     ) -> None:
         self.complexity = complexity
         self.margin = margin
         self.tracking = tracking
+        self.retry_misses = retry_misses
         pose = _solutions().pose.Pose
         self.still = pose(static_image_mode=True, model_complexity=complexity)
         self.track = pose(
@@ -100,7 +105,7 @@ class MediaPipePose(PoseBackend):
             "input": list(INPUT),
             "margin": self.margin,
             "tracking": self.tracking,
-            "retry_misses": RETRY_MISSES,
+            "retry_misses": self.retry_misses,
         }
 
     def _landmarks(
@@ -132,10 +137,10 @@ class MediaPipePose(PoseBackend):
 
     def _find(self, image: np.ndarray, tracklet: str | None) -> tuple[Any, Letterbox] | None:
         """The crop as it is (video mode within a tracklet), then the retry with a margin unless
-        this tracklet's last RETRY_MISSES retries found nothing (module docstring)."""
+        this tracklet's last ``retry_misses`` retries found nothing (module docstring)."""
         if self.tracking and tracklet is not None:
             found = self._tracked(image, tracklet)
-            may_retry = self._misses < RETRY_MISSES
+            may_retry = self.retry_misses is None or self._misses < self.retry_misses
         else:
             found = self._landmarks(self.still, image, 0.0)
             may_retry = True

@@ -165,6 +165,10 @@ def test_a_tracklets_retries_stop_after_misses_in_a_row_until_a_pose_is_found(
     assert [int(found) for found in kp[:, 0, 2] > 0] == [1, 0, 0, 1, 0, 0, 0, 0, 0, 0]
     assert len(still.log) == 2 + 1 + 3 + 1
     assert backend.describe()["retry_misses"] == 3
+    every = mediapipe_backend.MediaPipePose(margin=0.25, retry_misses=None)  # as before
+    kp = every.predict(FrameBatch([""] * 10, images, tracklets=tracklets))
+    assert [int(found) for found in kp[:, 0, 2] > 0] == [1, 0, 0, 1, 0, 0, 0, 0, 1, 0]
+    assert len(fake_mediapipe[2].log) == 2 + 1 + 4 + 1 + 1
 
 
 def _labels(root: Path) -> dict[str, np.ndarray]:
