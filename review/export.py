@@ -92,7 +92,6 @@ def export(store: ReviewStore, out: Path, unit: Unit = TRACKLET) -> dict[str, An
     if second.any():  # a second reviewer's blind labels
         for column in ("occlusion_2", "persons_2"):
             table[column] = frames[column].where(second).astype("Int64")
-    out.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out.parent, {out.name, exclude_path(out).name})
     data = csv_bytes(table)
     if unit.exclusions:

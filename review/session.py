@@ -44,6 +44,8 @@ def export_store(opts: ReviewOptions, out: Path) -> list[str]:
     exclusions) from the store; the lines to print."""
     from occreid.review.export import export, export_lines
 
+    if not out.parent.is_dir():  # before the store takes a changed CSV: nothing half done
+        raise OccreidError(f"{out}: no folder {out.parent}; create it or pass another --export")
     _, store, opened = open_store(opts)
     unit = unit_of(opts.source)
     return [*filter(None, [opened.line()]), *export_lines(export(store, out, unit), unit)]

@@ -42,6 +42,15 @@ def test_bad_input_is_one_line_before_anything_starts(
     )
 
 
+def test_an_export_into_a_missing_folder_is_one_line_and_opens_no_store(
+    review_source: Path, tags: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "typo" / "reviewed.csv"
+    args = [str(review_source), "--annotations", str(tags), "--export", str(out)]
+    assert f"no folder {out.parent}" in _one_line(*args)
+    assert not out.parent.exists() and not Path(f"{tags}.review.sqlite").exists()
+
+
 def test_a_port_in_use_is_one_line_and_no_url(review_source: Path, tags: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
