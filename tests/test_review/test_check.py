@@ -139,13 +139,8 @@ def test_the_check_is_the_reference_of_the_frames_in_it_and_only_there(
     assert (out.loc[tracklet == later, "auto_occlusion"] == 3).all()
 
 
-def test_a_csv_s_calibration_check_is_kept_with_its_proposals(
-    review_source: Path, tags: Path, open_page: Any
-) -> None:
-    from occreid.pseudolabel.calibration import default_calibration, tags_calibration
-    from occreid.pseudolabel.calibration_check import save_check
-
-    opts = ReviewOptions(source=review_source, annotations=tags)
+def _accepted_first(opts: ReviewOptions, open_page: Any) -> tuple[Any, pd.DataFrame]:
+    """(the session, a check of the first tracklet, accepted: label 9, 2 persons)."""
     ctx = open_session(opts, "ann")[0]
     first = open_page(ctx).first_key()
     assert open_page(ctx).write("/api/tracklet", key=first, field="accepted", value=1).is_success
@@ -153,9 +148,25 @@ def test_a_csv_s_calibration_check_is_kept_with_its_proposals(
     check = frames.loc[frames["tracklet"] == first, ["path"]].assign(
         occlusion=9, persons=2, confidence=0.5
     )
-    table = pd.read_csv(tags)  # `occreid calibrate`, then tag-occlusion into the same CSV
+    return ctx, check
+
+
+def _tag_again(tags: Path) -> None:
+    """The CSV tagged again: every label moves."""
+    table = pd.read_csv(tags)
     table["occlusion"] = (table["occlusion"] + 1) % 11
     table.to_csv(tags, index=False)
+
+
+def test_a_csv_s_calibration_check_is_kept_with_its_proposals(
+    review_source: Path, tags: Path, open_page: Any
+) -> None:
+    from occreid.pseudolabel.calibration import default_calibration, tags_calibration
+    from occreid.pseudolabel.calibration_check import save_check
+
+    opts = ReviewOptions(source=review_source, annotations=tags)
+    _, check = _accepted_first(opts, open_page)
+    _tag_again(tags)  # `occreid calibrate`, then tag-occlusion into the same CSV
     default_calibration("x", "y").save(tags_calibration(tags))
     save_check(tags_calibration(tags), check)
     ctx, opened = open_session(opts, "ann")
@@ -168,22 +179,15 @@ def test_a_later_csv_without_a_check_ends_the_check_s_reference(
     review_source: Path, tags: Path, tmp_path: Path, open_page: Any
 ) -> None:
     opts = ReviewOptions(source=review_source, annotations=tags)
-    ctx = open_session(opts, "ann")[0]
-    first = open_page(ctx).first_key()
-    assert open_page(ctx).write("/api/tracklet", key=first, field="accepted", value=1).is_success
-    frames = ctx.store.frames()
-    check = frames.loc[frames["tracklet"] == first, ["path"]].assign(
-        occlusion=9, persons=2, confidence=0.5
-    )
+    ctx, check = _accepted_first(opts, open_page)
     retag = tmp_path / "retag.calibration.json"
     retag.write_text("{}")
+    frames = ctx.store.frames()
     ctx.store.repropose(
         frames[["path"]].assign(occlusion=3, persons=1, confidence=0.7), retag, check
     )
     assert (ctx.store.compared_frames()["check_occlusion"] == 9).all()
-    table = pd.read_csv(tags)  # the CSV is tagged again, with no calibration check beside it
-    table["occlusion"] = (table["occlusion"] + 1) % 11
-    table.to_csv(tags, index=False)
+    _tag_again(tags)  # with no calibration check beside it
     ctx, opened = open_session(opts, "ann")
     assert opened.state == "reloaded"
     compared = ctx.store.compared_frames()
