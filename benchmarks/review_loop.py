@@ -17,8 +17,10 @@ frames with evidence (the summary line's: an unknown frame is never counted as o
 the expected share (mean P(occluded)); the ceiling of balanced accuracy and gap that the
 unknown frames leave (every frame with evidence right, the unknown ones at their prior's yes /
 no); how often the fit was used; the share of orders where the
-result is better than before; and the reliability of the confidence (agreement per confidence
-bin, all orders).
+result is better than before; the reliability of the confidence (agreement per confidence
+bin, all orders); and what the review header would say of the unreviewed frames' accuracy
+(review/quality.py) from the tags the reviewers were shown and from the fit's out-of-fold check:
+its error against their true accuracy and how often its 95 % interval holds it.
 
 On toy data (fresh `occreid synth` seeds) the same loop with a deliberately mis-scaled backend:
 the oracle's key-point scores squeezed into 0.2-0.9 (0.2 + 0.7 s) under a backend name that
@@ -48,10 +50,17 @@ import numpy as np
 import pandas as pd
 from tagging_real import label_frames, real_set_parser, reliability, write_results
 
+from occreid.occdata.label_quality import confidence_bin
 from occreid.pseudolabel.cache import LabelCache, shard_name
-from occreid.pseudolabel.calibrate import balanced_accuracy, fit_calibration, occluded
+from occreid.pseudolabel.calibrate import (
+    CalibrationFit,
+    balanced_accuracy,
+    fit_calibration,
+    occluded,
+)
 from occreid.pseudolabel.calibration import MIN_SHARE, Calibration, calibration_for
 from occreid.pseudolabel.tagging import evidence_table, occlusion_labels, tag_table
+from occreid.review.quality import quality_numbers
 
 SHARES = (0.0, 0.05, 0.10, 0.20, 0.40)
 SQUEEZE = (0.2, 0.9)
@@ -111,6 +120,44 @@ def ceiling(tagged: np.ndarray, truth: np.ndarray, known: np.ndarray) -> dict[st
     }
 
 
+def header_estimates(
+    start: pd.DataFrame,
+    answers: pd.DataFrame,
+    fit: CalibrationFit,
+    after: pd.DataFrame,
+    truth: np.ndarray,
+) -> dict[str, float]:
+    """What the review header says of the unreviewed frames' ``after`` tags (review/quality.py,
+    the same numbers): from the tags the reviewers were shown (``start``: the header before the
+    check) and from the fit's check (out of fold: the header now), each with its error against
+    their true accuracy (``truth``) and whether its 95 % interval holds it."""
+    true = float((occluded(after) == truth).mean())
+    reviewed = answers.assign(
+        tracklet=start["tracklet"].to_numpy(),
+        split="train",
+        confidence=start["confidence"].to_numpy(),
+        auto_occlusion=start["occlusion"].to_numpy(),
+        auto_persons=start["persons"].to_numpy(),
+    )
+    counts = np.bincount(confidence_bin(after["confidence"].to_numpy()), minlength=5)
+    counts = np.concatenate([[0], counts]).astype(np.float64)
+    out: dict[str, float] = {}
+    check = fit.check.set_index("path").loc[reviewed["path"]] if fit.check is not None else None
+    for name, frames in (
+        ("shown", reviewed),
+        ("check", reviewed if check is None else reviewed.assign(
+            check_occlusion=check["occlusion"].to_numpy(),
+            check_persons=check["persons"].to_numpy(),
+            check_confidence=check["confidence"].to_numpy(),
+        )),
+    ):  # fmt: skip
+        numbers = quality_numbers(frames, counts)["unreviewed"]
+        low, high = numbers["interval"]
+        out[f"header_{name}_error"] = numbers["estimated_accuracy"] - true
+        out[f"header_{name}_holds"] = float(low <= true <= high)
+    return out
+
+
 def spread(values: list[float]) -> dict[str, float]:
     return {
         "mean": round(float(np.mean(values)), 3),
@@ -154,6 +201,10 @@ def review_loop(
             for when, tags in (("before", start[~mask]), ("after", after)):
                 for key, value in measures(tags, truth[~mask]).items():
                     rows.setdefault(f"{when} {key}", []).append(value)
+            if fit is not None:
+                header = header_estimates(start[mask], answers[mask], fit, after, truth[~mask])
+                for key, value in header.items():
+                    rows.setdefault(key, []).append(value)
             if share == max(SHARES):
                 fitted_conf.append(after["confidence"].to_numpy())
                 fitted_agree.append(occluded(after) == truth[~mask])
@@ -232,6 +283,15 @@ def print_loop(name: str, loop: dict[str, Any]) -> None:
                 f"{key} {b['mean']:.3f} -> {a['mean']:.3f} ({a['min']:.3f}..{a['max']:.3f})"
             )
         print(f"  {share:>4} reviewed ({row['orders']} orders): " + "; ".join(parts))
+        if "header_check_holds" in row:
+            said = []
+            for name in ("shown", "check"):
+                e, held = row[f"header_{name}_error"], row[f"header_{name}_holds"]["mean"]
+                said.append(
+                    f"from the {name} tags: error {e['mean']:+.3f} ({e['min']:+.3f}.."
+                    f"{e['max']:+.3f}), interval holds the truth in {held:.0%} of orders"
+                )
+            print("       header's estimate " + "; ".join(said))
     for key in [k for k in loop if k.startswith("reliability")]:
         cells = [
             f"{name}: {r['agreement']} (n {r['frames']})" if isinstance(r, dict) else f"{name}: {r}"
