@@ -11,7 +11,7 @@ import shutil
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,6 +24,9 @@ from occreid.occdata.synth import SynthConfig
 from occreid.pseudolabel.backends import ADE20K_PERSON, BACKENDS
 from occreid.pseudolabel.runner import RunOptions
 from occreid.review.options import MIN_TOKEN, ReviewOptions
+
+if TYPE_CHECKING:
+    from occreid.pseudolabel.calibration import Calibration
 
 
 def _default(cls: type, name: str) -> Any:
@@ -475,15 +478,19 @@ def tag_occlusion(labels: Path, out: Path, calibration: Path | None) -> None:
     click.echo(f"wrote {out} ({cal.pose}+{cal.parsing} calibration, {fitted}): {summary(table)}")
 
 
-def _fitted_before(path: Path) -> bool:
-    """Whether ``path`` holds a calibration fitted to reviews, which a run that fits nothing
-    must not replace with the shipped default."""
+def _fitted_before(path: Path) -> tuple[Calibration, set[str] | None] | None:
+    """The calibration fitted to reviews that ``path`` holds and the frames it was fitted on
+    (its check's; None where the check is lost), or None: no such calibration there."""
     from occreid.pseudolabel.calibration import load_calibration
+    from occreid.pseudolabel.calibration_check import load_check
 
     try:
-        return load_calibration(path).fitted
+        cal, check = load_calibration(path), load_check(path)
     except (OSError, OccreidError):
-        return False
+        return None
+    if not cal.fitted:
+        return None
+    return cal, None if check is None else set(check["path"])
 
 
 @main.command()
@@ -502,13 +509,15 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     A small monotone model (logistic regression of occluded yes / no on the frame's evidence,
     isotonic map to the label, the prior of frames without evidence) is checked by
     cross-validation grouped by tracklet; where it is not better than the calibration it starts
-    from (or too few tracklets were reviewed), that one is kept and the output says so; with too
-    few, a LABELS/calibration.json fitted earlier is left as it is.
+    from (or too few tracklets were reviewed), that one is kept and the output says so. A
+    LABELS/calibration.json fitted earlier stays where, on the reviewed tracklets it was not
+    fitted on (its check says which), it is worse than the new result on neither agreement nor
+    balanced accuracy; with fewer than 5 such tracklets, where nothing was fitted now.
     `occreid tag-occlusion LABELS --out CSV` then uses it. pseudolabel/calibrate.py has the
     details.
     """
     from occreid.pseudolabel.cache import LabelCache
-    from occreid.pseudolabel.calibrate import fit_calibration, read_reviewed
+    from occreid.pseudolabel.calibrate import fit_calibration, keeps_earlier, read_reviewed
     from occreid.pseudolabel.calibration import FILE_NAME, backend_names, default_calibration
     from occreid.pseudolabel.calibration_check import save_check
     from occreid.pseudolabel.tagging import evidence_table
@@ -528,16 +537,17 @@ def calibrate(labels: Path, reviewed: Path) -> None:
             f"{reviewed}: none of its {len(answers):,} reviewed frames is in {labels}; "
             "review frames of the source this cache was made from"
         )
-    fit = fit_calibration(
-        evidence_table(cache, base), answers, base, unit_of_labels(cache.meta).many
-    )
+    table = evidence_table(cache, base)
+    fit = fit_calibration(table, answers, base, unit_of_labels(cache.meta).many)
     for line in fit.lines():
         click.echo(line)
     if (~known).any():
         click.echo(f"{int((~known).sum()):,} reviewed frames are not in the cache: left out")
-    if fit.calibration is base and _fitted_before(labels / FILE_NAME):
+    earlier = _fitted_before(labels / FILE_NAME)
+    why = None if earlier is None else keeps_earlier(table, answers, fit, *earlier)
+    if why is not None:
         click.echo(
-            f"left {labels / FILE_NAME} as it was (fitted earlier): nothing was fitted now; "
+            f"left {labels / FILE_NAME} as it was (fitted earlier): {why}; "
             "delete it to tag with the shipped default"
         )
         return

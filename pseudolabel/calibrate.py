@@ -42,6 +42,8 @@ confidence, unknown), ``CalibrationFit.accuracy`` (estimated accuracy of unrevie
 ``CalibrationFit.check`` (the reviewed frames' tags under the calibration used, out of fold where
 it was fitted on them, with its confidence: after a re-tag they, not the tags the reviewers were
 shown, stand for the new tags in the review header's and the report's estimates).
+``keeps_earlier``: whether `occreid calibrate` leaves a calibration fitted earlier in place (judged
+on the reviews it was not fitted on).
 """
 
 from __future__ import annotations
@@ -454,3 +456,41 @@ def fit_calibration(
         kept, False, reason, tracklets, len(reviewed), before, first_after, before_balanced,
         first_balanced, units, checked_tags(start.reset_index(), kept),
     )  # fmt: skip
+
+
+def keeps_earlier(
+    table: pd.DataFrame,
+    reviewed: pd.DataFrame,
+    fit: CalibrationFit,
+    earlier: Calibration,
+    fitted_on: set[str] | None,
+) -> str | None:
+    """Why a calibration fitted earlier, ``earlier``, stays in place of ``fit``'s (None: ``fit``'s
+    replaces it). It is judged on the reviewed frames it was not fitted on (those not in its
+    check, ``fitted_on``) against ``fit``'s check of the same frames (out of fold where fitted):
+    it stays where it is worse on neither agreement nor balanced accuracy. Where those frames
+    come from fewer than MIN_TRACKLETS tracklets, or its check is lost (None), there is nothing
+    to judge it by: it stays only where nothing was fitted now."""
+    reviewed = reviewed[reviewed["path"].isin(set(table["path"]))]
+    fresh = reviewed.iloc[:0] if fitted_on is None else reviewed[~reviewed["path"].isin(fitted_on)]
+    tracklet_of = table.set_index("path")["tracklet"]
+    groups = tracklet_of.loc[fresh["path"]].to_numpy()
+    n = len(set(groups))
+    if n < MIN_TRACKLETS or fit.check is None:
+        return None if fit.used_fit else "nothing was fitted now"
+    y = occluded(fresh)
+    mine = tag_table(table[table["path"].isin(set(fresh["path"]))], earlier)
+    mine_tagged = occluded(mine.set_index("path").loc[fresh["path"]])
+    new_tagged = occluded(fit.check.set_index("path").loc[fresh["path"]])
+    mine_agree = agreement_interval(mine_tagged == y, groups)
+    new_agree = agreement_interval(new_tagged == y, groups)
+    mine_balanced = balanced_accuracy(y, mine_tagged)
+    new_balanced = balanced_accuracy(y, new_tagged)
+    if not not_worse(new_agree, mine_agree, new_balanced, mine_balanced):
+        return None
+    new = "the new fit (cross-validated)" if fit.used_fit else "the starting calibration"
+    return (
+        f"on the {counted(n, fit.units, 'reviewed')} it was not fitted on it agrees "
+        f"{mine_agree.said(fit.units)}{_balanced(mine_balanced)}, {new} "
+        f"{new_agree.said(fit.units)}{_balanced(new_balanced)}"
+    )

@@ -135,6 +135,34 @@ def test_a_few_reviewed_tracklets_keep_the_defaults_and_say_so() -> None:
     assert fit.check is None  # nothing fitted: the tags shown stay the reference
 
 
+def test_an_earlier_fit_is_judged_on_the_reviews_it_was_not_fitted_on() -> None:
+    import dataclasses
+
+    from occreid.pseudolabel.calibrate import keeps_earlier
+
+    table, answers = _squeezed_table(40)
+    base = default_calibration("squeezed", "none")
+    first = answers[table["tracklet"].isin({f"{t:04d}" for t in range(10)})]
+    earlier = fit_calibration(table, first, base)
+    assert earlier.used_fit and earlier.check is not None
+    fitted_on = set(earlier.check["path"])
+    now = answers[table["tracklet"].isin({f"{t:04d}" for t in range(20)})]
+    good = fit_calibration(table, now, base)
+    assert good.used_fit and good.check is not None
+    wrong = good.check.assign(occlusion=4 - good.check["occlusion"])  # every yes / no flipped
+    bad = dataclasses.replace(good, check=wrong)
+    why = keeps_earlier(table, now, bad, earlier.calibration, fitted_on)
+    assert why is not None and "on the 10 reviewed tracklets it was not fitted on" in why
+    clear = base.with_fit(prior_label=dict.fromkeys(base.prior_label, 0))  # fitted, and wrong
+    assert clear.fitted and keeps_earlier(table, now, good, clear, fitted_on) is None
+    # nothing to judge by (no frames it was not fitted on; its check lost): it stays only where
+    # nothing was fitted now
+    assert keeps_earlier(table, first, good, earlier.calibration, fitted_on) is None
+    assert keeps_earlier(table, now, good, earlier.calibration, None) is None
+    kept = dataclasses.replace(good, used_fit=False)
+    assert keeps_earlier(table, now, kept, clear, None) == "nothing was fitted now"
+
+
 def test_a_fit_s_check_is_its_out_of_fold_tags_with_the_fitted_confidence() -> None:
     table, answers = _squeezed_table(40)
     base = default_calibration("squeezed", "none")
