@@ -27,6 +27,7 @@ from occreid.occdata.annotations import check_annotations, file_sha256
 SUFFIX = ".check.csv"  # calibration.json -> calibration.check.csv
 HEADER = "# check of the calibration with SHA-256 {digest}"
 COLUMNS = ["path", "occlusion", "persons", "confidence"]
+FIRST_ROW = 3  # the file line of the first row: after HEADER and the column names
 
 
 def check_path(calibration: Path) -> Path:
@@ -61,7 +62,7 @@ def load_check(calibration: Path) -> pd.DataFrame | None:
         raise OccreidError(f"{path}: not a readable check ({err}); delete it") from None
     if "confidence" not in table:
         raise OccreidError(f"{path}: no column 'confidence'; delete it")
-    table = check_annotations(table, path)
+    table = check_annotations(table, path, first_line=FIRST_ROW)
     return table[COLUMNS].reset_index(drop=True)
 
 

@@ -470,3 +470,20 @@ def test_counts_are_said_in_words() -> None:
     assert counted(1, "tracklets", "reviewed") == "1 reviewed tracklet"
     assert counted(1_200, "images") == "1,200 images"
     assert counted(0, "tracklets") == "0 tracklets"
+
+
+def test_a_bad_row_of_a_check_is_named_by_its_line_in_the_file(tmp_path: Path) -> None:
+    from occreid.pseudolabel.calibration_check import load_check, save_check
+
+    calibration = tmp_path / "calibration.json"
+    default_calibration("x", "y").save(calibration)
+    rows = pd.DataFrame(
+        {"path": ["a/1.jpg", "a/2.jpg"], "occlusion": [0, 1], "persons": 1, "confidence": 0.9}
+    )
+    save_check(calibration, rows)
+    check = calibration.with_name("calibration.check.csv")
+    lines = check.read_text().splitlines()
+    lines[3] = "a/2.jpg,13,1,0.9"  # the second row, on the file's line 4
+    check.write_text("\n".join(lines) + "\n")
+    with pytest.raises(OccreidError, match=r"calibration.check.csv:4: occlusion = 13"):
+        load_check(calibration)
