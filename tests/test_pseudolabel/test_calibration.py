@@ -336,6 +336,7 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "of 12 tracklets" in r.output and "uses the fitted calibration" in r.output
     assert "accuracy of the unreviewed frames' tags: 1.000 (95 % CI" in r.output
+    assert f"and its check {cache.root / 'calibration.check.csv'};" in r.output
     assert isinstance(load_calibration(cache.root / "calibration.json"), Calibration)
     printed = r.output.rstrip().rsplit("`", 2)[1]  # the command it says to run next, as printed
     after = runner.invoke(main, shlex.split(printed)[1:])
