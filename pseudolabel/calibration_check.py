@@ -16,6 +16,7 @@ calibration (one replaced by hand, or by a fit without a check) is not read.
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -48,13 +49,20 @@ def save_check(calibration: Path, check: pd.DataFrame | None) -> None:
 
 def load_check(calibration: Path) -> pd.DataFrame | None:
     """The check beside the calibration file ``calibration`` where it belongs to it (its first
-    line names this file's content), else None; a check that does not read is one clear error."""
+    line names this file's content), else None (with a warning where there is a check of
+    another); a check that does not read is one clear error."""
     path = check_path(calibration)
     if not (path.is_file() and calibration.is_file()):
         return None
     text = path.read_text()
     head, _, body = text.partition("\n")
     if head != HEADER.format(digest=file_sha256(calibration)):
+        warnings.warn(
+            f"{path}: the check of another calibration than {calibration} (one edited or "
+            "replaced since): not read, so the reviews are compared with the tags they were "
+            "shown; delete it, or run `occreid calibrate` again",
+            stacklevel=2,
+        )
         return None
     try:
         table = pd.read_csv(io.StringIO(body), dtype="string")
