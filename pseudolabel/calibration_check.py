@@ -58,9 +58,9 @@ def load_check(calibration: Path) -> pd.DataFrame | None:
     head, _, body = text.partition("\n")
     if head != HEADER.format(digest=file_sha256(calibration)):
         warnings.warn(
-            f"{path}: the check of another calibration than {calibration} (one edited or "
-            "replaced since): not read, so the reviews are compared with the tags they were "
-            "shown; delete it, or run `occreid calibrate` again",
+            f"{path}: the check of another calibration than {calibration} (one of the two was "
+            "edited or replaced since): not read, so the reviews are compared with the tags they "
+            "were shown; delete it, or write both again (`occreid calibrate`, `tag-occlusion`)",
             stacklevel=2,
         )
         return None
