@@ -430,7 +430,9 @@ def pseudolabel(
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="Annotation CSV to write (path,occlusion,persons,confidence); the calibration used "
-    "goes beside it as OUT.calibration.json.",
+    "goes beside it as OUT.calibration.json (OUT without .csv), with its check, where it has one "
+    "(`occreid calibrate`'s), as OUT.calibration.check.csv: `occreid review` reads it with the "
+    "CSV.",
 )
 @click.option(
     "--calibration",
@@ -519,7 +521,7 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     from occreid.pseudolabel.cache import LabelCache
     from occreid.pseudolabel.calibrate import fit_calibration, keeps_earlier, read_reviewed
     from occreid.pseudolabel.calibration import FILE_NAME, backend_names, default_calibration
-    from occreid.pseudolabel.calibration_check import save_check
+    from occreid.pseudolabel.calibration_check import check_path, save_check
     from occreid.pseudolabel.tagging import evidence_table
     from occreid.review.unit import unit_of_labels
 
@@ -555,7 +557,10 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     save_check(labels / FILE_NAME, fit.check)  # what stands for its tags in the review's estimate
     tags = shlex.quote(str(labels / "occlusion.calibrated.csv"))
     again = f"occreid tag-occlusion {shlex.quote(str(labels))} --out {tags}"
-    click.echo(f"wrote {labels / FILE_NAME}; tag-occlusion now uses it: `{again}`")
+    wrote = f"{labels / FILE_NAME}" + (
+        "" if fit.check is None else f" and its check {check_path(labels / FILE_NAME)}"
+    )
+    click.echo(f"wrote {wrote}; tag-occlusion now uses it: `{again}`")
 
 
 @main.command()
@@ -565,7 +570,10 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Annotation CSV to review (tag-occlusion's, synth's, a previous export or hand-made). "
-    "When it changes, frames nobody decided take its new proposals.",
+    "When it changes, frames nobody decided take its new proposals, and the reviews are compared "
+    "with the check beside it (CSV without .csv + .calibration.check.csv, from tag-occlusion) "
+    "where there is one. New tags in another CSV start another store: to continue a review, "
+    "write them into this CSV or pass its --store.",
 )
 @click.option(
     "--store",

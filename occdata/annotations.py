@@ -89,9 +89,10 @@ def read_csv_text(csv_path: Path) -> pd.DataFrame:
         raise OccreidError(f"{csv_path}: not a readable CSV ({err})") from err
 
 
-def check_annotations(table: pd.DataFrame, csv_path: Path) -> pd.DataFrame:
+def check_annotations(table: pd.DataFrame, csv_path: Path, first_line: int = 2) -> pd.DataFrame:
     """The text ``table`` of ``csv_path`` checked and converted: columns, integer values in
-    range, optional columns, no duplicate paths (each error names the row and the fix)."""
+    range, optional columns, no duplicate paths (each error names the row, as its line in the
+    file: ``first_line`` is the first row's, after the header, and the fix)."""
     absent = [c for c in COLUMNS if c not in table.columns]
     if absent:
         raise OccreidError(
@@ -101,25 +102,26 @@ def check_annotations(table: pd.DataFrame, csv_path: Path) -> pd.DataFrame:
     table = table[[*COLUMNS, *(c for c in OPTIONAL if c in table.columns)]]
     table["path"] = table["path"].str.replace("\\", "/", regex=False).str.removeprefix("./")
     for col, low, high in (("occlusion", 0, MAX_LABEL), ("persons", 1, None)):
-        table[col] = _integers(table[col], low, high, csv_path, blank=None)
+        table[col] = _integers(table[col], low, high, (csv_path, first_line), blank=None)
     for col, (low, high) in _OPTIONAL_LABELS.items():
         if col in table.columns:
-            table[col] = _integers(table[col], low, high, csv_path, blank=-1)
-    _read_optional(table, csv_path)
+            table[col] = _integers(table[col], low, high, (csv_path, first_line), blank=-1)
+    _read_optional(table, (csv_path, first_line))
     dup = table["path"].duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
         raise OccreidError(
-            f"{csv_path}:{row + 2}: {table['path'].iloc[row]} is annotated twice "
+            f"{csv_path}:{row + first_line}: {table['path'].iloc[row]} is annotated twice "
             f"({int(dup.sum())} duplicate rows); keep one row per frame"
         )
     return table
 
 
 def _integers(
-    column: pd.Series, low: int, high: int | None, csv_path: Path, blank: int | None
+    column: pd.Series, low: int, high: int | None, where: tuple[Path, int], blank: int | None
 ) -> pd.Series:
-    """An integer column in low..high as int16; empty cells become ``blank`` (None: an error)."""
+    """An integer column in low..high as int16; empty cells become ``blank`` (None: an error).
+    ``where``: the file and the line of the column's first row, for the error."""
     values = pd.to_numeric(column, errors="coerce")
     empty = column.isna() | (column.str.strip() == "")
     bad = values.isna() | (values != values.round()) | (values < low)
@@ -132,7 +134,7 @@ def _integers(
         allowed = f"{low}-{high}" if high is not None else f">= {low}"
         fix = "fix the value" if blank is None else "fix the value or leave it empty"
         raise OccreidError(
-            f"{csv_path}:{row + 2}: {column.name} = {column.iloc[row]} is not an integer in "
+            f"{where[0]}:{row + where[1]}: {column.name} = {column.iloc[row]} is not an integer in "
             f"{allowed} ({int(bad.sum())} such rows); {fix}"
         )
     if blank is not None:
@@ -140,9 +142,10 @@ def _integers(
     return values.astype(np.int16)
 
 
-def _read_optional(table: pd.DataFrame, csv_path: Path) -> None:
+def _read_optional(table: pd.DataFrame, where: tuple[Path, int]) -> None:
     """Check and convert the optional columns in place: confidence and check_confidence a
-    number in 0-1 or empty, reviewed 0 / 1 / true / false or empty."""
+    number in 0-1 or empty, reviewed 0 / 1 / true / false or empty. ``where``: the file and
+    the line of its first row, for the error."""
     checks = {
         "confidence": lambda v: pd.to_numeric(v, errors="coerce"),
         "check_confidence": lambda v: pd.to_numeric(v, errors="coerce"),
@@ -158,7 +161,7 @@ def _read_optional(table: pd.DataFrame, csv_path: Path) -> None:
             row = int(np.flatnonzero(bad.to_numpy())[0])
             allowed = "0 or 1" if col == "reviewed" else "a number in 0-1"
             raise OccreidError(
-                f"{csv_path}:{row + 2}: {col} = {table[col].iloc[row]} is not {allowed} "
+                f"{where[0]}:{row + where[1]}: {col} = {table[col].iloc[row]} is not {allowed} "
                 f"({int(bad.sum())} such rows); fix the value or leave it empty"
             )
         blank_value = OPTIONAL[col]

@@ -419,6 +419,9 @@ def label_quality(
             "unknown": int((rows & f.unreviewed & (f.confidence == 0)).sum()),
             "auto_vs_reviewers": tags_vs_reviewers(f, rows, f.shown),
             "current_vs_reviewers": tags_vs_reviewers(f, rows, f.reference),
+            # of current_vs_reviewers' frames, those compared by a check (the rest: by the tag
+            # shown, as all are in a CSV without check_* columns)
+            "checked": int((rows & f.compared & (f.check_occlusion >= 0)).sum()),
             "between_reviewers": between_reviewers(f, rows),
             "unreviewed": unreviewed_accuracy(f, reviewed, rows, opts),
         }

@@ -86,6 +86,12 @@ def _interval(lo_hi: list[float] | None) -> str:
     return "-" if lo_hi is None else f"{pct(lo_hi[0])} .. {pct(lo_hi[1])}"
 
 
+def _checked(current: dict[str, Any], checked: int | None) -> str:
+    """The frames compared and, where the report knows it (not in one made before), how many
+    of them by a check."""
+    return f"{current['frames']:,}" + ("" if checked is None else f"; {checked:,} by a check")
+
+
 # what the unreviewed frames' estimate compares the reviewers with (label_quality: the reference)
 CURRENT = "the current tags (out of fold where fitted on the reviews)"
 
@@ -107,7 +113,7 @@ def quality_tables(quality: dict[str, Any] | None) -> list[Table]:
                 pct(q["hand_made"]),
                 f"{q['unknown']:,}",
                 f"{_num(auto['occluded_agreement'])} ({auto['frames']:,})",
-                f"{_num(current['occluded_agreement'])} ({current['frames']:,})",
+                f"{_num(current['occluded_agreement'])} ({_checked(current, q.get('checked'))})",
                 f"{_num(two['kappa'], percent=False)} ({two['frames']:,})",
                 f"{_num(todo['estimated_accuracy'])} [{_interval(todo['interval'])}]",
             ]
@@ -122,7 +128,7 @@ def quality_tables(quality: dict[str, Any] | None) -> list[Table]:
                 "hand-made",
                 "unknown (no evidence)",
                 "tags as shown = reviewers, occluded yes/no (frames)",
-                f"{CURRENT} = reviewers (frames)",
+                f"{CURRENT} = reviewers (frames; of them by a check, the rest by the tag shown)",
                 "reviewer vs reviewer kappa (frames)",
                 "unreviewed: estimated accuracy [95 %]",
             ],

@@ -16,6 +16,7 @@ calibration (one replaced by hand, or by a fit without a check) is not read.
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +28,7 @@ from occreid.occdata.annotations import check_annotations, file_sha256
 SUFFIX = ".check.csv"  # calibration.json -> calibration.check.csv
 HEADER = "# check of the calibration with SHA-256 {digest}"
 COLUMNS = ["path", "occlusion", "persons", "confidence"]
+FIRST_ROW = 3  # the file line of the first row: after HEADER and the column names
 
 
 def check_path(calibration: Path) -> Path:
@@ -47,13 +49,20 @@ def save_check(calibration: Path, check: pd.DataFrame | None) -> None:
 
 def load_check(calibration: Path) -> pd.DataFrame | None:
     """The check beside the calibration file ``calibration`` where it belongs to it (its first
-    line names this file's content), else None; a check that does not read is one clear error."""
+    line names this file's content), else None (with a warning where there is a check of
+    another); a check that does not read is one clear error."""
     path = check_path(calibration)
     if not (path.is_file() and calibration.is_file()):
         return None
     text = path.read_text()
     head, _, body = text.partition("\n")
     if head != HEADER.format(digest=file_sha256(calibration)):
+        warnings.warn(
+            f"{path}: the check of another calibration than {calibration} (one of the two was "
+            "edited or replaced since): not read, so the reviews are compared with the tags they "
+            "were shown; delete it, or write both again (`occreid calibrate`, `tag-occlusion`)",
+            stacklevel=2,
+        )
         return None
     try:
         table = pd.read_csv(io.StringIO(body), dtype="string")
@@ -61,7 +70,7 @@ def load_check(calibration: Path) -> pd.DataFrame | None:
         raise OccreidError(f"{path}: not a readable check ({err}); delete it") from None
     if "confidence" not in table:
         raise OccreidError(f"{path}: no column 'confidence'; delete it")
-    table = check_annotations(table, path)
+    table = check_annotations(table, path, first_line=FIRST_ROW)
     return table[COLUMNS].reset_index(drop=True)
 
 

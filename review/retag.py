@@ -2,13 +2,14 @@
 
 The label cache's evidence (tagging.evidence_table, computed once per server) and the frames of
 the accepted tracklets go to calibrate.fit_calibration; where it uses the fit, the fitted
-calibration is saved beside the store (STORE.retag-N.calibration.json) and its tags become a
-new proposal set for the undecided frames (ReviewStore.repropose: never a decision, never the
-proposals a reviewer was shown), kept with the fit's check (the reviewed frames' out-of-fold
-tags: what the header's estimate compares the reviewers with from then on). Where the fit falls
-back (too few reviewed tracklets, or not better in cross-validation), nothing changes and the
-reason is given. Run from the page (a key and a button) or after every N newly accepted
-tracklets (``--calibrate-every``).
+calibration is saved beside the store (STORE.retag-N.calibration.json, its check beside it as
+calibration_check saves one, so that `occreid tag-occlusion --calibration` carries it on) and
+its tags become a new proposal set for the undecided frames (ReviewStore.repropose: never a
+decision, never the proposals a reviewer was shown), kept with the fit's check (the reviewed
+frames' out-of-fold tags: what the header's estimate compares the reviewers with from then on).
+Where the fit falls back (too few reviewed tracklets, or not better in cross-validation),
+nothing changes and the reason is given. Run from the page (a key and a button) or after every
+N newly accepted tracklets (``--calibrate-every``).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Retagger:
     def _run(self, store: ReviewStore) -> dict[str, Any]:
         from occreid.pseudolabel.calibrate import counted, fit_calibration
         from occreid.pseudolabel.calibration import backend_names, default_calibration
+        from occreid.pseudolabel.calibration_check import save_check
         from occreid.pseudolabel.tagging import evidence_table, tag_table
 
         base = default_calibration(*backend_names(self.labels.meta))
@@ -71,6 +73,7 @@ class Retagger:
         n = len(store.proposal_sets())
         saved = store.path.with_name(f"{store.path.name}.retag-{n + 1}.calibration.json")
         fit.calibration.save(saved)
+        save_check(saved, fit.check)  # travels with it, as LABELS/calibration.json's
         tags = tag_table(self._evidence, fit.calibration)
         opened = store.repropose(tags, saved, fit.check)
         fitted_on = counted(fit.tracklets, self.unit.many, "reviewed")

@@ -24,6 +24,17 @@ def test_help_for_every_command(args: tuple[str, ...]) -> None:
     assert "Usage:" in result.output and len(result.output) > 200
 
 
+@pytest.mark.parametrize(
+    ("command", "option"), [("tag-occlusion", "--out"), ("review", "--annotations")]
+)
+def test_the_options_that_write_or_read_a_calibration_s_check_name_it(
+    command: str, option: str
+) -> None:
+    text = CliRunner().invoke(main, [command, "--help"]).output
+    described = " ".join(text.split(f"  {option}", 1)[1].split("\n  --", 1)[0].split())
+    assert ".calibration.check.csv" in described
+
+
 def test_synth_build_stats_chain(tmp_path: Path) -> None:
     runner = CliRunner()
     src, out = tmp_path / "src", tmp_path / "ds"

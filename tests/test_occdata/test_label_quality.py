@@ -175,6 +175,24 @@ def test_a_check_not_the_tag_shown_is_what_the_unreviewed_tags_are_judged_by() -
     assert by["0.8-1.0"]["frames"] == 6 and by["0.4-0.6"]["frames"] == 0
 
 
+def test_the_report_says_how_many_compared_frames_had_a_check() -> None:
+    # a CSV without check_* columns (an export before a re-tag, or of an older occreid) compares
+    # every reviewed frame by the tag shown: the report says so, not only "the current tags"
+    from occreid.occdata.report import quality_tables
+
+    splits = _test_splits(auto_right=False)
+    plain = label_quality(splits, QualityOptions(draws=5))
+    train = splits["train"]
+    checked = train["occlusion"].where(np.arange(len(train)) % 2 == 0)  # half the frames
+    splits["train"] = train.assign(check_occlusion=checked, check_persons=1, check_confidence=0.5)
+    half = label_quality(splits, QualityOptions(draws=5))
+    compared = half["splits"]["train"]["current_vs_reviewers"]["frames"]
+    assert plain["splits"]["train"]["checked"] == 0
+    assert 0 < half["splits"]["train"]["checked"] < compared
+    row = next(r for r in quality_tables(half)[0].rows if r[0] == "train")
+    assert f"({compared:,}; {half['splits']['train']['checked']:,} by a check)" in row[6]
+
+
 def test_the_report_charts_draw_the_range_of_each_bin() -> None:
     splits = _test_splits(auto_right=False)
     stats = compute_stats(splits)

@@ -364,6 +364,7 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "of 12 tracklets" in r.output and "uses the fitted calibration" in r.output
     assert "accuracy of the unreviewed frames' tags: 1.000 (95 % CI" in r.output
+    assert f"and its check {cache.root / 'calibration.check.csv'};" in r.output
     assert isinstance(load_calibration(cache.root / "calibration.json"), Calibration)
     printed = r.output.rstrip().rsplit("`", 2)[1]  # the command it says to run next, as printed
     after = runner.invoke(main, shlex.split(printed)[1:])
@@ -392,8 +393,11 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     assert (cache.root / "calibration.json").read_bytes() == fitted
     start = default_calibration("mediapipe", "mediapipe")
     prior_only = start.with_fit(prior_label=dict.fromkeys(start.prior_label, 3))  # no model
-    prior_only.save(cache.root / "calibration.json")
-    r = runner.invoke(main, ["tag-occlusion", str(cache.root), "--out", str(tmp_path / "b.csv")])
+    prior_only.save(cache.root / "calibration.json")  # by hand: the check beside it is stale
+    with pytest.warns(UserWarning, match="the check of another calibration"):
+        r = runner.invoke(
+            main, ["tag-occlusion", str(cache.root), "--out", str(tmp_path / "b.csv")]
+        )
     assert r.exit_code == 0 and "fitted on reviewed labels" in r.output, r.output
 
 
@@ -413,8 +417,10 @@ def test_the_check_travels_with_the_calibration_to_the_tags(tmp_path: Path) -> N
     beside = load_check(tags_calibration(out))
     assert beside is not None and beside.equals(check)
     default_calibration("mediapipe", "mediapipe").save(fitted)  # replaced: its check is stale
-    assert check_path(fitted).is_file() and load_check(fitted) is None
-    r = runner.invoke(main, ["tag-occlusion", str(cache.root), "--out", str(out)])
+    with pytest.warns(UserWarning, match="the check of another calibration"):
+        assert check_path(fitted).is_file() and load_check(fitted) is None
+    with pytest.warns(UserWarning, match="the check of another calibration"):
+        r = runner.invoke(main, ["tag-occlusion", str(cache.root), "--out", str(out)])
     assert r.exit_code == 0 and load_check(tags_calibration(out)) is None
     assert not check_path(tags_calibration(out)).exists()
 
@@ -498,3 +504,33 @@ def test_counts_are_said_in_words() -> None:
     assert counted(1, "tracklets", "reviewed") == "1 reviewed tracklet"
     assert counted(1_200, "images") == "1,200 images"
     assert counted(0, "tracklets") == "0 tracklets"
+
+
+def test_a_bad_row_of_a_check_is_named_by_its_line_in_the_file(tmp_path: Path) -> None:
+    from occreid.pseudolabel.calibration_check import load_check, save_check
+
+    calibration = tmp_path / "calibration.json"
+    default_calibration("x", "y").save(calibration)
+    rows = pd.DataFrame(
+        {"path": ["a/1.jpg", "a/2.jpg"], "occlusion": [0, 1], "persons": 1, "confidence": 0.9}
+    )
+    save_check(calibration, rows)
+    check = calibration.with_name("calibration.check.csv")
+    lines = check.read_text().splitlines()
+    lines[3] = "a/2.jpg,13,1,0.9"  # the second row, on the file's line 4
+    check.write_text("\n".join(lines) + "\n")
+    with pytest.raises(OccreidError, match=r"calibration.check.csv:4: occlusion = 13"):
+        load_check(calibration)
+
+
+def test_a_check_of_another_calibration_is_not_read_and_says_so(tmp_path: Path) -> None:
+    from occreid.pseudolabel.calibration_check import load_check, save_check
+
+    calibration = tmp_path / "calibration.json"
+    default_calibration("x", "y").save(calibration)
+    rows = pd.DataFrame({"path": ["a/1.jpg"], "occlusion": [0], "persons": 1, "confidence": 0.9})
+    save_check(calibration, rows)
+    assert load_check(calibration) is not None
+    calibration.write_text(calibration.read_text() + " ")  # edited by hand since
+    with pytest.warns(UserWarning, match=r"calibration.check.csv: the check of another"):
+        assert load_check(calibration) is None

@@ -128,3 +128,23 @@ def test_a_label_cache_of_other_frames_is_refused_before_the_server_starts(
     opts = ReviewOptions(source=review_source, annotations=tags, labels=tmp_path / "other-labels")
     with pytest.raises(OccreidError, match=r"a label cache of other frames \(made from .*other"):
         open_session(opts, "ann")
+
+
+def test_a_re_tag_s_calibration_keeps_its_check_beside_it(
+    with_labels: ReviewOptions, open_page: Any, tmp_path: Path
+) -> None:
+    """`occreid tag-occlusion --calibration STORE.retag-N.calibration.json` then carries the
+    re-tag's check to its CSV, as it does LABELS/calibration.json's."""
+    from occreid.pseudolabel.calibration_check import load_check
+    from occreid.review.export import export
+
+    ctx = open_session(with_labels, "ann")[0]
+    page = open_page(ctx)
+    _accept(page, 6, clear=True)
+    assert page.write("/api/retag").json()["used_fit"] is True
+    check = load_check(Path(ctx.store.proposal_sets()["csv"].iloc[-1]))
+    assert check is not None
+    out = pd.read_csv(export(ctx.store, tmp_path / "out.csv")["csv"])
+    kept = out.set_index("path").loc[check["path"]]  # the store's check, by frame
+    assert (kept["check_occlusion"].to_numpy() == check["occlusion"].to_numpy()).all()
+    assert kept["check_confidence"].to_numpy() == pytest.approx(check["confidence"].to_numpy())
