@@ -48,6 +48,25 @@ def variants(pairs: list[tuple[str, str]]) -> list[tuple[str, str, str, dict[str
     return out
 
 
+def warm_up(pose: str, parsing: str) -> float:
+    """Seconds a fresh interpreter takes to import the labelling modules (and build mediapipe's
+    graphs), run (and not timed) before each measured run: this machine's host reclaims idle
+    page cache, so without it a run's wall time counts reading the libraries from disk in every
+    process it starts (3 s instead of 0.7 for the runner's imports), which varied the
+    two-process rate by a third from run to run. On the real dataset that start-up is a few
+    seconds of hours."""
+    import subprocess
+    import sys
+    import time
+
+    code = "from occreid.pseudolabel.runner import run\n"
+    if "mediapipe" in (pose, parsing):  # its graphs read the models inside the wheel
+        code += "from occreid.pseudolabel.backends import make_pose\nmake_pose('mediapipe')\n"
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    return round(time.perf_counter() - start, 2)
+
+
 def summary(runs: list[dict[str, Any]], device: str) -> dict[str, Any]:
     """The median run's numbers, and every run's frames/s and load."""
     fps = [r["frames_per_s"] for r in runs]
@@ -68,6 +87,7 @@ def summary(runs: list[dict[str, Any]], device: str) -> dict[str, Any]:
         "frames_per_s_runs": fps,
         "frames_per_cpu_s_runs": per_cpu_s,
         "load_1min_at_start": [r["load"] for r in runs],
+        "warm_up_s": [r["warm_up_s"] for r in runs],
     }
 
 
@@ -108,6 +128,7 @@ def main() -> None:
             source = toy(args.work, args.ids if pose == "oracle" else args.slow_ids)
             out = args.work / f"labels-{pose}-{parsing}"
             shutil.rmtree(out, ignore_errors=True)
+            warm = warm_up(pose, parsing)
             load = round(os.getloadavg()[0], 2)
             opts = RunOptions(
                 root=source,
@@ -118,7 +139,7 @@ def main() -> None:
                 batch_size=args.batch_size,
                 **options,
             )
-            report = {**run(opts), "load": load}
+            report = {**run(opts), "load": load, "warm_up_s": warm}
             runs.setdefault(name, []).append(report)
             shares = ", ".join(f"{k} {v:.0%}" for k, v in report["time_share_rank0"].items())
             print(
