@@ -74,7 +74,7 @@ def load_check(calibration: Path) -> pd.DataFrame | None:
     return table[COLUMNS].reset_index(drop=True)
 
 
-def copy_check(source: Path | None, calibration: Path) -> None:
-    """Beside the calibration file ``calibration`` (a copy of ``source``'s calibration, None:
-    a shipped default), the check of ``source``, or none."""
-    save_check(calibration, None if source is None else load_check(source))
+def copy_check(source: Path, calibration: Path) -> None:
+    """Beside the calibration file ``calibration`` (a copy of the calibration ``source``, or of
+    a shipped default where there is no such file), the check of ``source``, or none."""
+    save_check(calibration, load_check(source))
