@@ -171,6 +171,37 @@ def test_a_tracklets_retries_stop_after_misses_in_a_row_until_a_pose_is_found(
     assert len(fake_mediapipe[2].log) == 2 + 1 + 4 + 1 + 1
 
 
+def test_retry_policy_benchmark_counts_as_the_backend_retries(
+    fake_mediapipe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """benchmarks/retry_policy.py counts each limit from one pass instead of running the
+    backend: its count must follow the backend's rule (the frames of the test above)."""
+    import importlib.util
+    import sys
+
+    bench = Path(__file__).parents[2] / "benchmarks"
+    monkeypatch.syspath_prepend(str(bench))
+    spec = importlib.util.spec_from_file_location("retry_policy", bench / "retry_policy.py")
+    assert spec is not None and spec.loader is not None
+    policy = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "retry_policy", policy)
+    spec.loader.exec_module(policy)
+    person, nobody = _frames(1)[0], np.full((64, 32, 3), 120, dtype=np.uint8)
+    rescued = _found_only_with_margin(0.25)
+    images = [person, nobody, nobody, rescued, nobody, nobody, nobody, nobody, rescued, nobody]
+    tracklets = ["a"] * 9 + ["b"]
+    rows = [  # (tracklet, found as it is, found by the retry): what outcomes() records
+        (t, im is person, None if im is person else im is rescued)
+        for t, im in zip(tracklets, images, strict=True)
+    ]
+    for limit in (1, 2, 3, None):
+        backend = mediapipe_backend.MediaPipePose(margin=0.25, retry_misses=limit)
+        kp = backend.predict(FrameBatch([""] * 10, images, tracklets=tracklets))
+        counted = policy.count(rows, limit)
+        assert counted["retries"] == len(fake_mediapipe[-2].log), limit  # its still graph
+        assert counted["poses_found"] == int((kp[:, 0, 2] > 0).sum()) - 1, limit
+
+
 def _labels(root: Path) -> dict[str, np.ndarray]:
     cache = LabelCache(root)
     return cache.gather(cache.index["path"].tolist())
