@@ -3,24 +3,23 @@ calibrating on K % of the tracklets reviewed (issue 20, item 7).
 
 For each DIR in the layout of ../shared/realdata (labels.csv is the reviewer's answers: MOT17's
 ``visibility`` -> label ceil(10 (1 - visibility)), 0 up to MIN_SHARE hidden; Partial-REID's
-``occluded`` -> yes / no, an occluded photo labelled 5; partial crops, cut to the visible part,
-left out) the frames are labelled once with the
-chosen backends (tagging_real.label_frames, every core busy); then, for K = 0, 5, 10, 20, 40 % of
-the tracklets, in several review orders (the review queue's: lowest tag confidence first; and
+``occluded`` -> yes / no, an occluded photo labelled 5; partial crops, cut to the visible part, left
+out) the frames are labelled once with the chosen backends (tagging_real.label_frames, every core
+busy); then, for K = 0, 5, 10, 20, 40 % of the tracklets, in several review orders (the review
+page's queue, review/queue.py: frames without evidence first, then the lowest tag confidence; and
 random orders, one per seed), the reviewed tracklets' answers go to `occreid calibrate`'s fit
-(calibrate.fit_calibration, which falls back to the defaults where its cross-validation says the
-fit is not better) and the unreviewed frames are tagged with the defaults ("before") and with
-the result ("after"). Printed per K, as mean and range over the orders: occluded yes / no
-agreement, balanced accuracy, and the gap between the share of frames tagged occluded and the
-share that is: of the CSV's labels (a frame without evidence counts with its prior label), of the
-frames with evidence (the summary line's: an unknown frame is never counted as occluded), and
-the expected share (mean P(occluded)); the ceiling of balanced accuracy and gap that the
-unknown frames leave (every frame with evidence right, the unknown ones at their prior's yes /
-no); how often the fit was used; the share of orders where the
-result is better than before; the reliability of the confidence (agreement per confidence
-bin, all orders); and what the review header would say of the unreviewed frames' accuracy
-(review/quality.py) from the tags the reviewers were shown and from the fit's out-of-fold check:
-its error against their true accuracy and how often its 95 % interval holds it.
+(calibrate.fit_calibration, which falls back to the defaults where its cross-validation says the fit
+is not better) and the unreviewed frames are tagged with the defaults ("before") and with the result
+("after"). Printed per K, as mean and range over the orders: occluded yes / no agreement, balanced
+accuracy, and the gap between the share of frames tagged occluded and the share that is: of the
+CSV's labels (a frame without evidence counts with its prior label), of the frames with evidence
+(the summary line's: an unknown frame is never counted as occluded), and the expected share (mean
+P(occluded)); the ceiling of balanced accuracy and gap that the unknown frames leave (every frame
+with evidence right, the unknown ones at their prior's yes / no); how often the fit was used; the
+share of orders where the result is better than before; the reliability of the confidence (agreement
+per confidence bin, all orders); and what the review header would say of the unreviewed frames'
+accuracy (review/quality.py) from the tags the reviewers were shown and from the fit's out-of-fold
+check: its error against their true accuracy and how often its 95 % interval holds it.
 
 On toy data (fresh `occreid synth` seeds) the same loop with a deliberately mis-scaled backend:
 the oracle's key-point scores squeezed into 0.2-0.9 (0.2 + 0.7 s) under a backend name that
@@ -30,7 +29,8 @@ truth; the oracle's own tags are the reference.
 The real sets are research-only: they stay where they are; this script takes their path.
 
     python benchmarks/review_loop.py ../shared/realdata/mot17-dev \\
-        ../shared/realdata/partial-reid-dev --json benchmarks/results/review_loop.json
+        ../shared/realdata/partial-reid-dev --toy-seeds 31 32 33 34 35 36 37 38 \\
+        --json benchmarks/results/review_loop.json
 
 Targets (issue 20): mis-scaled toy, 10 % of tracklets reviewed: occluded yes / no >= 0.93;
 MOT17 unreviewed frames after 20 %: gap and balanced accuracy better than without calibration in
@@ -61,6 +61,7 @@ from occreid.pseudolabel.calibrate import (
 from occreid.pseudolabel.calibration import MIN_SHARE, Calibration, calibration_for
 from occreid.pseudolabel.tagging import evidence_table, occlusion_labels, tag_table
 from occreid.review.quality import quality_numbers
+from occreid.review.queue import order_queue
 
 SHARES = (0.0, 0.05, 0.10, 0.20, 0.40)
 SQUEEZE = (0.2, 0.9)
@@ -79,8 +80,22 @@ def real_answers(source: Path) -> pd.DataFrame:
 
 
 def queue_order(tags: pd.DataFrame) -> list[str]:
-    """Tracklets as the review queue offers them: lowest mean tag confidence first."""
-    return tags.groupby("tracklet")["confidence"].mean().sort_values(kind="stable").index.tolist()
+    """Tracklets as the review page's queue offers them (review/queue.py's order_queue, on the
+    columns ReviewStore.tracklets gives it): tracklets with frames without evidence first, then
+    the highest expected disagreement (lowest mean confidence)."""
+    per = tags.assign(
+        occluded=occluded(tags).astype(np.float64), unknown=tags["unknown"].astype(int)
+    ).groupby("tracklet")
+    tracklets = pd.DataFrame(
+        {
+            "key": per.size().index,
+            "accepted": 0,
+            "occluded": per["occluded"].mean().to_numpy(),
+            "confidence": per["confidence"].mean().to_numpy(),
+            "unknown": per["unknown"].sum().to_numpy(),
+        }
+    )
+    return order_queue(tracklets)["key"].tolist()
 
 
 def orders(tags: pd.DataFrame, seeds: int) -> dict[str, list[str]]:

@@ -29,7 +29,11 @@ without evidence) than the mapping, so a rejected mapping is no reason to keep a
 
 Validation is tracklet-grouped cross-validation (GroupKFold, FOLDS folds; frames of one tracklet
 are never split between fitting and checking): each reviewed frame is tagged by a calibration
-fitted without its tracklet, and its occluded yes / no compared with the reviewer's. The fit is
+fitted without its tracklet, and its occluded yes / no compared with the reviewer's. Where the
+whole reviewed set fits a model, every fold fits one (from one tracklet of each class on), so
+the check measures the fitted mapping the result will use: with MIN_CLASS_TRACKLETS per fold, a
+fold that held out one of three occluded tracklets put the starting mapping in its place, and a
+model was used that no fold had checked (benchmarks/review_loop.py). The fit is
 used only where it is not worse than the calibration it starts from on agreement and on
 balanced accuracy, with at least MIN_TRACKLETS reviewed tracklets; otherwise the defaults' tags
 stay and ``CalibrationFit.reason`` says why. Intervals (``agreement_interval``) are
@@ -108,6 +112,9 @@ class Interval:
         if np.isnan(self.estimate):
             return NOT_ENOUGH.format(units=units)
         return f"{self.estimate:.3f} (95 % CI {self.low:.3f}-{self.high:.3f})"
+
+
+NAN = Interval(float("nan"), float("nan"), float("nan"))  # an estimate nothing could make
 
 
 def _balanced(value: float) -> str:
@@ -257,10 +264,13 @@ def fit_on(
     feats: pd.DataFrame,
     with_model: bool = True,
     units: str = "tracklets",
+    min_class: int = MIN_CLASS_TRACKLETS,
 ) -> Calibration:
     """``base`` with a model (unless not ``with_model``: base's mapping kept) and a prior fitted on
     ``reviewed`` (rows of ``table``'s frames); ``feats`` = tagging.features(table, base), made
-    once by the caller for every fold; ``units``: what a tracklet is called in the sources."""
+    once by the caller for every fold; ``units``: what a tracklet is called in the sources. The
+    model needs reviewed tracklets with evidence of each class, ``min_class`` of each (a
+    cross-validation fold needs one: cross_validated)."""
     rows = table.reset_index(drop=True).merge(
         reviewed.rename(columns={"occlusion": "label", "persons": "label_persons"}), on="path"
     )
@@ -273,7 +283,7 @@ def fit_on(
     per_class = [tracklets_of[y[known] == c].nunique() for c in (True, False)]
     model = (
         fit_model(x.loc[known, _usable(base)], y[known], labels[known])
-        if with_model and min(per_class) >= MIN_CLASS_TRACKLETS
+        if with_model and min(per_class) >= max(1, min_class)
         else base.model
     )
     reasons = np.where(rows["pose_found"].to_numpy(), NO_EVIDENCE[1], NO_EVIDENCE[0])
@@ -372,7 +382,10 @@ def cross_validated(
     with_model: bool = True,
 ) -> pd.DataFrame:
     """Tags of the reviewed frames, each from a calibration fitted without its tracklet (its
-    prior only where not ``with_model``)."""
+    prior only where not ``with_model``). With a model, each fold fits one where its reviewed
+    frames hold both classes, even with fewer than MIN_CLASS_TRACKLETS tracklets of one (the
+    caller has checked that the whole reviewed set has enough): the check then measures the
+    fitted mapping the result will use, not the starting one in its place."""
     from sklearn.model_selection import GroupKFold
 
     feats = features(table, base)
@@ -381,12 +394,25 @@ def cross_validated(
     groups = tracklet_of.loc[reviewed["path"]].to_numpy()
     parts = []
     for fit_rows, check_rows in GroupKFold(n_splits=folds).split(reviewed, groups=groups):
-        cal = fit_on(table, reviewed.iloc[fit_rows], base, feats, with_model)
+        cal = fit_on(table, reviewed.iloc[fit_rows], base, feats, with_model, min_class=1)
         check = reviewed.iloc[check_rows]
         mine = table[table["tracklet"].isin(set(groups[check_rows]))]
         tags = tag_table(mine, cal).set_index("path").loc[check["path"]]
         parts.append(tags.reset_index())
     return pd.concat(parts, ignore_index=True)
+
+
+def _candidates(
+    table: pd.DataFrame, reviewed: pd.DataFrame, base: Calibration, units: str
+) -> list[tuple[bool, str, Calibration]]:
+    """What fit_calibration tries, in order: (with_model, the reason said where it is used, the
+    calibration fitted on every reviewed frame). Where the reviewed frames cannot fit a model
+    (fewer than MIN_CLASS_TRACKLETS tracklets of a class), only the fitted prior is tried."""
+    feats = features(table, base)
+    fits = {m: fit_on(table, reviewed, base, feats, m, units) for m, _ in CANDIDATES}
+    if fits[True].model is base.model:
+        return [(False, NO_MODEL.format(units=units, need=MIN_CLASS_TRACKLETS), fits[False])]
+    return [(m, reason, fits[m]) for m, reason in CANDIDATES]
 
 
 def fit_calibration(
@@ -408,34 +434,31 @@ def fit_calibration(
     before = agreement_interval(start_tagged == y, groups)
     before_balanced = balanced_accuracy(y, start_tagged)
     if tracklets < max(2, MIN_TRACKLETS):
-        nan = Interval(float("nan"), float("nan"), float("nan"))
         reason = (
             f"kept the starting calibration: {counted(tracklets, units, 'reviewed')}, fewer than "
             f"{MIN_TRACKLETS}; review more and calibrate again"
         )
         return CalibrationFit(
-            base, False, reason, tracklets, len(reviewed), before, nan, before_balanced, np.nan,
+            base, False, reason, tracklets, len(reviewed), before, NAN, before_balanced, np.nan,
             units,
         )  # fmt: skip
     confidence_source = {
         "confidence": f"isotonic map of certainty to out-of-fold agreement on {len(reviewed)} "
         f"reviewed frames of {counted(tracklets, units)}"
     }
-    first_after, first_balanced = Interval(np.nan, np.nan, np.nan), np.nan
-    for with_model, reason in CANDIDATES:
-        if not (with_model or start["unknown"].any()):
-            continue  # no reviewed frame without evidence: nothing to learn a prior from
+    first_after: Interval | None = None
+    first_balanced = np.nan
+    for with_model, reason, fitted in _candidates(table, reviewed, base, units):
+        if not (with_model or first_after is None or start["unknown"].any()):
+            continue  # the model was rejected and no reviewed frame lacks evidence: no prior
         checked = cross_validated(table, reviewed, base, min(FOLDS, tracklets), with_model)
         checked_y = occluded(truth.loc[checked["path"]])
         checked_tagged = occluded(checked)
         after = agreement_interval(checked_tagged == checked_y, checked["tracklet"].to_numpy())
         after_balanced = balanced_accuracy(checked_y, checked_tagged)
-        if with_model:
+        if first_after is None:
             first_after, first_balanced = after, after_balanced
         if not_worse(before, after, before_balanced, after_balanced):
-            fitted = fit_on(table, reviewed, base, features(table, base), with_model, units)
-            if with_model and fitted.model is base.model:
-                reason = NO_MODEL.format(units=units, need=MIN_CLASS_TRACKLETS)
             fitted = fitted.with_fit(
                 confidence_knots=confidence_knots(checked, checked_y), sources=confidence_source
             )
@@ -453,7 +476,7 @@ def fit_calibration(
         confidence_knots=confidence_knots(start.reset_index(), y), sources=confidence_source
     )
     return CalibrationFit(
-        kept, False, reason, tracklets, len(reviewed), before, first_after, before_balanced,
+        kept, False, reason, tracklets, len(reviewed), before, first_after or NAN, before_balanced,
         first_balanced, units, checked_tags(start.reset_index(), kept),
     )  # fmt: skip
 

@@ -270,6 +270,22 @@ def test_cross_validation_never_checks_a_frame_with_a_fit_on_its_own_tracklet() 
     assert not occluded(checked[checked["tracklet"] == "0002"]).any()
 
 
+def test_cross_validation_checks_the_fitted_mapping_even_where_a_fold_is_short_of_a_class() -> None:
+    """Three occluded tracklets of six: enough to fit a model on all of them, while a fold that
+    holds one out fits on two. The check must still tag it with a fitted model (the mapping the
+    result will use), not with the starting one, which calls nearly every frame clear."""
+    table, answers = _squeezed_table(6)
+    base = default_calibration("squeezed", "none")
+    hidden = {"0001", "0003", "0005"}
+    assert occluded(tag_table(table, base))[table["tracklet"].isin(hidden)].mean() < 0.2
+    checked = cross_validated(table, answers, base, 5)
+    held_out_hidden = checked["tracklet"].isin(hidden).to_numpy()
+    assert occluded(checked)[held_out_hidden].all()
+    assert not occluded(checked)[~held_out_hidden].any()
+    fit = fit_calibration(table, answers, base)
+    assert fit.used_fit and fit.calibration.model is not None and fit.after.estimate == 1.0
+
+
 def test_intervals_and_balanced_accuracy() -> None:
     agree = np.array([1, 1, 1, 1, 0, 0, 1, 1], dtype=bool)
     groups = np.array([0, 0, 1, 1, 2, 2, 3, 3])

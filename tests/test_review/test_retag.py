@@ -106,9 +106,9 @@ def test_calibrate_every_re_tags_after_that_many_newly_accepted_tracklets(
     with_labels.calibrate_every = 3
     ctx = open_session(with_labels, "ann")[0]
     page = open_page(ctx)
-    _accept(page, 2)
+    _accept(page, 2, clear=True)
     assert ctx.retag is not None and ctx.retag.last is None
-    _accept(page, 1)  # the third: a re-tag (too few tracklets: it falls back and says so)
+    _accept(page, 1, clear=True)  # the third: a re-tag (too few tracklets: falls back, says so)
     assert ctx.retag.last is not None and "fewer than" in ctx.retag.last["message"]
     assert ctx.retag.accepted_at_last == 3
     _accept(page, 3, clear=True)
