@@ -42,8 +42,9 @@ confidence, unknown), ``CalibrationFit.accuracy`` (estimated accuracy of unrevie
 ``CalibrationFit.check`` (the reviewed frames' tags under the calibration used, out of fold where
 it was fitted on them, with its confidence: after a re-tag they, not the tags the reviewers were
 shown, stand for the new tags in the review header's and the report's estimates).
-``keeps_earlier``: whether `occreid calibrate` leaves a calibration fitted earlier in place (judged
-on the reviews it was not fitted on).
+``keeps_earlier``: whether `occreid calibrate` (or a re-tag in the review, review/retag.py) leaves
+a calibration fitted earlier in place (judged on the reviews it was not fitted on: those not in
+its check, calibration_check.fitted_before).
 """
 
 from __future__ import annotations

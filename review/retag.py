@@ -8,24 +8,72 @@ its tags become a new proposal set for the undecided frames (ReviewStore.repropo
 decision, never the proposals a reviewer was shown), kept with the fit's check (the reviewed
 frames' out-of-fold tags: what the header's estimate compares the reviewers with from then on).
 Where the fit falls back (too few reviewed tracklets, or not better in cross-validation),
-nothing changes and the reason is given. Run from the page (a key and a button) or after every
-N newly accepted tracklets (``--calibrate-every``).
+nothing changes and the reason is given.
+
+Where the current proposals came from a fitted calibration themselves (an earlier re-tag's
+STORE.retag-N.calibration.json, or the CSV's ``<CSV>.calibration.json`` where it is fitted), that
+one is judged first, as `occreid calibrate` judges LABELS/calibration.json: on the reviews it
+was not fitted on (its check's paths, calibration_check.fitted_before), by
+calibrate.keeps_earlier; where it is worse than the new fit on neither agreement nor balanced
+accuracy, it stays, nothing is re-tagged and the numbers say why. Run from the page (a key
+and a button) or after every N newly accepted tracklets (``--calibrate-every``).
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from occreid.pseudolabel.cache import LabelCache
-from occreid.review.store import ReviewStore
+from occreid.review.store import RETAG_SET, ReviewStore
 from occreid.review.unit import TRACKLET, Unit
+
+if TYPE_CHECKING:
+    from occreid.pseudolabel.calibrate import CalibrationFit
 
 NO_LABELS = "re-tagging needs the label cache the tags were made from: start with --labels LABELS"
 BUSY = "a re-tag is already running"
+
+
+def proposed_by(store: ReviewStore) -> Path | None:
+    """The calibration file the store's current proposals came from: the latest proposal set's
+    own file where it is a re-tag's, else the one saved beside its CSV
+    (calibration.tags_calibration); None where that file is no longer the one they came from
+    (the re-tag's calibration or the CSV changed since)."""
+    from occreid.occdata.annotations import file_sha256
+    from occreid.pseudolabel.calibration import tags_calibration
+
+    sets = store.proposal_sets()
+    if sets.empty:
+        return None
+    latest = sets.iloc[-1]
+    source = Path(str(latest["csv"]))
+    if not source.is_file() or file_sha256(source) != latest["sha256"]:
+        return None
+    return source if RETAG_SET.search(source.name) else tags_calibration(source)
+
+
+def earlier_stays(
+    store: ReviewStore, table: pd.DataFrame, reviewed: pd.DataFrame, fit: CalibrationFit
+) -> str | None:
+    """Why the fitted calibration the store's current proposals came from (proposed_by) stays
+    in place of ``fit``'s, judged as `occreid calibrate` judges one (calibrate.keeps_earlier on
+    the evidence ``table`` and the ``reviewed`` frames), or None: ``fit``'s replaces it."""
+    from occreid.pseudolabel.calibrate import keeps_earlier
+    from occreid.pseudolabel.calibration_check import fitted_before
+
+    path = proposed_by(store)
+    earlier = None if path is None else fitted_before(path)
+    if path is None or earlier is None:
+        return None
+    why = keeps_earlier(table, reviewed, fit, *earlier)
+    if why is None:
+        return None
+    return f"nothing re-tagged: {path.name}, fitted earlier, stays: {why}"
 
 
 @dataclass
@@ -70,6 +118,9 @@ class Retagger:
         if not fit.used_fit:
             message = f"nothing re-tagged: {fit.reason}"
             return {"retagged": 0, "used_fit": False, "message": message, "lines": fit.lines()}
+        why = earlier_stays(store, self._evidence, reviewed, fit)
+        if why is not None:
+            return {"retagged": 0, "used_fit": False, "message": why, "lines": fit.lines()}
         n = len(store.proposal_sets())
         saved = store.path.with_name(f"{store.path.name}.retag-{n + 1}.calibration.json")
         fit.calibration.save(saved)

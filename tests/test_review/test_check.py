@@ -4,8 +4,6 @@ out of fold), not with the tags the reviewers were shown; the export carries the
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,33 +17,7 @@ from occreid.review.options import ReviewOptions
 from occreid.review.session import open_session
 from occreid.review.store import ReviewStore
 
-SQUEEZE = (0.2, 0.9)  # benchmarks/review_loop.py's mis-scaled backend
 WHO = ("ann", "test")
-
-
-@pytest.fixture(scope="module")
-def squeezed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(a synth source of 49 tracklets, an oracle label cache of it whose key-point scores are
-    squeezed into SQUEEZE under backend names that declare nothing: its default tags are bad,
-    a calibration fitted on a quarter of the tracklets is good)."""
-    from occreid.occdata.synth import SynthConfig, synthesize
-    from occreid.pseudolabel.cache import shard_name
-    from occreid.pseudolabel.runner import RunOptions, run
-
-    work = tmp_path_factory.mktemp("check")
-    synthesize(work / "source", SynthConfig(ids=16, seed=1))
-    run(RunOptions(root=work / "source", out=work / "oracle"))
-    labels = work / "labels"
-    shutil.copytree(work / "oracle", labels)
-    meta = json.loads((labels / "meta.json").read_text())
-    meta["backends"] = {"pose": {"name": "squeezed-oracle"}, "parsing": {"name": "undeclared"}}
-    (labels / "meta.json").write_text(json.dumps(meta))
-    for shard in range(meta["shards"]):
-        path = labels / "shards" / shard_name(shard) / "keypoints.npy"
-        kp = np.load(path)
-        kp[..., 2] = SQUEEZE[0] + (SQUEEZE[1] - SQUEEZE[0]) * kp[..., 2]
-        np.save(path, kp)
-    return work / "source", labels
 
 
 def _review(store: ReviewStore, key: str, truth: pd.DataFrame) -> None:
