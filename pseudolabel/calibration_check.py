@@ -7,7 +7,7 @@ with the calibration: `occreid calibrate` writes ``LABELS/calibration.check.csv`
 ``LABELS/calibration.json``; `occreid tag-occlusion` (and `occreid pseudolabel`'s tags) copy it
 beside the calibration saved with their CSV (``<CSV>.calibration.check.csv`` beside
 calibration.tags_calibration's ``<CSV>.calibration.json``); `occreid review` keeps it with that
-CSV's proposals.
+CSV's proposals (its rows of the source's frames: review/source.py says where it names others).
 
 Its first line names the calibration file it belongs to by SHA-256: a check left beside another
 calibration (one replaced by hand, or by a fit without a check) is not read.
