@@ -340,14 +340,22 @@ class CalibrationFit:
         """Estimated occluded yes / no accuracy of the unreviewed frames' tags."""
         return self.after if self.used_fit else self.before
 
-    def lines(self) -> list[str]:
-        return [
+    def lines(self, estimate: bool = True) -> list[str]:
+        """The report's lines; the last, unless not ``estimate``, the estimated accuracy of the
+        unreviewed frames' tags (left out where another estimate of them is shown, as in the
+        review's header: the number is the agreement on the reviewed frames given before)."""
+        measured = [
             self.reviewed,
             "occluded yes / no agreement, starting calibration: "
             f"{self.before.said(self.units)}{_balanced(self.before_balanced)}",
             f"occluded yes / no agreement, fitted (cross-validated by {one(self.units)}): "
             f"{self.after.said(self.units)}{_balanced(self.after_balanced)}",
             self.reason,
+        ]
+        if not estimate:
+            return measured
+        return [
+            *measured,
             "estimated occluded yes / no accuracy of the unreviewed frames' tags: "
             f"{self.accuracy.said(self.units)}",
         ]

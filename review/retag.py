@@ -15,8 +15,14 @@ STORE.retag-N.calibration.json, or the CSV's ``<CSV>.calibration.json`` where it
 one is judged first, as `occreid calibrate` judges LABELS/calibration.json: on the reviews it
 was not fitted on (its check's paths, calibration_check.fitted_before), by
 calibrate.keeps_earlier; where it is worse than the new fit on neither agreement nor balanced
-accuracy, it stays, nothing is re-tagged and the numbers say why. Run from the page (a key
-and a button) or after every N newly accepted tracklets (``--calibrate-every``).
+accuracy, it stays, nothing is re-tagged and the numbers say why.
+
+The header estimates the accuracy of the undecided frames' tags (per confidence bin,
+review/quality.py), so a re-tag claims no second estimate: its message and ``lines`` give the
+fit's number as what it is, the occluded yes / no agreement cross-validated on the reviewed
+frames (CalibrationFit.lines without its estimate line, which `occreid calibrate` prints). Run
+from the page (a key and a button) or after every N newly accepted tracklets
+(``--calibrate-every``).
 """
 
 from __future__ import annotations
@@ -115,12 +121,13 @@ class Retagger:
             self._evidence = evidence_table(self.labels, base)
         reviewed = store.frames(reviewed_only=True)[["path", "occlusion", "persons"]]
         fit = fit_calibration(self._evidence, reviewed, base, self.unit.many)
+        lines = fit.lines(estimate=False)  # the header gives the unreviewed tags' estimate
         if not fit.used_fit:
             message = f"nothing re-tagged: {fit.reason}"
-            return {"retagged": 0, "used_fit": False, "message": message, "lines": fit.lines()}
+            return {"retagged": 0, "used_fit": False, "message": message, "lines": lines}
         why = earlier_stays(store, self._evidence, reviewed, fit)
         if why is not None:
-            return {"retagged": 0, "used_fit": False, "message": why, "lines": fit.lines()}
+            return {"retagged": 0, "used_fit": False, "message": why, "lines": lines}
         n = len(store.proposal_sets())
         saved = store.path.with_name(f"{store.path.name}.retag-{n + 1}.calibration.json")
         fit.calibration.save(saved)
@@ -129,13 +136,14 @@ class Retagger:
         opened = store.repropose(tags, saved, fit.check)
         fitted_on = counted(fit.tracklets, self.unit.many, "reviewed")
         message = (
-            f"re-tagged with a calibration fitted on {fitted_on} "
-            f"(saved as {saved.name}): {opened.changed:,} undecided frames have new proposals; "
-            "no decision changed"
+            f"re-tagged with a calibration fitted on {fitted_on}, saved as {saved.name}: "
+            f"{opened.changed:,} undecided frames have new proposals, no decision changed; its "
+            "occluded yes / no agreement cross-validated on the reviewed frames: "
+            f"{fit.after.said(self.unit.many)}"
         )
         return {
             "retagged": opened.changed,
             "used_fit": True,
             "message": message,
-            "lines": fit.lines(),
+            "lines": lines,
         }

@@ -100,6 +100,26 @@ def test_re_tagging_changes_only_the_proposals_of_frames_nobody_decided(
     assert opened.state == "unchanged" and _proposals(again).equals(after)
 
 
+def test_a_re_tag_names_its_number_as_agreement_on_the_reviewed_frames(
+    with_labels: ReviewOptions, open_page: Any
+) -> None:
+    """The header estimates the unreviewed tags' accuracy (per confidence bin): the re-tag's
+    cross-validated agreement on the reviewed frames is said as that, in the message the page
+    shows, and no line claims a second estimate of the unreviewed frames."""
+    ctx = open_session(with_labels, "ann")[0]
+    page = open_page(ctx)
+    _accept(page, 6, clear=True)
+    out = page.write("/api/retag").json()
+    assert out["used_fit"] is True, out
+    fitted = next(line for line in out["lines"] if "fitted (cross-validated" in line)
+    number = fitted.split(": ", 1)[1].split(" (balanced")[0]  # e.g. 0.976 (95 % CI 0.7-1.0)
+    said = f"agreement cross-validated on the reviewed frames: {number}"
+    assert out["message"].endswith(said), out["message"]
+    assert not any("unreviewed" in line for line in [out["message"], *out["lines"]])
+    header = page.get("/api/summary").json()
+    assert header["retag"]["message"] == out["message"] and header["unreviewed"]["frames"] > 0
+
+
 def test_calibrate_every_re_tags_after_that_many_newly_accepted_tracklets(
     with_labels: ReviewOptions, open_page: Any
 ) -> None:
