@@ -11,11 +11,11 @@ Where the fit falls back (too few reviewed tracklets, or not better in cross-val
 nothing changes and the reason is given.
 
 Where the current proposals came from a fitted calibration themselves (an earlier re-tag's
-STORE.retag-N.calibration.json, or the CSV's ``<CSV>.calibration.json`` where it is fitted), that
-one is judged first, as `occreid calibrate` judges LABELS/calibration.json: on the reviews it
-was not fitted on (its check's paths, calibration_check.fitted_before), by
-calibrate.keeps_earlier; where it is worse than the new fit on neither agreement nor balanced
-accuracy, it stays, nothing is re-tagged and the numbers say why.
+STORE.retag-N.calibration.json, or the CSV's ``<CSV>.calibration.json`` where it is fitted, for
+the cache's backends), that one is judged first, as `occreid calibrate` judges
+LABELS/calibration.json: on the reviews it was not fitted on (its check's paths,
+calibration_check.fitted_before), by calibrate.keeps_earlier; where it is worse than the new fit
+on neither agreement nor balanced accuracy, it stays, nothing is re-tagged and the numbers say why.
 
 The header estimates the accuracy of the undecided frames' tags (per confidence bin,
 review/quality.py), so a re-tag claims no second estimate: its message and ``lines`` give the
@@ -68,13 +68,18 @@ def earlier_stays(
 ) -> str | None:
     """Why the fitted calibration the store's current proposals came from (proposed_by) stays
     in place of ``fit``'s, judged as `occreid calibrate` judges one (calibrate.keeps_earlier on
-    the evidence ``table`` and the ``reviewed`` frames), or None: ``fit``'s replaces it."""
+    the evidence ``table`` and the ``reviewed`` frames), or None: ``fit``'s replaces it. One
+    fitted for other backends than ``fit``'s made its tags from another cache's evidence: it
+    cannot be judged on this one's, and is replaced."""
     from occreid.pseudolabel.calibrate import keeps_earlier
     from occreid.pseudolabel.calibration_check import fitted_before
 
     path = proposed_by(store)
     earlier = None if path is None else fitted_before(path)
     if path is None or earlier is None:
+        return None
+    backends = (fit.calibration.pose, fit.calibration.parsing)
+    if (earlier[0].pose, earlier[0].parsing) != backends:
         return None
     why = keeps_earlier(table, reviewed, fit, *earlier)
     if why is None:

@@ -4,6 +4,7 @@ says why; without the label cache it is unavailable with a reason; --calibrate-e
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -255,10 +256,16 @@ def test_a_re_tag_keeps_the_csv_s_fitted_calibration_that_the_new_fit_does_not_b
 ) -> None:
     """The CSV was tagged with a calibration fitted on 12 reviewed tracklets (`occreid
     calibrate`, then tag-occlusion: its check beside the CSV's calibration); 6 more accepted as
-    proposed do not make a new fit better there, so nothing is re-tagged."""
+    proposed do not make a new fit better there, so nothing is re-tagged. A calibration of
+    other backends (another cache's tags) is not judged on this cache's evidence: replaced."""
     from occreid.pseudolabel.cache import LabelCache
     from occreid.pseudolabel.calibrate import fit_calibration
-    from occreid.pseudolabel.calibration import backend_names, default_calibration
+    from occreid.pseudolabel.calibration import (
+        backend_names,
+        default_calibration,
+        tags_calibration,
+    )
+    from occreid.pseudolabel.calibration_check import save_check
     from occreid.pseudolabel.tagging import evidence_table
     from tests.test_review.test_check import _review
 
@@ -269,7 +276,8 @@ def test_a_re_tag_keeps_the_csv_s_fitted_calibration_that_the_new_fit_does_not_b
     first = truth.loc[table.loc[table["tracklet"].isin(order[:12]), "path"]].reset_index()
     fit = fit_calibration(table, first, base)
     assert fit.used_fit
-    ctx = _squeezed_session(squeezed, _tags(squeezed, tmp_path / "fitted.csv", fit))[0]
+    csv = _tags(squeezed, tmp_path / "fitted.csv", fit)
+    ctx = _squeezed_session(squeezed, csv)[0]
     assert ctx.retag is not None
     for key in order[:12]:
         _review(ctx.store, key, truth)
@@ -278,6 +286,11 @@ def test_a_re_tag_keeps_the_csv_s_fitted_calibration_that_the_new_fit_does_not_b
     assert out["retagged"] == 0, out
     assert "fitted.calibration.json, fitted earlier, stays" in out["message"]
     assert len(ctx.store.proposal_sets()) == 1
+    other = dataclasses.replace(fit.calibration, pose="another-pose")  # another cache's
+    other.save(tags_calibration(csv))
+    save_check(tags_calibration(csv), fit.check)
+    out = ctx.retag.run(ctx.store, ctx.store.accepted())
+    assert out["retagged"] > 0 and len(ctx.store.proposal_sets()) == 2, out
 
 
 def test_the_proposals_calibration_is_the_file_they_came_from_while_it_is_unchanged(
