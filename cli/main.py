@@ -11,7 +11,7 @@ import shutil
 import sys
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -24,9 +24,6 @@ from occreid.occdata.synth import SynthConfig
 from occreid.pseudolabel.backends import ADE20K_PERSON, BACKENDS
 from occreid.pseudolabel.runner import RunOptions
 from occreid.review.options import MIN_TOKEN, ReviewOptions
-
-if TYPE_CHECKING:
-    from occreid.pseudolabel.calibration import Calibration
 
 
 def _default(cls: type, name: str) -> Any:
@@ -480,21 +477,6 @@ def tag_occlusion(labels: Path, out: Path, calibration: Path | None) -> None:
     click.echo(f"wrote {out} ({cal.pose}+{cal.parsing} calibration, {fitted}): {summary(table)}")
 
 
-def _fitted_before(path: Path) -> tuple[Calibration, set[str] | None] | None:
-    """The calibration fitted to reviews that ``path`` holds and the frames it was fitted on
-    (its check's; None where the check is lost), or None: no such calibration there."""
-    from occreid.pseudolabel.calibration import load_calibration
-    from occreid.pseudolabel.calibration_check import load_check
-
-    try:
-        cal, check = load_calibration(path), load_check(path)
-    except (OSError, OccreidError):
-        return None
-    if not cal.fitted:
-        return None
-    return cal, None if check is None else set(check["path"])
-
-
 @main.command()
 @click.argument("labels", type=_EXISTING_DIR)
 @click.option(
@@ -521,7 +503,7 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     from occreid.pseudolabel.cache import LabelCache
     from occreid.pseudolabel.calibrate import fit_calibration, keeps_earlier, read_reviewed
     from occreid.pseudolabel.calibration import FILE_NAME, backend_names, default_calibration
-    from occreid.pseudolabel.calibration_check import check_path, save_check
+    from occreid.pseudolabel.calibration_check import check_path, fitted_before, save_check
     from occreid.pseudolabel.tagging import evidence_table
     from occreid.review.unit import unit_of_labels
 
@@ -545,7 +527,7 @@ def calibrate(labels: Path, reviewed: Path) -> None:
         click.echo(line)
     if (~known).any():
         click.echo(f"{int((~known).sum()):,} reviewed frames are not in the cache: left out")
-    earlier = _fitted_before(labels / FILE_NAME)
+    earlier = fitted_before(labels / FILE_NAME)
     why = None if earlier is None else keeps_earlier(table, answers, fit, *earlier)
     if why is not None:
         click.echo(

@@ -46,8 +46,9 @@ confidence, unknown), ``CalibrationFit.accuracy`` (estimated accuracy of unrevie
 ``CalibrationFit.check`` (the reviewed frames' tags under the calibration used, out of fold where
 it was fitted on them, with its confidence: after a re-tag they, not the tags the reviewers were
 shown, stand for the new tags in the review header's and the report's estimates).
-``keeps_earlier``: whether `occreid calibrate` leaves a calibration fitted earlier in place (judged
-on the reviews it was not fitted on).
+``keeps_earlier``: whether `occreid calibrate` (or a re-tag in the review, review/retag.py) leaves
+a calibration fitted earlier in place (judged on the reviews it was not fitted on: those not in
+its check, calibration_check.fitted_before).
 """
 
 from __future__ import annotations
@@ -349,14 +350,22 @@ class CalibrationFit:
         """Estimated occluded yes / no accuracy of the unreviewed frames' tags."""
         return self.after if self.used_fit else self.before
 
-    def lines(self) -> list[str]:
-        return [
+    def lines(self, estimate: bool = True) -> list[str]:
+        """The report's lines; the last, unless not ``estimate``, the estimated accuracy of the
+        unreviewed frames' tags (left out where another estimate of them is shown, as in the
+        review's header: the number is the agreement on the reviewed frames given before)."""
+        measured = [
             self.reviewed,
             "occluded yes / no agreement, starting calibration: "
             f"{self.before.said(self.units)}{_balanced(self.before_balanced)}",
             f"occluded yes / no agreement, fitted (cross-validated by {one(self.units)}): "
             f"{self.after.said(self.units)}{_balanced(self.after_balanced)}",
             self.reason,
+        ]
+        if not estimate:
+            return measured
+        return [
+            *measured,
             "estimated occluded yes / no accuracy of the unreviewed frames' tags: "
             f"{self.accuracy.said(self.units)}",
         ]

@@ -7,10 +7,15 @@ with the calibration: `occreid calibrate` writes ``LABELS/calibration.check.csv`
 ``LABELS/calibration.json``; `occreid tag-occlusion` (and `occreid pseudolabel`'s tags) copy it
 beside the calibration saved with their CSV (``<CSV>.calibration.check.csv`` beside
 calibration.tags_calibration's ``<CSV>.calibration.json``); `occreid review` keeps it with that
-CSV's proposals.
+CSV's proposals (its rows of the source's frames: review/source.py says where it names others).
 
 Its first line names the calibration file it belongs to by SHA-256: a check left beside another
 calibration (one replaced by hand, or by a fit without a check) is not read.
+
+The check's paths are also the frames a fitted calibration was fitted on: ``fitted_before`` gives
+both, so that a calibration fitted earlier is judged on the reviews it was not fitted on
+(calibrate.keeps_earlier) before a new fit replaces it, by `occreid calibrate` and by the review
+server's re-tags alike.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import pandas as pd
 from occreid.common.atomic import write_text
 from occreid.common.errors import OccreidError
 from occreid.occdata.annotations import check_annotations, file_sha256
+from occreid.pseudolabel.calibration import Calibration, load_calibration
 
 SUFFIX = ".check.csv"  # calibration.json -> calibration.check.csv
 HEADER = "# check of the calibration with SHA-256 {digest}"
@@ -78,3 +84,15 @@ def copy_check(source: Path, calibration: Path) -> None:
     """Beside the calibration file ``calibration`` (a copy of the calibration ``source``, or of
     a shipped default where there is no such file), the check of ``source``, or none."""
     save_check(calibration, load_check(source))
+
+
+def fitted_before(path: Path) -> tuple[Calibration, set[str] | None] | None:
+    """The calibration fitted to reviews that ``path`` holds and the frames it was fitted on
+    (its check's; None where the check is lost), or None: no such calibration there."""
+    try:
+        cal, check = load_calibration(path), load_check(path)
+    except (OSError, OccreidError):
+        return None
+    if not cal.fitted:
+        return None
+    return cal, None if check is None else set(check["path"])

@@ -8,24 +8,83 @@ its tags become a new proposal set for the undecided frames (ReviewStore.repropo
 decision, never the proposals a reviewer was shown), kept with the fit's check (the reviewed
 frames' out-of-fold tags: what the header's estimate compares the reviewers with from then on).
 Where the fit falls back (too few reviewed tracklets, or not better in cross-validation),
-nothing changes and the reason is given. Run from the page (a key and a button) or after every
-N newly accepted tracklets (``--calibrate-every``).
+nothing changes and the reason is given.
+
+Where the current proposals came from a fitted calibration themselves (an earlier re-tag's
+STORE.retag-N.calibration.json, or the CSV's ``<CSV>.calibration.json`` where it is fitted, for
+the cache's backends), that one is judged first, as `occreid calibrate` judges
+LABELS/calibration.json: on the reviews it was not fitted on (its check's paths,
+calibration_check.fitted_before), by calibrate.keeps_earlier; where it is worse than the new fit
+on neither agreement nor balanced accuracy, it stays, nothing is re-tagged and the numbers say why.
+
+The header estimates the accuracy of the undecided frames' tags (per confidence bin,
+review/quality.py), so a re-tag claims no second estimate: its message and ``lines`` give the
+fit's number as what it is, the occluded yes / no agreement cross-validated on the reviewed
+frames (CalibrationFit.lines without its estimate line, which `occreid calibrate` prints). Run
+from the page (a key and a button) or after every N newly accepted tracklets
+(``--calibrate-every``).
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from occreid.pseudolabel.cache import LabelCache
-from occreid.review.store import ReviewStore
+from occreid.review.store import RETAG_SET, ReviewStore
 from occreid.review.unit import TRACKLET, Unit
+
+if TYPE_CHECKING:
+    from occreid.pseudolabel.calibrate import CalibrationFit
 
 NO_LABELS = "re-tagging needs the label cache the tags were made from: start with --labels LABELS"
 BUSY = "a re-tag is already running"
+
+
+def proposed_by(store: ReviewStore) -> Path | None:
+    """The calibration file the store's current proposals came from: the latest proposal set's
+    own file where it is a re-tag's, else the one saved beside its CSV
+    (calibration.tags_calibration); None where that file is no longer the one they came from
+    (the re-tag's calibration or the CSV changed since)."""
+    from occreid.occdata.annotations import file_sha256
+    from occreid.pseudolabel.calibration import tags_calibration
+
+    sets = store.proposal_sets()
+    if sets.empty:
+        return None
+    latest = sets.iloc[-1]
+    source = Path(str(latest["csv"]))
+    if not source.is_file() or file_sha256(source) != latest["sha256"]:
+        return None
+    return source if RETAG_SET.search(source.name) else tags_calibration(source)
+
+
+def earlier_stays(
+    store: ReviewStore, table: pd.DataFrame, reviewed: pd.DataFrame, fit: CalibrationFit
+) -> str | None:
+    """Why the fitted calibration the store's current proposals came from (proposed_by) stays
+    in place of ``fit``'s, judged as `occreid calibrate` judges one (calibrate.keeps_earlier on
+    the evidence ``table`` and the ``reviewed`` frames), or None: ``fit``'s replaces it. One
+    fitted for other backends than ``fit``'s made its tags from another cache's evidence: it
+    cannot be judged on this one's, and is replaced."""
+    from occreid.pseudolabel.calibrate import keeps_earlier
+    from occreid.pseudolabel.calibration_check import fitted_before
+
+    path = proposed_by(store)
+    earlier = None if path is None else fitted_before(path)
+    if path is None or earlier is None:
+        return None
+    backends = (fit.calibration.pose, fit.calibration.parsing)
+    if (earlier[0].pose, earlier[0].parsing) != backends:
+        return None
+    why = keeps_earlier(table, reviewed, fit, *earlier)
+    if why is None:
+        return None
+    return f"nothing re-tagged: {path.name}, fitted earlier, stays: {why}"
 
 
 @dataclass
@@ -67,9 +126,13 @@ class Retagger:
             self._evidence = evidence_table(self.labels, base)
         reviewed = store.frames(reviewed_only=True)[["path", "occlusion", "persons"]]
         fit = fit_calibration(self._evidence, reviewed, base, self.unit.many)
+        lines = fit.lines(estimate=False)  # the header gives the unreviewed tags' estimate
         if not fit.used_fit:
             message = f"nothing re-tagged: {fit.reason}"
-            return {"retagged": 0, "used_fit": False, "message": message, "lines": fit.lines()}
+            return {"retagged": 0, "used_fit": False, "message": message, "lines": lines}
+        why = earlier_stays(store, self._evidence, reviewed, fit)
+        if why is not None:
+            return {"retagged": 0, "used_fit": False, "message": why, "lines": lines}
         n = len(store.proposal_sets())
         saved = store.path.with_name(f"{store.path.name}.retag-{n + 1}.calibration.json")
         fit.calibration.save(saved)
@@ -78,13 +141,14 @@ class Retagger:
         opened = store.repropose(tags, saved, fit.check)
         fitted_on = counted(fit.tracklets, self.unit.many, "reviewed")
         message = (
-            f"re-tagged with a calibration fitted on {fitted_on} "
-            f"(saved as {saved.name}): {opened.changed:,} undecided frames have new proposals; "
-            "no decision changed"
+            f"re-tagged with a calibration fitted on {fitted_on}, saved as {saved.name}: "
+            f"{opened.changed:,} undecided frames have new proposals, no decision changed; its "
+            "occluded yes / no agreement cross-validated on the reviewed frames: "
+            f"{fit.after.said(self.unit.many)}"
         )
         return {
             "retagged": opened.changed,
             "used_fit": True,
             "message": message,
-            "lines": fit.lines(),
+            "lines": lines,
         }

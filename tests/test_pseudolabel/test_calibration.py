@@ -163,6 +163,28 @@ def test_an_earlier_fit_is_judged_on_the_reviews_it_was_not_fitted_on() -> None:
     assert keeps_earlier(table, now, kept, clear, None) == "nothing was fitted now"
 
 
+def test_what_was_fitted_before_is_a_fitted_calibration_and_the_paths_of_its_check(
+    tmp_path: Path,
+) -> None:
+    """calibration_check.fitted_before, which `occreid calibrate` and the review's re-tags
+    judge an earlier fit with (calibrate.keeps_earlier)."""
+    from occreid.pseudolabel.calibration_check import fitted_before, save_check
+
+    table, answers = _squeezed_table(12)
+    base = default_calibration("squeezed", "none")
+    fit = fit_calibration(table, answers[table["tracklet"] < "0006"], base)
+    assert fit.used_fit and fit.check is not None
+    path = tmp_path / "calibration.json"
+    assert fitted_before(path) is None  # no file
+    base.save(path)
+    assert fitted_before(path) is None  # a shipped default: not fitted to reviews
+    fit.calibration.save(path)
+    assert fitted_before(path) == (fit.calibration, None)  # its check lost
+    save_check(path, fit.check)
+    found = fitted_before(path)
+    assert found is not None and found[1] == set(answers["path"][table["tracklet"] < "0006"])
+
+
 def test_a_fit_s_check_is_its_out_of_fold_tags_with_the_fitted_confidence() -> None:
     table, answers = _squeezed_table(40)
     base = default_calibration("squeezed", "none")

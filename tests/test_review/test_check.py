@@ -1,11 +1,12 @@
 """After a re-tag the frames nobody decided carry the re-tag's tags: the header's estimate of their
 accuracy compares the reviewers with the re-tag's own tags of the reviewed frames (its check:
-out of fold), not with the tags the reviewers were shown; the export carries the check."""
+out of fold), not with the tags the reviewers were shown; the export carries the check. A
+check beside the CSV is kept for the source's own frames only, and says so where it names
+others."""
 
 from __future__ import annotations
 
-import json
-import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,33 +20,7 @@ from occreid.review.options import ReviewOptions
 from occreid.review.session import open_session
 from occreid.review.store import ReviewStore
 
-SQUEEZE = (0.2, 0.9)  # benchmarks/review_loop.py's mis-scaled backend
 WHO = ("ann", "test")
-
-
-@pytest.fixture(scope="module")
-def squeezed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(a synth source of 49 tracklets, an oracle label cache of it whose key-point scores are
-    squeezed into SQUEEZE under backend names that declare nothing: its default tags are bad,
-    a calibration fitted on a quarter of the tracklets is good)."""
-    from occreid.occdata.synth import SynthConfig, synthesize
-    from occreid.pseudolabel.cache import shard_name
-    from occreid.pseudolabel.runner import RunOptions, run
-
-    work = tmp_path_factory.mktemp("check")
-    synthesize(work / "source", SynthConfig(ids=16, seed=1))
-    run(RunOptions(root=work / "source", out=work / "oracle"))
-    labels = work / "labels"
-    shutil.copytree(work / "oracle", labels)
-    meta = json.loads((labels / "meta.json").read_text())
-    meta["backends"] = {"pose": {"name": "squeezed-oracle"}, "parsing": {"name": "undeclared"}}
-    (labels / "meta.json").write_text(json.dumps(meta))
-    for shard in range(meta["shards"]):
-        path = labels / "shards" / shard_name(shard) / "keypoints.npy"
-        kp = np.load(path)
-        kp[..., 2] = SQUEEZE[0] + (SQUEEZE[1] - SQUEEZE[0]) * kp[..., 2]
-        np.save(path, kp)
-    return work / "source", labels
 
 
 def _review(store: ReviewStore, key: str, truth: pd.DataFrame) -> None:
@@ -192,3 +167,34 @@ def test_a_later_csv_without_a_check_ends_the_check_s_reference(
     assert opened.state == "reloaded"
     compared = ctx.store.compared_frames()
     assert not any(c.startswith("check_") for c in compared.columns)  # the shown tags again
+
+
+def test_a_check_of_another_source_s_frames_is_said_and_only_this_source_s_rows_kept(
+    review_source: Path, tags: Path
+) -> None:
+    """A check beside the CSV whose paths are partly (or all) another source's: one warning
+    with the count, and only the rows of this source's frames are kept (none: no check)."""
+    from occreid.pseudolabel.calibration import default_calibration, tags_calibration
+    from occreid.pseudolabel.calibration_check import save_check
+    from occreid.review.source import NO_CHECK, proposals, source_frames
+
+    frames = source_frames(review_source)[1]
+    ours = frames[["path"]].head(4).assign(occlusion=9, persons=2, confidence=0.5)
+    other = ours.assign(path="other/" + ours["path"]).head(3)  # another source's frames
+    default_calibration("x", "y").save(tags_calibration(tags))
+    save_check(tags_calibration(tags), pd.concat([other, ours], ignore_index=True))
+    with pytest.warns(UserWarning, match=r"3 of its 7 rows are not frames of this source: left"):
+        kept = proposals(frames, tags).check
+    assert kept is not None and kept["path"].tolist() == ours["path"].tolist()
+    save_check(tags_calibration(tags), other)
+    said = f"3 of its 3 rows are not frames of this source: {NO_CHECK}"
+    with pytest.warns(UserWarning, match=said):
+        assert proposals(frames, tags).check is None
+    with pytest.warns(UserWarning, match=said):  # the review opens its store without a check
+        ctx = open_session(ReviewOptions(source=review_source, annotations=tags), "ann")[0]
+    with ctx.store.connect() as con:
+        assert con.execute("SELECT COUNT(*) FROM checks").fetchone()[0] == 0
+    save_check(tags_calibration(tags), ours)  # this source's: taken as it is, nothing said
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert proposals(frames, tags).check is not None

@@ -4,6 +4,7 @@ says why; without the label cache it is unavailable with a reason; --calibrate-e
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,26 @@ def test_re_tagging_changes_only_the_proposals_of_frames_nobody_decided(
     assert opened.state == "unchanged" and _proposals(again).equals(after)
 
 
+def test_a_re_tag_names_its_number_as_agreement_on_the_reviewed_frames(
+    with_labels: ReviewOptions, open_page: Any
+) -> None:
+    """The header estimates the unreviewed tags' accuracy (per confidence bin): the re-tag's
+    cross-validated agreement on the reviewed frames is said as that, in the message the page
+    shows, and no line claims a second estimate of the unreviewed frames."""
+    ctx = open_session(with_labels, "ann")[0]
+    page = open_page(ctx)
+    _accept(page, 6, clear=True)
+    out = page.write("/api/retag").json()
+    assert out["used_fit"] is True, out
+    fitted = next(line for line in out["lines"] if "fitted (cross-validated" in line)
+    number = fitted.split(": ", 1)[1].split(" (balanced")[0]  # e.g. 0.976 (95 % CI 0.7-1.0)
+    said = f"agreement cross-validated on the reviewed frames: {number}"
+    assert out["message"].endswith(said), out["message"]
+    assert not any("unreviewed" in line for line in [out["message"], *out["lines"]])
+    header = page.get("/api/summary").json()
+    assert header["retag"]["message"] == out["message"] and header["unreviewed"]["frames"] > 0
+
+
 def test_calibrate_every_re_tags_after_that_many_newly_accepted_tracklets(
     with_labels: ReviewOptions, open_page: Any
 ) -> None:
@@ -148,3 +169,143 @@ def test_a_re_tag_s_calibration_keeps_its_check_beside_it(
     kept = out.set_index("path").loc[check["path"]]  # the store's check, by frame
     assert (kept["check_occlusion"].to_numpy() == check["occlusion"].to_numpy()).all()
     assert kept["check_confidence"].to_numpy() == pytest.approx(check["confidence"].to_numpy())
+
+
+def _squeezed_session(squeezed: tuple[Path, Path], csv: Path) -> tuple[Any, list[str], Any]:
+    """(a session on the squeezed source with ``csv`` and its label cache, its tracklets in a
+    seeded order, the true labels by path)."""
+    import numpy as np
+
+    source, labels = squeezed
+    ctx = open_session(ReviewOptions(source=source, annotations=csv, labels=labels), "ann")[0]
+    keys = sorted(ctx.store.tracklets()["key"])
+    order = [str(k) for k in np.random.default_rng(0).permutation(keys)]
+    return ctx, order, pd.read_csv(source / "annotations.csv").set_index("path")
+
+
+def _accept_as_shown(ctx: Any, keys: list[str]) -> None:
+    """Accept tracklets ``keys`` as proposed (the reviewer changes nothing)."""
+    for key in keys:
+        version = ctx.store.tracklet(key)["version"]
+        ctx.store.set_tracklet(key, "accepted", 1, ("ann", "test"), version)
+
+
+def _tags(squeezed: tuple[Path, Path], csv: Path, cal: Any = None) -> Path:
+    """``csv``: the squeezed cache's tags under ``cal`` (None: the backends' default), with
+    ``cal`` and its check beside it as `occreid tag-occlusion` leaves them."""
+    from occreid.pseudolabel.cache import LabelCache
+    from occreid.pseudolabel.calibration import tags_calibration
+    from occreid.pseudolabel.calibration_check import save_check
+    from occreid.pseudolabel.tagging import tag_occlusion
+
+    tags = tag_occlusion(LabelCache(squeezed[1]), None if cal is None else cal.calibration)
+    tags.to_csv(csv, index=False)
+    if cal is not None:
+        cal.calibration.save(tags_calibration(csv))
+        save_check(tags_calibration(csv), cal.check)
+    return csv
+
+
+def test_a_re_tag_keeps_an_earlier_re_tag_that_the_new_fit_does_not_beat(
+    squeezed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The tracklets reviewed after the first re-tag are accepted as it proposed them: on them
+    its calibration agrees with the reviewers everywhere, so no new fit beats it there."""
+    from tests.test_review.test_check import _review
+
+    ctx, order, truth = _squeezed_session(squeezed, _tags(squeezed, tmp_path / "t.csv"))
+    assert ctx.retag is not None
+    for key in order[:12]:
+        _review(ctx.store, key, truth)
+    first = ctx.retag.run(ctx.store, ctx.store.accepted())
+    assert first["used_fit"] is True and first["retagged"] > 0, first
+    _accept_as_shown(ctx, order[12:18])
+    before = _proposals(ctx)
+    out = ctx.retag.run(ctx.store, ctx.store.accepted())
+    assert out["used_fit"] is False and out["retagged"] == 0, out
+    message = out["message"]
+    assert message.startswith("nothing re-tagged: t.csv.review.sqlite.retag-2.calibration.json")
+    assert "fitted earlier, stays: on the 6 reviewed tracklets it was not fitted on" in message
+    assert "it agrees 1.000 (95 % CI" in message and "the new fit (cross-validated)" in message
+    assert _proposals(ctx).equals(before) and len(ctx.store.proposal_sets()) == 2
+    assert not list(tmp_path.glob("*.retag-3.*"))
+
+
+def test_a_re_tag_replaces_an_earlier_re_tag_that_the_new_fit_beats(
+    squeezed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The first re-tag was fitted on a reviewer who called every frame clear; the tracklets
+    reviewed after it get their true labels, which the new fit (cross-validated) matches
+    better."""
+    from tests.test_review.test_check import _review
+
+    ctx, order, truth = _squeezed_session(squeezed, _tags(squeezed, tmp_path / "t.csv"))
+    assert ctx.retag is not None
+    for key in order[:12]:
+        _review(ctx.store, key, truth.assign(occlusion=0, persons=1))
+    assert ctx.retag.run(ctx.store, ctx.store.accepted())["used_fit"] is True
+    for key in order[12:20]:
+        _review(ctx.store, key, truth)
+    out = ctx.retag.run(ctx.store, ctx.store.accepted())
+    assert out["used_fit"] is True and out["retagged"] > 0, out
+    assert ctx.store.proposal_sets()["csv"].iloc[-1].endswith(".retag-3.calibration.json")
+
+
+def test_a_re_tag_keeps_the_csv_s_fitted_calibration_that_the_new_fit_does_not_beat(
+    squeezed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The CSV was tagged with a calibration fitted on 12 reviewed tracklets (`occreid
+    calibrate`, then tag-occlusion: its check beside the CSV's calibration); 6 more accepted as
+    proposed do not make a new fit better there, so nothing is re-tagged. A calibration of
+    other backends (another cache's tags) is not judged on this cache's evidence: replaced."""
+    from occreid.pseudolabel.cache import LabelCache
+    from occreid.pseudolabel.calibrate import fit_calibration
+    from occreid.pseudolabel.calibration import (
+        backend_names,
+        default_calibration,
+        tags_calibration,
+    )
+    from occreid.pseudolabel.calibration_check import save_check
+    from occreid.pseudolabel.tagging import evidence_table
+    from tests.test_review.test_check import _review
+
+    cache = LabelCache(squeezed[1])
+    base = default_calibration(*backend_names(cache.meta))
+    table = evidence_table(cache, base)
+    ctx, order, truth = _squeezed_session(squeezed, _tags(squeezed, tmp_path / "t.csv"))
+    first = truth.loc[table.loc[table["tracklet"].isin(order[:12]), "path"]].reset_index()
+    fit = fit_calibration(table, first, base)
+    assert fit.used_fit
+    csv = _tags(squeezed, tmp_path / "fitted.csv", fit)
+    ctx = _squeezed_session(squeezed, csv)[0]
+    assert ctx.retag is not None
+    for key in order[:12]:
+        _review(ctx.store, key, truth)
+    _accept_as_shown(ctx, order[12:18])
+    out = ctx.retag.run(ctx.store, ctx.store.accepted())
+    assert out["retagged"] == 0, out
+    assert "fitted.calibration.json, fitted earlier, stays" in out["message"]
+    assert len(ctx.store.proposal_sets()) == 1
+    other = dataclasses.replace(fit.calibration, pose="another-pose")  # another cache's
+    other.save(tags_calibration(csv))
+    save_check(tags_calibration(csv), fit.check)
+    out = ctx.retag.run(ctx.store, ctx.store.accepted())
+    assert out["retagged"] > 0 and len(ctx.store.proposal_sets()) == 2, out
+
+
+def test_the_proposals_calibration_is_the_file_they_came_from_while_it_is_unchanged(
+    session: Any, tags: Path, tmp_path: Path
+) -> None:
+    from occreid.pseudolabel.calibration import tags_calibration
+    from occreid.review.retag import proposed_by
+
+    assert proposed_by(session.store) == tags_calibration(tags)  # the CSV's (fitted or not)
+    tags.write_text(tags.read_text() + "\n")  # tagged again since: another calibration's
+    assert proposed_by(session.store) is None
+    retag = tmp_path / "tags.csv.review.sqlite.retag-2.calibration.json"
+    retag.write_text("{}")
+    frames = session.store.frames()
+    session.store.repropose(frames[["path"]].assign(occlusion=3, persons=1, confidence=0.7), retag)
+    assert proposed_by(session.store) == retag
+    retag.write_text("{ }")  # replaced since
+    assert proposed_by(session.store) is None
