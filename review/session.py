@@ -28,14 +28,15 @@ if TYPE_CHECKING:
 SAMPLE = 200  # label-cache frames looked up in the store to tell a cache of other frames
 
 
-def open_store(opts: ReviewOptions) -> tuple[Path, ReviewStore, Opened]:
+def open_store(opts: ReviewOptions, serving: bool = False) -> tuple[Path, ReviewStore, Opened]:
     """(the frames' root, the store, what opening did to its proposals); the store is made
-    from the CSV the first time and follows the CSV when it changes."""
+    from the CSV the first time and follows the CSV when it changes, where no server runs on
+    it (review/lock.py); ``serving``: for a server, which holds the store's lock from here on."""
     root, frames = source_frames(opts.source)
     missing = Missing.UNOCCLUDED if opts.missing_as_unoccluded else Missing.ERROR
     table = proposals(frames, opts.annotations, missing)
     path = opts.store or store_path(opts.annotations)
-    store, opened = ReviewStore.open(path, root, table)
+    store, opened = ReviewStore.open(path, root, table, serving)
     return root, store, opened
 
 
@@ -93,7 +94,7 @@ def open_session(opts: ReviewOptions, reviewer: str) -> tuple[ReviewContext, Ope
     check_options(opts)
     if not reviewer.strip():
         raise OccreidError("a reviewer name is needed (--reviewer NAME)")
-    root, store, opened = open_store(opts)
+    root, store, opened = open_store(opts, serving=True)
     if store.read_only:
         raise OccreidError(
             f"{store.path}: the review store cannot be written here; it can be exported "

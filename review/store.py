@@ -49,6 +49,9 @@ Every decision is one transaction (``BEGIN IMMEDIATE``, ``synchronous = FULL``):
 server has answered, it is on disk. Every write names the tracklet's ``version`` it was made on
 and bumps it; a write on an older version is refused (``Stale``). An undo restores the old
 values of one page's last decision where nobody has changed them since, and is recorded.
+Several servers (one per reviewer) may run on one store, and an export reads it beside them; a
+CSV's proposals are taken (a new store, a changed CSV) only where no server runs on it, else
+`occreid review` stops with one line naming the store (review/lock.py).
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ import pandas as pd
 from occreid.common.atomic import write_text
 from occreid.common.errors import OccreidError
 from occreid.occdata.annotations import file_sha256
+from occreid.review.lock import StoreLock
 
 SCHEMA_VERSION = 4
 CAMIDS_AS_NAMED = 3  # the first schema whose image-folder camids are the file names' c<n>
@@ -258,6 +262,7 @@ class ReviewStore:
     def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = path
         self.read_only = read_only
+        self.lock: StoreLock | None = None  # a server's, held while it runs (review/lock.py)
 
     @contextmanager
     def connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
@@ -280,28 +285,57 @@ class ReviewStore:
             con.close()
 
     @classmethod
-    def open(cls, path: Path, root: Path, proposals: Proposals) -> tuple[ReviewStore, Opened]:
+    def open(
+        cls, path: Path, root: Path, proposals: Proposals, serving: bool = False
+    ) -> tuple[ReviewStore, Opened]:
         """The store at ``path`` for the frames of ``proposals``: created the first time,
         migrated from an older schema, given the proposals of a changed CSV; a store made for
         another frame set is an error. A store that cannot be written is opened as a private
-        copy, read-only (it exports)."""
-        here = fingerprint(proposals.frames["path"])
+        copy, read-only (it exports). Proposals are taken (a new store, a changed CSV) only
+        where no server runs on the store, else a one-line error (review/lock.py); ``serving``:
+        for a server, which holds the store's lock from before it opens the store on."""
         read_only = path.exists() and not _writable(path)
         store = cls(_private_copy(path) if read_only else path)
-        listed = None if read_only else disagreement_path(path)
+        lock = None if read_only else StoreLock(path)
+        if lock is not None and serving:
+            lock.share()
         try:
-            with store.connect(write=True) as con:
+            opened = store._fill(path, root, proposals, lock)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        finally:
+            store.read_only = read_only  # a private copy: read, migrated, never written back
+        if lock is not None and serving:
+            lock.share()  # with the other servers again, where it took proposals alone
+            store.lock = lock
+        elif lock is not None:
+            lock.release()
+        return store, opened
+
+    def _fill(self, path: Path, root: Path, proposals: Proposals, lock: StoreLock | None) -> Opened:
+        """ReviewStore.open's work on the store (``path``: the one named, where this is its
+        private copy); ``lock`` (None: a private copy) is taken alone before proposals are."""
+        here = fingerprint(proposals.frames["path"])
+        listed = None if lock is None else disagreement_path(path)
+        try:
+            with self.connect(write=True) as con:
                 found = _upgrade(con, path)
                 if con.execute("SELECT COUNT(*) FROM meta").fetchone()[0] == 0:
-                    return store, _create(con, root, here, proposals)
+                    if lock is not None:
+                        lock.take(proposals.csv)
+                    return _create(con, root, here, proposals)
                 _check(con, path, here)
                 if found < CAMIDS_AS_NAMED:
                     _refresh_camids(con, proposals.frames)
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('source', ?)", (str(root),))
                 if proposals.sha256 in (_latest_sha(con), _retagged_from(con)):
-                    return store, Opened(state="unchanged")
+                    return Opened(state="unchanged")
+                if lock is not None:
+                    lock.take(proposals.csv)
                 con.execute(f"DELETE FROM meta WHERE key = '{RETAGGED_FROM}'")
-                return store, _reload(con, proposals, listed)
+                return _reload(con, proposals, listed)
         except sqlite3.OperationalError as err:
             raise OccreidError(
                 f"{path}: cannot write the review store ({err}); pass --store PATH in a "
@@ -309,8 +343,6 @@ class ReviewStore:
             ) from None
         except sqlite3.DatabaseError as err:
             raise OccreidError(f"{path}: not a review store ({err}); pass --store PATH") from None
-        finally:
-            store.read_only = read_only  # a private copy: read, migrated, never written back
 
     def repropose(
         self, tags: pd.DataFrame, source: Path, check: pd.DataFrame | None = None
