@@ -62,7 +62,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -345,14 +345,19 @@ class ReviewStore:
             raise OccreidError(f"{path}: not a review store ({err}); pass --store PATH") from None
 
     def repropose(
-        self, tags: pd.DataFrame, source: Path, check: pd.DataFrame | None = None
+        self,
+        tags: pd.DataFrame,
+        save: Callable[[int], Path],
+        check: pd.DataFrame | None = None,
     ) -> Opened:
         """Give new proposals ``tags`` (path, occlusion, persons, confidence: a re-tag of the
-        label cache, recorded as a proposal set from the file ``source``) to the frames nobody
-        decided; decisions, and the proposals their reviewers were shown, stay; ``check``
-        (path, occlusion, persons, confidence: calibrate.CalibrationFit.check) is kept with the
-        set: the reference of the frames in it from now on (module docstring). The store keeps
-        following the CSV it was opened with: reopened with it, the re-tag stays."""
+        label cache) to the frames nobody decided, as the proposal set from the file that
+        ``save(N)`` writes and names for it, N being the set's number (chosen in the write
+        transaction: two servers re-tagging at once each get their own); decisions, and the
+        proposals their reviewers were shown, stay; ``check`` (path, occlusion, persons,
+        confidence: calibrate.CalibrationFit.check) is kept with the set: the reference of the
+        frames in it from now on (module docstring). The store keeps following the CSV it was
+        opened with: reopened with it, the re-tag stays."""
         with self.connect(write=True) as con:
             undecided = pd.read_sql_query(
                 "SELECT f.path, f.row FROM frames f JOIN tracklets t ON t.key = f.tracklet "
@@ -362,6 +367,7 @@ class ReviewStore:
             columns = ["path", "occlusion", "persons", "confidence"]
             frames = undecided.merge(tags[columns], on="path").assign(reviewed=False)
             following = _retagged_from(con) or _latest_sha(con)
+            source = save(con.execute("SELECT MAX(id) + 1 FROM proposal_sets").fetchone()[0])
             new = Proposals(csv=source, sha256=file_sha256(source), frames=frames, check=check)
             opened = _reload(con, new, None)
             con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (RETAGGED_FROM, following))
