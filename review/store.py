@@ -242,18 +242,40 @@ def _writable(path: Path) -> bool:
 
 
 def _private_copy(path: Path) -> Path:
-    """A copy of a store that cannot be written (with its write-ahead log, which holds the last
-    decisions until SQLite folds them in), removed when the process ends."""
+    """A copy of a store that cannot be written, removed when the process ends: of one moment
+    of it, with the last decisions its write-ahead log holds, read through SQLite (a backup)
+    while a server of someone who can write it may be writing and folding its log in; where
+    SQLite cannot read it (a log without its index, which a read-only folder cannot take: then
+    no server runs on it), its files as they are."""
     import atexit
     import shutil
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="occreid-store-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    for suffix in ("", "-wal"):
-        if Path(f"{path}{suffix}").exists():
-            shutil.copyfile(f"{path}{suffix}", folder / f"{path.name}{suffix}")
-    return folder / path.name
+    copy = folder / path.name
+    try:
+        _backup(path, copy)
+    except sqlite3.Error:
+        for leftover in folder.iterdir():  # a half backup (and its journal) goes
+            leftover.unlink()
+        for suffix in ("", "-wal"):
+            if Path(f"{path}{suffix}").exists():
+                shutil.copyfile(f"{path}{suffix}", folder / f"{path.name}{suffix}")
+    return copy
+
+
+def _backup(path: Path, copy: Path) -> None:
+    """Copy the store ``path`` to ``copy`` as one read transaction sees it (read-only)."""
+    source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        target = sqlite3.connect(copy)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    finally:
+        source.close()
 
 
 class ReviewStore:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pandas as pd
@@ -22,7 +23,7 @@ from click.testing import CliRunner
 from occreid.cli.main import main
 from occreid.common.errors import OccreidError
 from occreid.review.options import ReviewOptions
-from occreid.review.session import open_session
+from occreid.review.session import open_session, open_store
 from occreid.review.store import store_path
 
 TOKEN = "live-server-token-0123456789"
@@ -135,3 +136,48 @@ def test_a_second_server_on_the_store_works_beside_the_first_with_its_csv_only(
         with pytest.raises(OccreidError, match="a review server is running on this store"):
             open_session(again, "bob")  # what `occreid review` does before it listens
         assert len(bob.store.proposal_sets()) == 1
+
+
+def test_an_export_of_a_store_it_cannot_write_reads_one_moment_of_it(
+    toy_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store cannot be written by the exporter (read-only media, another user's server:
+    the export works on a private copy) while a server writes: a write and a checkpoint of the
+    log while the copy is made lose none of the decisions made before the export began."""
+    import shutil
+
+    from occreid.review import store as store_module
+    from occreid.review.export import export
+
+    csv = shutil.copy(toy_source / "annotations.csv", tmp_path / "tags.csv")
+    opts = ReviewOptions(source=toy_source, annotations=Path(csv))
+    store = open_session(opts, "ann")[0].store
+    keys = store.tracklets()["key"].tolist()
+    first, middle, last = keys[0], keys[len(keys) // 2], keys[-1]  # on pages of their own
+    server = sqlite3.connect(store.path, isolation_level=None)
+    server.execute("PRAGMA wal_autocheckpoint = 0")  # the decisions stay in the log for now
+    server.execute("SELECT COUNT(*) FROM meta").fetchall()
+
+    def decide(key: str, value: int) -> None:
+        who = ("ann", "page-ann1")
+        store.set_frames(key, (0, 0), "occlusion", value, who, store.version(key))
+
+    decide(first, 7)
+    copy, copied = shutil.copyfile, []
+
+    def meanwhile(*args: Any, **kwargs: Any) -> Any:
+        copied.append(copy(*args, **kwargs))
+        if len(copied) == 1:  # the server writes, folds its log in, and writes again
+            decide(middle, 8)
+            server.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            decide(last, 9)
+        return copied[-1]
+
+    monkeypatch.setattr(shutil, "copyfile", meanwhile)
+    monkeypatch.setattr(store_module, "_writable", lambda path: False)
+    _, held, _ = open_store(opts)
+    assert held.read_only and held.path != store.path
+    out = pd.read_csv(export(held, tmp_path / "out.csv")["csv"])
+    tracklet = out["path"].str.rsplit("/", n=1).str[0]
+    assert out.groupby(tracklet)["occlusion"].first()[first] == 7  # frame 0: the decision
+    server.close()
