@@ -3,8 +3,9 @@
 Everything is checked before the server starts (one-line errors): SOURCE is a DukeMTMC-VideoReID
 tree or a dataset built from one, the CSV follows build-dataset's rules (known frames, labels in
 range, no duplicates, every frame annotated unless ``missing_as_unoccluded``), an existing store
-holds the same frames (by content, wherever SOURCE now lies), the token is long enough and the
-port is free before the URL is printed.
+holds the same frames (by content, wherever SOURCE now lies) and takes a CSV with other tags only
+where no server runs on it (review/lock.py; a server holds its store's lock while it runs), the
+token is long enough and the port is free before the URL is printed.
 """
 
 from __future__ import annotations
