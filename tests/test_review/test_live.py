@@ -1,11 +1,10 @@
 """A store a review server is running on: another process (an export, a second server) never
-gives it another CSV's proposals under the server, two servers on one store re-tag into files
-of their own, and an export reads one consistent state of the store."""
+gives it another CSV's proposals under the server, a second server with its CSV works beside
+it, and an export reads one moment of the store (two servers' re-tags: test_retag.py)."""
 
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -30,9 +29,11 @@ TOKEN = "live-server-token-0123456789"
 
 
 @contextmanager
-def live_server(source: Path, csv: Path, *more: str) -> Iterator[tuple[httpx.Client, int]]:
+def live_server(
+    source: Path, csv: Path, *more: str
+) -> Iterator[tuple[httpx.Client, subprocess.Popen[str]]]:
     """`occreid review` serving in its own process, as a reviewer starts it; (a client that
-    talks to it as its page does, its process id). Stopped (killed) at exit."""
+    talks to it as its page does, the process). Stopped (killed) at exit."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
@@ -50,7 +51,7 @@ def live_server(source: Path, csv: Path, *more: str) -> Iterator[tuple[httpx.Cli
         assert "reviewing" in said[-1], "".join(said)
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, headers={"X-Occreid-Token": TOKEN}) as client:
-            yield client, proc.pid
+            yield client, proc
     finally:
         proc.kill()
         proc.wait(30)
@@ -81,7 +82,7 @@ def test_a_csv_with_other_tags_never_reaches_a_store_a_server_runs_on(
     review_source: Path, tags: Path, tmp_path: Path, which: str
 ) -> None:
     store = store_path(tags)
-    with live_server(review_source, tags) as (client, pid):
+    with live_server(review_source, tags) as (client, server):
         items = client.get("/api/queue").json()["items"]
         decided, open_key = items[0]["key"], items[1]["key"]
         version = client.get("/api/tracklet", params={"key": decided}).json()["version"]
@@ -110,8 +111,8 @@ def test_a_csv_with_other_tags_never_reaches_a_store_a_server_runs_on(
                 str(tags.resolve())
             ]
         con.close()
-        os.kill(pid, signal.SIGKILL)  # a server killed, not stopped, lets go of the store too
-        os.waitpid(pid, 0)
+        server.kill()  # a server killed, not stopped, lets go of the store too
+        server.wait(30)
     code, said = _review(review_source, *given, "--export", tmp_path / "out.csv")
     assert code == 0 and "frames have new proposals" in said, said
     out = pd.read_csv(tmp_path / "out.csv").set_index("path")
@@ -154,7 +155,7 @@ def test_an_export_of_a_store_it_cannot_write_reads_one_moment_of_it(
     store = open_session(opts, "ann")[0].store
     keys = store.tracklets()["key"].tolist()
     first, middle, last = keys[0], keys[len(keys) // 2], keys[-1]  # on pages of their own
-    server = sqlite3.connect(store.path, isolation_level=None)
+    server = sqlite3.connect(store.path, isolation_level=None)  # a server's, open meanwhile
     server.execute("PRAGMA wal_autocheckpoint = 0")  # the decisions stay in the log for now
     server.execute("SELECT COUNT(*) FROM meta").fetchall()
 
