@@ -552,7 +552,8 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Annotation CSV to review (tag-occlusion's, synth's, a previous export or hand-made). "
-    "When it changes, frames nobody decided take its new proposals, and the reviews are compared "
+    "When it changes, frames nobody decided take its new proposals (once no server runs on the "
+    "store), and the reviews are compared "
     "with the check beside it (CSV without .csv + .calibration.check.csv, from tag-occlusion) "
     "where there is one. New tags in another CSV start another store: to continue a review, "
     "write them into this CSV or pass its --store.",

@@ -2,8 +2,10 @@
 
 The label cache's evidence (tagging.evidence_table, computed once per server) and the frames of
 the accepted tracklets go to calibrate.fit_calibration; where it uses the fit, the fitted
-calibration is saved beside the store (STORE.retag-N.calibration.json, its check beside it as
-calibration_check saves one, so that `occreid tag-occlusion --calibration` carries it on) and
+calibration is saved beside the store (STORE.retag-N.calibration.json, N its proposal set's
+number, chosen as the set is written, so that each server's re-tag on one store keeps its own;
+its check beside it as calibration_check saves one, so that `occreid tag-occlusion
+--calibration` carries it on) and
 its tags become a new proposal set for the undecided frames (ReviewStore.repropose: never a
 decision, never the proposals a reviewer was shown), kept with the fit's check (the reviewed
 frames' out-of-fold tags: what the header's estimate compares the reviewers with from then on).
@@ -133,15 +135,19 @@ class Retagger:
         why = earlier_stays(store, self._evidence, reviewed, fit)
         if why is not None:
             return {"retagged": 0, "used_fit": False, "message": why, "lines": lines}
-        n = len(store.proposal_sets())
-        saved = store.path.with_name(f"{store.path.name}.retag-{n + 1}.calibration.json")
-        fit.calibration.save(saved)
-        save_check(saved, fit.check)  # travels with it, as LABELS/calibration.json's
+        saved: list[Path] = []
+
+        def save(n: int) -> Path:  # N: the proposal set's number (ReviewStore.repropose)
+            saved.append(store.path.with_name(f"{store.path.name}.retag-{n}.calibration.json"))
+            fit.calibration.save(saved[-1])
+            save_check(saved[-1], fit.check)  # travels with it, as LABELS/calibration.json's
+            return saved[-1]
+
         tags = tag_table(self._evidence, fit.calibration)
-        opened = store.repropose(tags, saved, fit.check)
+        opened = store.repropose(tags, save, fit.check)
         fitted_on = counted(fit.tracklets, self.unit.many, "reviewed")
         message = (
-            f"re-tagged with a calibration fitted on {fitted_on}, saved as {saved.name}: "
+            f"re-tagged with a calibration fitted on {fitted_on}, saved as {saved[-1].name}: "
             f"{opened.changed:,} undecided frames have new proposals, no decision changed; its "
             "occluded yes / no agreement cross-validated on the reviewed frames: "
             f"{fit.after.said(self.unit.many)}"

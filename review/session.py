@@ -3,8 +3,9 @@
 Everything is checked before the server starts (one-line errors): SOURCE is a DukeMTMC-VideoReID
 tree or a dataset built from one, the CSV follows build-dataset's rules (known frames, labels in
 range, no duplicates, every frame annotated unless ``missing_as_unoccluded``), an existing store
-holds the same frames (by content, wherever SOURCE now lies), the token is long enough and the
-port is free before the URL is printed.
+holds the same frames (by content, wherever SOURCE now lies) and takes a CSV with other tags only
+where no server runs on it (review/lock.py; a server holds its store's lock while it runs), the
+token is long enough and the port is free before the URL is printed.
 """
 
 from __future__ import annotations
@@ -28,14 +29,15 @@ if TYPE_CHECKING:
 SAMPLE = 200  # label-cache frames looked up in the store to tell a cache of other frames
 
 
-def open_store(opts: ReviewOptions) -> tuple[Path, ReviewStore, Opened]:
+def open_store(opts: ReviewOptions, serving: bool = False) -> tuple[Path, ReviewStore, Opened]:
     """(the frames' root, the store, what opening did to its proposals); the store is made
-    from the CSV the first time and follows the CSV when it changes."""
+    from the CSV the first time and follows the CSV when it changes, where no server runs on
+    it (review/lock.py); ``serving``: for a server, which holds the store's lock from here on."""
     root, frames = source_frames(opts.source)
     missing = Missing.UNOCCLUDED if opts.missing_as_unoccluded else Missing.ERROR
     table = proposals(frames, opts.annotations, missing)
     path = opts.store or store_path(opts.annotations)
-    store, opened = ReviewStore.open(path, root, table)
+    store, opened = ReviewStore.open(path, root, table, serving)
     return root, store, opened
 
 
@@ -93,7 +95,7 @@ def open_session(opts: ReviewOptions, reviewer: str) -> tuple[ReviewContext, Ope
     check_options(opts)
     if not reviewer.strip():
         raise OccreidError("a reviewer name is needed (--reviewer NAME)")
-    root, store, opened = open_store(opts)
+    root, store, opened = open_store(opts, serving=True)
     if store.read_only:
         raise OccreidError(
             f"{store.path}: the review store cannot be written here; it can be exported "

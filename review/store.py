@@ -49,6 +49,9 @@ Every decision is one transaction (``BEGIN IMMEDIATE``, ``synchronous = FULL``):
 server has answered, it is on disk. Every write names the tracklet's ``version`` it was made on
 and bumps it; a write on an older version is refused (``Stale``). An undo restores the old
 values of one page's last decision where nobody has changed them since, and is recorded.
+Several servers (one per reviewer) may run on one store, and an export reads it beside them; a
+CSV's proposals are taken (a new store, a changed CSV) only where no server runs on it, else
+`occreid review` stops with one line naming the store (review/lock.py).
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +74,7 @@ import pandas as pd
 from occreid.common.atomic import write_text
 from occreid.common.errors import OccreidError
 from occreid.occdata.annotations import file_sha256
+from occreid.review.lock import StoreLock
 
 SCHEMA_VERSION = 4
 CAMIDS_AS_NAMED = 3  # the first schema whose image-folder camids are the file names' c<n>
@@ -238,18 +242,40 @@ def _writable(path: Path) -> bool:
 
 
 def _private_copy(path: Path) -> Path:
-    """A copy of a store that cannot be written (with its write-ahead log, which holds the last
-    decisions until SQLite folds them in), removed when the process ends."""
+    """A copy of a store that cannot be written, removed when the process ends: of one moment
+    of it, with the last decisions its write-ahead log holds, read through SQLite (a backup)
+    while a server of someone who can write it may be writing and folding its log in; where
+    SQLite cannot read it (a log without its index, which a read-only folder cannot take: then
+    no server runs on it), its files as they are."""
     import atexit
     import shutil
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="occreid-store-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    for suffix in ("", "-wal"):
-        if Path(f"{path}{suffix}").exists():
-            shutil.copyfile(f"{path}{suffix}", folder / f"{path.name}{suffix}")
-    return folder / path.name
+    copy = folder / path.name
+    try:
+        _backup(path, copy)
+    except sqlite3.Error:
+        for leftover in folder.iterdir():  # a half backup (and its journal) goes
+            leftover.unlink()
+        for suffix in ("", "-wal"):
+            if Path(f"{path}{suffix}").exists():
+                shutil.copyfile(f"{path}{suffix}", folder / f"{path.name}{suffix}")
+    return copy
+
+
+def _backup(path: Path, copy: Path) -> None:
+    """Copy the store ``path`` to ``copy`` as one read transaction sees it (read-only)."""
+    source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        target = sqlite3.connect(copy)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    finally:
+        source.close()
 
 
 class ReviewStore:
@@ -258,6 +284,7 @@ class ReviewStore:
     def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = path
         self.read_only = read_only
+        self.lock: StoreLock | None = None  # a server's, held while it runs (review/lock.py)
 
     @contextmanager
     def connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
@@ -280,28 +307,57 @@ class ReviewStore:
             con.close()
 
     @classmethod
-    def open(cls, path: Path, root: Path, proposals: Proposals) -> tuple[ReviewStore, Opened]:
+    def open(
+        cls, path: Path, root: Path, proposals: Proposals, serving: bool = False
+    ) -> tuple[ReviewStore, Opened]:
         """The store at ``path`` for the frames of ``proposals``: created the first time,
         migrated from an older schema, given the proposals of a changed CSV; a store made for
         another frame set is an error. A store that cannot be written is opened as a private
-        copy, read-only (it exports)."""
-        here = fingerprint(proposals.frames["path"])
+        copy, read-only (it exports). Proposals are taken (a new store, a changed CSV) only
+        where no server runs on the store, else a one-line error (review/lock.py); ``serving``:
+        for a server, which holds the store's lock from before it opens the store on."""
         read_only = path.exists() and not _writable(path)
         store = cls(_private_copy(path) if read_only else path)
-        listed = None if read_only else disagreement_path(path)
+        lock = None if read_only else StoreLock(path)
+        if lock is not None and serving:
+            lock.share()
         try:
-            with store.connect(write=True) as con:
+            opened = store._fill(path, root, proposals, lock)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        finally:
+            store.read_only = read_only  # a private copy: read, migrated, never written back
+        if lock is not None and serving:
+            lock.share()  # with the other servers again, where it took proposals alone
+            store.lock = lock
+        elif lock is not None:
+            lock.release()
+        return store, opened
+
+    def _fill(self, path: Path, root: Path, proposals: Proposals, lock: StoreLock | None) -> Opened:
+        """ReviewStore.open's work on the store (``path``: the one named, where this is its
+        private copy); ``lock`` (None: a private copy) is taken alone before proposals are."""
+        here = fingerprint(proposals.frames["path"])
+        listed = None if lock is None else disagreement_path(path)
+        try:
+            with self.connect(write=True) as con:
                 found = _upgrade(con, path)
                 if con.execute("SELECT COUNT(*) FROM meta").fetchone()[0] == 0:
-                    return store, _create(con, root, here, proposals)
+                    if lock is not None:
+                        lock.take(proposals.csv)
+                    return _create(con, root, here, proposals)
                 _check(con, path, here)
                 if found < CAMIDS_AS_NAMED:
                     _refresh_camids(con, proposals.frames)
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('source', ?)", (str(root),))
                 if proposals.sha256 in (_latest_sha(con), _retagged_from(con)):
-                    return store, Opened(state="unchanged")
+                    return Opened(state="unchanged")
+                if lock is not None:
+                    lock.take(proposals.csv)
                 con.execute(f"DELETE FROM meta WHERE key = '{RETAGGED_FROM}'")
-                return store, _reload(con, proposals, listed)
+                return _reload(con, proposals, listed)
         except sqlite3.OperationalError as err:
             raise OccreidError(
                 f"{path}: cannot write the review store ({err}); pass --store PATH in a "
@@ -309,18 +365,21 @@ class ReviewStore:
             ) from None
         except sqlite3.DatabaseError as err:
             raise OccreidError(f"{path}: not a review store ({err}); pass --store PATH") from None
-        finally:
-            store.read_only = read_only  # a private copy: read, migrated, never written back
 
     def repropose(
-        self, tags: pd.DataFrame, source: Path, check: pd.DataFrame | None = None
+        self,
+        tags: pd.DataFrame,
+        save: Callable[[int], Path],
+        check: pd.DataFrame | None = None,
     ) -> Opened:
         """Give new proposals ``tags`` (path, occlusion, persons, confidence: a re-tag of the
-        label cache, recorded as a proposal set from the file ``source``) to the frames nobody
-        decided; decisions, and the proposals their reviewers were shown, stay; ``check``
-        (path, occlusion, persons, confidence: calibrate.CalibrationFit.check) is kept with the
-        set: the reference of the frames in it from now on (module docstring). The store keeps
-        following the CSV it was opened with: reopened with it, the re-tag stays."""
+        label cache) to the frames nobody decided, as the proposal set from the file that
+        ``save(N)`` writes and names for it, N being the set's number (chosen in the write
+        transaction: two servers re-tagging at once each get their own); decisions, and the
+        proposals their reviewers were shown, stay; ``check`` (path, occlusion, persons,
+        confidence: calibrate.CalibrationFit.check) is kept with the set: the reference of the
+        frames in it from now on (module docstring). The store keeps following the CSV it was
+        opened with: reopened with it, the re-tag stays."""
         with self.connect(write=True) as con:
             undecided = pd.read_sql_query(
                 "SELECT f.path, f.row FROM frames f JOIN tracklets t ON t.key = f.tracklet "
@@ -330,6 +389,7 @@ class ReviewStore:
             columns = ["path", "occlusion", "persons", "confidence"]
             frames = undecided.merge(tags[columns], on="path").assign(reviewed=False)
             following = _retagged_from(con) or _latest_sha(con)
+            source = save(con.execute("SELECT MAX(id) + 1 FROM proposal_sets").fetchone()[0])
             new = Proposals(csv=source, sha256=file_sha256(source), frames=frames, check=check)
             opened = _reload(con, new, None)
             con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (RETAGGED_FROM, following))

@@ -95,7 +95,7 @@ def test_the_check_is_the_reference_of_the_frames_in_it_and_only_there(
     new = frames[["path"]].assign(occlusion=3, persons=1, confidence=0.777)
     retag = tmp_path / "tags.csv.review.sqlite.retag-2.calibration.json"
     retag.write_text("{}")
-    ctx.store.repropose(new, retag, check)
+    ctx.store.repropose(new, lambda _: retag, check)
     # decided after the re-tag: in no check, shown the re-tag's tags
     assert page.write("/api/tracklet", key=later, field="accepted", value=1).is_success
     compared = ctx.store.compared_frames()
@@ -159,7 +159,7 @@ def test_a_later_csv_without_a_check_ends_the_check_s_reference(
     retag.write_text("{}")
     frames = ctx.store.frames()
     ctx.store.repropose(
-        frames[["path"]].assign(occlusion=3, persons=1, confidence=0.7), retag, check
+        frames[["path"]].assign(occlusion=3, persons=1, confidence=0.7), lambda _: retag, check
     )
     assert (ctx.store.compared_frames()["check_occlusion"] == 9).all()
     _tag_again(tags)  # with no calibration check beside it

@@ -305,7 +305,38 @@ def test_the_proposals_calibration_is_the_file_they_came_from_while_it_is_unchan
     retag = tmp_path / "tags.csv.review.sqlite.retag-2.calibration.json"
     retag.write_text("{}")
     frames = session.store.frames()
-    session.store.repropose(frames[["path"]].assign(occlusion=3, persons=1, confidence=0.7), retag)
+    session.store.repropose(
+        frames[["path"]].assign(occlusion=3, persons=1, confidence=0.7), lambda _: retag
+    )
     assert proposed_by(session.store) == retag
     retag.write_text("{ }")  # replaced since
     assert proposed_by(session.store) is None
+
+
+def test_two_servers_re_tagging_at_once_save_each_calibration_as_its_own_set(
+    with_labels: ReviewOptions, open_page: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two reviewers' servers on one store (each with --labels): bob's re-tag runs whole while
+    ann's has its fit and is about to propose its tags; each keeps its calibration file, named
+    by its proposal set's number (STORE.retag-N.calibration.json), with its check."""
+    from occreid.occdata.annotations import file_sha256
+    from occreid.pseudolabel.calibration_check import load_check
+
+    ann = open_session(with_labels, "ann")[0]
+    bob = open_session(with_labels, "bob")[0]
+    _accept(open_page(ann), 6, clear=True)
+    assert ann.retag is not None and bob.retag is not None
+    propose = ann.store.repropose
+
+    def bob_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        assert bob.retag is not None
+        assert bob.retag.run(bob.store, bob.store.accepted())["used_fit"] is True
+        return propose(*args, **kwargs)
+
+    monkeypatch.setattr(ann.store, "repropose", bob_meanwhile)
+    assert ann.retag.run(ann.store, ann.store.accepted())["used_fit"] is True
+    sets = ann.store.proposal_sets()
+    assert sets["id"].tolist() == [1, 2, 3]
+    for n, csv, sha in sets[["id", "csv", "sha256"]].iloc[1:].itertuples(index=False):
+        assert csv.endswith(f".retag-{n}.calibration.json")
+        assert file_sha256(Path(csv)) == sha and load_check(Path(csv)) is not None
