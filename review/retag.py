@@ -1,16 +1,15 @@
 """Re-tagging the frames nobody decided with a calibration fitted on the decisions so far.
 
-The label cache's evidence (tagging.evidence_table, computed once per server) and the frames of
-the accepted tracklets go to calibrate.fit_calibration; where it uses the fit, the fitted
-calibration is saved beside the store (STORE.retag-N.calibration.json, N its proposal set's
-number, chosen as the set is written, so that each server's re-tag on one store keeps its own;
-its check beside it as calibration_check saves one, so that `occreid tag-occlusion
---calibration` carries it on) and
-its tags become a new proposal set for the undecided frames (ReviewStore.repropose: never a
-decision, never the proposals a reviewer was shown), kept with the fit's check (the reviewed
-frames' out-of-fold tags: what the header's estimate compares the reviewers with from then on).
-Where the fit falls back (too few reviewed tracklets, or not better in cross-validation),
-nothing changes and the reason is given.
+The label cache's evidence (tagging.evidence_table, computed once per server) and the frames of the
+accepted tracklets go to calibrate.fit_calibration; where it uses the fit, the fitted calibration is
+saved beside the store (STORE.retag-N.calibration.json, N its proposal set's number, chosen as the
+set is written, so that each server's re-tag on one store keeps its own; its check beside it as
+calibration_check saves one, so that `occreid tag-occlusion --calibration` carries it on) and its
+tags become a new proposal set for the undecided frames (ReviewStore.repropose: never a decision,
+never the proposals a reviewer was shown), kept with the fit's check (the reviewed frames'
+out-of-fold tags: what the header's estimate compares the reviewers with from then on). Where the
+fit falls back (too few reviewed tracklets, or not better in cross-validation), nothing changes and
+the reason is given.
 
 Where the current proposals came from a fitted calibration themselves (an earlier re-tag's
 STORE.retag-N.calibration.json, or the CSV's ``<CSV>.calibration.json`` where it is fitted, for
