@@ -10,7 +10,9 @@ its tags become a new proposal set for the undecided frames (ReviewStore.repropo
 decision, never the proposals a reviewer was shown), kept with the fit's check (the reviewed
 frames' out-of-fold tags: what the header's estimate compares the reviewers with from then on).
 Where the fit falls back (too few reviewed tracklets, or not better in cross-validation),
-nothing changes and the reason is given.
+nothing changes and the reason is given (calibrate.CalibrationFit.cause: `occreid calibrate`'s
+reason says what that command saves, and a re-tag saves nothing); the ``lines`` end with what
+the re-tag did, as the message says it.
 
 Where the current proposals came from a fitted calibration themselves (an earlier re-tag's
 STORE.retag-N.calibration.json, or the CSV's ``<CSV>.calibration.json`` where it is fitted, for
@@ -45,6 +47,9 @@ if TYPE_CHECKING:
 
 NO_LABELS = "re-tagging needs the label cache the tags were made from: start with --labels LABELS"
 BUSY = "a re-tag is already running"
+# where the fit falls back (calibrate.fit_calibration): a re-tag saves nothing, so the proposals
+# shown stay (not "the starting calibration's tags", which they need not be)
+KEPT = "nothing re-tagged, the proposals stay: {cause}; review more and re-tag again"
 
 
 def proposed_by(store: ReviewStore) -> Path | None:
@@ -129,12 +134,12 @@ class Retagger:
         reviewed = store.frames(reviewed_only=True)[["path", "occlusion", "persons"]]
         fit = fit_calibration(self._evidence, reviewed, base, self.unit.many)
         lines = fit.lines(estimate=False)  # the header gives the unreviewed tags' estimate
-        if not fit.used_fit:
-            message = f"nothing re-tagged: {fit.reason}"
-            return {"retagged": 0, "used_fit": False, "message": message, "lines": lines}
-        why = earlier_stays(store, self._evidence, reviewed, fit)
-        if why is not None:
-            return {"retagged": 0, "used_fit": False, "message": why, "lines": lines}
+        if fit.used_fit:
+            why = earlier_stays(store, self._evidence, reviewed, fit)
+        else:
+            why = KEPT.format(cause=fit.cause)
+        if why is not None:  # the last line, `occreid calibrate`'s outcome, is this one's
+            return {"retagged": 0, "used_fit": False, "message": why, "lines": [*lines[:-1], why]}
         saved: list[Path] = []
 
         def save(n: int) -> Path:  # N: the proposal set's number (ReviewStore.repropose)

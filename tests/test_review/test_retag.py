@@ -67,6 +67,11 @@ def test_a_fall_back_changes_nothing_and_says_why(
     out = page.write("/api/retag").json()
     assert out["used_fit"] is False and out["retagged"] == 0
     assert "nothing re-tagged" in out["message"] and "fewer than" in out["message"]
+    # a re-tag saves nothing: not `occreid calibrate`'s advice, nor its claim of a new
+    # confidence; the proposals are those shown, not "the starting calibration's"
+    assert "calibrate again" not in out["message"] and "confidence" not in out["message"]
+    assert "starting calibration" not in out["message"] and "re-tag again" in out["message"]
+    assert out["lines"][-1] == out["message"]  # the lines end with what the re-tag did
     assert _proposals(ctx).equals(before) and len(ctx.store.proposal_sets()) == 1
     assert page.get("/api/summary").json()["retag"]["message"] == out["message"]
 
@@ -227,6 +232,7 @@ def test_a_re_tag_keeps_an_earlier_re_tag_that_the_new_fit_does_not_beat(
     assert message.startswith("nothing re-tagged: t.csv.review.sqlite.retag-2.calibration.json")
     assert "fitted earlier, stays: on the 6 reviewed tracklets it was not fitted on" in message
     assert "it agrees 1.000 (95 % CI" in message and "the new fit (cross-validated)" in message
+    assert out["lines"][-1] == message  # not the fit's "uses the fitted calibration"
     assert _proposals(ctx).equals(before) and len(ctx.store.proposal_sets()) == 2
     assert not list(tmp_path.glob("*.retag-3.*"))
 
