@@ -36,9 +36,14 @@ def open_store(opts: ReviewOptions, serving: bool = False) -> tuple[Path, Review
     root, frames = source_frames(opts.source)
     missing = Missing.UNOCCLUDED if opts.missing_as_unoccluded else Missing.ERROR
     table = proposals(frames, opts.annotations, missing)
-    path = opts.store or store_path(opts.annotations)
-    store, opened = ReviewStore.open(path, root, table, serving)
+    store, opened = ReviewStore.open(named_store(opts), root, table, serving)
     return root, store, opened
+
+
+def named_store(opts: ReviewOptions) -> Path:
+    """The store the reviewer names (--store, else the CSV's): what messages name, also where
+    it is read through a private copy (a store that cannot be written)."""
+    return opts.store or store_path(opts.annotations)
 
 
 def export_store(opts: ReviewOptions, out: Path) -> list[str]:
@@ -98,7 +103,7 @@ def open_session(opts: ReviewOptions, reviewer: str) -> tuple[ReviewContext, Ope
     root, store, opened = open_store(opts, serving=True)
     if store.read_only:
         raise OccreidError(
-            f"{store.path}: the review store cannot be written here; it can be exported "
+            f"{named_store(opts)}: the review store cannot be written here; it can be exported "
             "(--export), or copied to a writable place and reviewed with --store PATH"
         )
     labels, retag = None, None

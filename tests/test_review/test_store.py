@@ -262,6 +262,29 @@ def test_a_store_that_cannot_be_written_is_one_line_with_its_path(
     assert r.output.strip().count("\n") == 0, r.output
 
 
+def test_a_server_on_a_store_that_cannot_be_written_names_that_store(
+    review_source: Path, tags: Path, open_page: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refusal names the store the reviewer has (here the CSV's), not the private copy it
+    was read from (a temporary folder, gone when the command ends). Root ignores file modes, so
+    the folder is one that os.access says cannot be written (the real one: the next test)."""
+    opts = ReviewOptions(source=review_source, annotations=tags)
+    _decide(opts, open_page)
+    unwritable = {store_path(tags).resolve(), store_path(tags).parent.resolve()}
+    access = os.access
+
+    def no_writes(path: str | Path, mode: int, **kwargs: object) -> bool:
+        return not (mode & os.W_OK and Path(path).resolve() in unwritable) and access(
+            path, mode, **kwargs
+        )
+
+    monkeypatch.setattr(os, "access", no_writes)
+    with pytest.raises(OccreidError) as refused:
+        open_session(opts, "ann")
+    assert str(refused.value).startswith(f"{store_path(tags)}: "), refused.value
+    assert "cannot be written" in str(refused.value) and "--store PATH" in str(refused.value)
+
+
 @pytest.mark.skipif(not shutil.which("setpriv"), reason="no setpriv")
 def test_a_read_only_store_exports(review_source: Path, tags: Path, open_page: type) -> None:
     """As another user (root drops to nobody), the store and its folder cannot be written."""
@@ -308,5 +331,6 @@ def test_a_read_only_store_exports(review_source: Path, tags: Path, open_page: t
         serve = [*cmd[:-2], "--reviewer", "x"]
         refused = subprocess.run(serve, capture_output=True, text=True, timeout=120)
         assert refused.returncode != 0 and "cannot be written" in refused.stderr
+        assert f"Error: {store_path(csv)}: " in refused.stderr  # not its private copy's path
     finally:
         shutil.rmtree(work, ignore_errors=True)
