@@ -5,13 +5,16 @@ tree or a dataset built from one, the CSV follows build-dataset's rules (known f
 range, no duplicates, every frame annotated unless ``missing_as_unoccluded``), an existing store
 holds the same frames (by content, wherever SOURCE now lies) and takes a CSV with other tags only
 where no server runs on it (review/lock.py; a server holds its store's lock while it runs), the
-token is long enough and the port is free before the URL is printed.
+token is long enough and the port is free before the URL is printed. What reading the CSV warns
+(its check's rows of another source) is said where the store takes the CSV, not at every start
+on an unchanged one, which takes nothing from it.
 """
 
 from __future__ import annotations
 
 import errno
 import socket
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,8 +38,13 @@ def open_store(opts: ReviewOptions, serving: bool = False) -> tuple[Path, Review
     it (review/lock.py); ``serving``: for a server, which holds the store's lock from here on."""
     root, frames = source_frames(opts.source)
     missing = Missing.UNOCCLUDED if opts.missing_as_unoccluded else Missing.ERROR
-    table = proposals(frames, opts.annotations, missing)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        table = proposals(frames, opts.annotations, missing)
     store, opened = ReviewStore.open(named_store(opts), root, table, serving)
+    if opened.state != "unchanged":  # what the CSV's check says counts where it is taken
+        for warning in said:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, 0)
     return root, store, opened
 
 
