@@ -36,12 +36,15 @@ def open_store(opts: ReviewOptions, serving: bool = False) -> tuple[Path, Review
     """(the frames' root, the store, what opening did to its proposals); the store is made
     from the CSV the first time and follows the CSV when it changes, where no server runs on
     it (review/lock.py); ``serving``: for a server, which holds the store's lock from here on."""
+    path = named_store(opts)
+    if not path.parent.is_dir():  # a --store's (the CSV's folder is there): before anything
+        raise OccreidError(f"{path}: no folder {path.parent}; create it or pass another --store")
     root, frames = source_frames(opts.source)
     missing = Missing.UNOCCLUDED if opts.missing_as_unoccluded else Missing.ERROR
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         table = proposals(frames, opts.annotations, missing)
-    store, opened = ReviewStore.open(named_store(opts), root, table, serving)
+    store, opened = ReviewStore.open(path, root, table, serving)
     if opened.state != "unchanged":  # what the CSV's check says counts where it is taken
         for warning in said:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, 0)

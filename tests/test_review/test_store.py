@@ -262,6 +262,20 @@ def test_a_store_that_cannot_be_written_is_one_line_with_its_path(
     assert r.output.strip().count("\n") == 0, r.output
 
 
+@pytest.mark.parametrize("export", [False, True])
+def test_a_store_in_a_missing_folder_says_to_create_it_and_makes_nothing(
+    review_source: Path, tags: Path, tmp_path: Path, export: bool
+) -> None:
+    where = tmp_path / "no" / "such" / "store.sqlite"
+    args = ["review", str(review_source), "--annotations", str(tags), "--store", str(where)]
+    args += ["--export", str(tmp_path / "o.csv")] if export else ["--reviewer", "ann"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 1 and r.output.strip().count("\n") == 0, r.output
+    said = f"Error: {where}: no folder {where.parent}; create it or pass another --store"
+    assert r.output.strip() == said
+    assert not (tmp_path / "no").exists() and not (tmp_path / "o.csv").exists()
+
+
 def test_a_server_on_a_store_that_cannot_be_written_names_that_store(
     review_source: Path, tags: Path, open_page: type, monkeypatch: pytest.MonkeyPatch
 ) -> None:
