@@ -64,9 +64,24 @@ def export_store(opts: ReviewOptions, out: Path) -> list[str]:
 
     if not out.parent.is_dir():  # before the store takes a changed CSV: nothing half done
         raise OccreidError(f"{out}: no folder {out.parent}; create it or pass another --export")
+    _not_an_input(opts, out)
     _, store, opened = open_store(opts)
     unit = unit_of(opts.source)
     return [*filter(None, [opened.line()]), *export_lines(export(store, out, unit), unit)]
+
+
+def _not_an_input(opts: ReviewOptions, out: Path) -> None:
+    """--export replaces its file: never the CSV under review (the store would then follow the
+    export) nor the store or a file beside it that it keeps (its decisions and their history
+    would be gone, its lock broken)."""
+    store, at = named_store(opts).resolve(), out.resolve()
+    what = None
+    if at == opts.annotations.resolve():
+        what = "the CSV under review (--annotations)"
+    elif at.parent == store.parent and at.name.startswith(store.name):
+        what = f"the review store {named_store(opts)} or one of its files"
+    if what is not None:
+        raise OccreidError(f"{out}: that is {what}; pass another --export file")
 
 
 def check_options(opts: ReviewOptions) -> None:

@@ -262,6 +262,24 @@ def test_a_store_that_cannot_be_written_is_one_line_with_its_path(
     assert r.output.strip().count("\n") == 0, r.output
 
 
+def test_an_export_onto_the_csv_or_the_store_is_refused_and_nothing_is_lost(
+    review_source: Path, tags: Path, open_page: type
+) -> None:
+    opts = ReviewOptions(source=review_source, annotations=tags)
+    _decide(opts, open_page)
+    store = store_path(tags)
+    kept = {p: p.read_bytes() for p in (tags, store)}
+    for onto in (tags, store, Path(f"{store}-wal"), Path(f"{store}.lock")):
+        args = ["review", str(review_source), "--annotations", str(tags), "--export", str(onto)]
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 1 and r.output.strip().count("\n") == 0, r.output
+        assert (
+            r.output.startswith(f"Error: {onto}: that is the ") and "another --export" in r.output
+        )
+        assert {p: p.read_bytes() for p in kept} == kept
+    assert open_session(opts, "ann")[1].state == "unchanged"
+
+
 @pytest.mark.parametrize("export", [False, True])
 def test_a_store_in_a_missing_folder_says_to_create_it_and_makes_nothing(
     review_source: Path, tags: Path, tmp_path: Path, export: bool
