@@ -14,7 +14,8 @@ nothing changes and the reason is given (calibrate.CalibrationFit.cause: `occrei
 reason says what that command saves, and a re-tag saves nothing); the ``lines`` end with what
 the re-tag did, as the message says it.
 
-Where the current proposals came from a fitted calibration themselves (an earlier re-tag's
+A fit equal to the calibration the current proposals came from (no decision since) re-tags
+nothing. Where the current proposals came from a fitted calibration themselves (an earlier re-tag's
 STORE.retag-N.calibration.json, or the CSV's ``<CSV>.calibration.json`` where it is fitted, for
 the cache's backends), that one is judged first, as `occreid calibrate` judges
 LABELS/calibration.json: on the reviews it was not fitted on (its check's paths,
@@ -68,6 +69,16 @@ def proposed_by(store: ReviewStore) -> Path | None:
     if not source.is_file() or file_sha256(source) != latest["sha256"]:
         return None
     return source if RETAG_SET.search(source.name) else tags_calibration(source)
+
+
+def same_fit(store: ReviewStore, fit: CalibrationFit) -> str | None:
+    """Why nothing is re-tagged where ``fit``'s calibration is the one the current proposals
+    came from (proposed_by), as a re-tag with no decision since fits it; else None (a new
+    proposal set would change nothing and add files)."""
+    path = proposed_by(store)
+    if path is None or not path.is_file() or path.read_text() != fit.calibration.to_json():
+        return None
+    return f"nothing re-tagged: the fit is {path.name}, which the proposals came from"
 
 
 def earlier_stays(
@@ -135,7 +146,7 @@ class Retagger:
         fit = fit_calibration(self._evidence, reviewed, base, self.unit.many)
         lines = fit.lines(estimate=False)  # the header gives the unreviewed tags' estimate
         if fit.used_fit:
-            why = earlier_stays(store, self._evidence, reviewed, fit)
+            why = same_fit(store, fit) or earlier_stays(store, self._evidence, reviewed, fit)
         else:
             why = KEPT.format(cause=fit.cause)
         if why is not None:  # the last line, `occreid calibrate`'s outcome, is this one's

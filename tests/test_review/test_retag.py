@@ -102,6 +102,11 @@ def test_re_tagging_changes_only_the_proposals_of_frames_nobody_decided(
     assert (undecided["occlusion"] == expected["occlusion"]).all()
     assert undecided["confidence"].to_numpy() == pytest.approx(expected["confidence"].to_numpy())
     assert int(sets["changed"].iloc[-1]) == out["retagged"]
+    same = page.write("/api/retag").json()  # no decision since: the same fit, nothing new
+    assert same["used_fit"] is False and same["retagged"] == 0, same
+    assert "nothing re-tagged" in same["message"] and "retag-2.calibration.json" in same["message"]
+    assert same["lines"][-1] == same["message"] and len(ctx.store.proposal_sets()) == 2
+    assert not list(Path(sets["csv"].iloc[-1]).parent.glob("*.retag-3.*"))
     again, opened = open_session(with_labels, "ann")  # the same CSV: the re-tag stays
     assert opened.state == "unchanged" and _proposals(again).equals(after)
 
