@@ -294,29 +294,6 @@ def test_a_store_in_a_missing_folder_says_to_create_it_and_makes_nothing(
     assert not (tmp_path / "no").exists() and not (tmp_path / "o.csv").exists()
 
 
-def test_a_server_on_a_store_that_cannot_be_written_names_that_store(
-    review_source: Path, tags: Path, open_page: type, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The refusal names the store the reviewer has (here the CSV's), not the private copy it
-    was read from (a temporary folder, gone when the command ends). Root ignores file modes, so
-    the folder is one that os.access says cannot be written (the real one: the next test)."""
-    opts = ReviewOptions(source=review_source, annotations=tags)
-    _decide(opts, open_page)
-    unwritable = {store_path(tags).resolve(), store_path(tags).parent.resolve()}
-    access = os.access
-
-    def no_writes(path: str | Path, mode: int, **kwargs: object) -> bool:
-        return not (mode & os.W_OK and Path(path).resolve() in unwritable) and access(
-            path, mode, **kwargs
-        )
-
-    monkeypatch.setattr(os, "access", no_writes)
-    with pytest.raises(OccreidError) as refused:
-        open_session(opts, "ann")
-    assert str(refused.value).startswith(f"{store_path(tags)}: "), refused.value
-    assert "cannot be written" in str(refused.value) and "--store PATH" in str(refused.value)
-
-
 @pytest.mark.skipif(not shutil.which("setpriv"), reason="no setpriv")
 def test_a_read_only_store_exports(review_source: Path, tags: Path, open_page: type) -> None:
     """As another user (root drops to nobody), the store and its folder cannot be written."""
