@@ -78,7 +78,10 @@ def same_fit(store: ReviewStore, fit: CalibrationFit) -> str | None:
     path = proposed_by(store)
     if path is None or not path.is_file() or path.read_text() != fit.calibration.to_json():
         return None
-    return f"nothing re-tagged: the fit is {path.name}, which the proposals came from"
+    return (
+        f"nothing re-tagged: the fit is the same as {path.name}, which the proposals came from "
+        "(no decision since changed it)"
+    )
 
 
 def earlier_stays(
