@@ -523,15 +523,18 @@ def calibrate(labels: Path, reviewed: Path) -> None:
         )
     table = evidence_table(cache, base)
     fit = fit_calibration(table, answers, base, unit_of_labels(cache.meta).many)
-    for line in fit.lines():
+    earlier = fitted_before(labels / FILE_NAME)
+    why = None if earlier is None else keeps_earlier(table, answers, fit, *earlier)
+    # where the earlier fit stays, the fit's outcome (what it would write) and its estimate of
+    # tags nobody will get are left out: the last line says what stays and why
+    for line in fit.lines() if why is None else fit.lines(estimate=False)[:-1]:
         click.echo(line)
     if (~known).any():
         click.echo(f"{int((~known).sum()):,} reviewed frames are not in the cache: left out")
-    earlier = fitted_before(labels / FILE_NAME)
-    why = None if earlier is None else keeps_earlier(table, answers, fit, *earlier)
     if why is not None:
+        cause = "" if fit.used_fit or not fit.cause else f" ({fit.cause})"
         click.echo(
-            f"left {labels / FILE_NAME} as it was (fitted earlier): {why}; "
+            f"left {labels / FILE_NAME} as it was (fitted earlier): {why}{cause}; "
             "delete it to tag with the shipped default"
         )
         return

@@ -336,6 +336,9 @@ class CalibrationFit:
     # the check (``checked_tags``): the reviewed frames' tags under the calibration used, out of
     # fold where it was fitted on them; None where nothing was fitted (too few reviewed)
     check: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+    # where it falls back, why, without `occreid calibrate`'s advice that ``reason`` adds (a
+    # re-tag in the review, which saves nothing, gives its own: review/retag.py)
+    cause: str = ""
 
     @property
     def reviewed(self) -> str:
@@ -443,13 +446,11 @@ def fit_calibration(
     before = agreement_interval(start_tagged == y, groups)
     before_balanced = balanced_accuracy(y, start_tagged)
     if tracklets < max(2, MIN_TRACKLETS):
-        reason = (
-            f"kept the starting calibration: {counted(tracklets, units, 'reviewed')}, fewer than "
-            f"{MIN_TRACKLETS}; review more and calibrate again"
-        )
+        cause = f"{counted(tracklets, units, 'reviewed')}, fewer than {MIN_TRACKLETS}"
+        reason = f"kept the starting calibration: {cause}; review more and calibrate again"
         return CalibrationFit(
             base, False, reason, tracklets, len(reviewed), before, NAN, before_balanced, np.nan,
-            units,
+            units, cause=cause,
         )  # fmt: skip
     confidence_source = {
         "confidence": f"isotonic map of certainty to out-of-fold agreement on {len(reviewed)} "
@@ -476,6 +477,10 @@ def fit_calibration(
                 before, after, before_balanced, after_balanced, units,
                 checked_tags(checked, fitted),
             )  # fmt: skip
+    cause = (
+        "the fitted calibration was worse than the starting one in cross-validation (agreement "
+        "or balanced accuracy)"
+    )
     reason = (
         "kept the starting calibration's tags: the fitted one was worse in cross-validation "
         "(agreement or balanced accuracy); review more and calibrate again (their confidence "
@@ -486,7 +491,7 @@ def fit_calibration(
     )
     return CalibrationFit(
         kept, False, reason, tracklets, len(reviewed), before, first_after or NAN, before_balanced,
-        first_balanced, units, checked_tags(start.reset_index(), kept),
+        first_balanced, units, checked_tags(start.reset_index(), kept), cause,
     )  # fmt: skip
 
 

@@ -33,8 +33,9 @@ def lock_path(store: Path) -> Path:
 class StoreLock:
     """The lock of one store, held by this process until ``release`` (or its end)."""
 
-    def __init__(self, store: Path) -> None:
+    def __init__(self, store: Path, serving: bool = True) -> None:
         self.store = store
+        self.serving = serving  # for a server (else an export: a store of its own has no reviews)
         self.fd: int | None = None
 
     def _open(self) -> int:
@@ -61,10 +62,14 @@ class StoreLock:
         except OSError as err:
             if err.errno not in (errno.EACCES, errno.EAGAIN):
                 raise
+            then = (
+                "run this again, or pass --store PATH for a store of its own"
+                if self.serving
+                else "export again"  # from a store of its own, it would hold none of the reviews
+            )
             raise OccreidError(
                 f"{self.store}: a review server is running on this store, and {csv} would give "
-                "it new proposals; stop the server and run this again, or pass --store PATH for "
-                "a store of its own"
+                f"it new proposals; stop the server and {then}"
             ) from None
 
     def release(self) -> None:

@@ -9,14 +9,17 @@ tags become a new proposal set for the undecided frames (ReviewStore.repropose: 
 never the proposals a reviewer was shown), kept with the fit's check (the reviewed frames'
 out-of-fold tags: what the header's estimate compares the reviewers with from then on). Where the
 fit falls back (too few reviewed tracklets, or not better in cross-validation), nothing changes and
-the reason is given.
+the reason is given (calibrate.CalibrationFit.cause: `occreid calibrate`'s reason says what that
+command saves, and a re-tag saves nothing); the ``lines`` end with what the re-tag did, as the
+message says it.
 
+A fit equal to the calibration the current proposals came from (no decision since) re-tags nothing.
 Where the current proposals came from a fitted calibration themselves (an earlier re-tag's
-STORE.retag-N.calibration.json, or the CSV's ``<CSV>.calibration.json`` where it is fitted, for
-the cache's backends), that one is judged first, as `occreid calibrate` judges
-LABELS/calibration.json: on the reviews it was not fitted on (its check's paths,
-calibration_check.fitted_before), by calibrate.keeps_earlier; where it is worse than the new fit
-on neither agreement nor balanced accuracy, it stays, nothing is re-tagged and the numbers say why.
+STORE.retag-N.calibration.json, or the CSV's ``<CSV>.calibration.json`` where it is fitted, for the
+cache's backends), that one is judged first, as `occreid calibrate` judges LABELS/calibration.json:
+on the reviews it was not fitted on (its check's paths, calibration_check.fitted_before), by
+calibrate.keeps_earlier; where it is worse than the new fit on neither agreement nor balanced
+accuracy, it stays, nothing is re-tagged and the numbers say why.
 
 The header estimates the accuracy of the undecided frames' tags (per confidence bin,
 review/quality.py), so a re-tag claims no second estimate: its message and ``lines`` give the
@@ -44,6 +47,9 @@ if TYPE_CHECKING:
 
 NO_LABELS = "re-tagging needs the label cache the tags were made from: start with --labels LABELS"
 BUSY = "a re-tag is already running"
+# where the fit falls back (calibrate.fit_calibration): a re-tag saves nothing, so the proposals
+# shown stay (not "the starting calibration's tags", which they need not be)
+KEPT = "nothing re-tagged, the proposals stay: {cause}; review more and re-tag again"
 
 
 def proposed_by(store: ReviewStore) -> Path | None:
@@ -62,6 +68,19 @@ def proposed_by(store: ReviewStore) -> Path | None:
     if not source.is_file() or file_sha256(source) != latest["sha256"]:
         return None
     return source if RETAG_SET.search(source.name) else tags_calibration(source)
+
+
+def same_fit(store: ReviewStore, fit: CalibrationFit) -> str | None:
+    """Why nothing is re-tagged where ``fit``'s calibration is the one the current proposals
+    came from (proposed_by), as a re-tag with no decision since fits it; else None (a new
+    proposal set would change nothing and add files)."""
+    path = proposed_by(store)
+    if path is None or not path.is_file() or path.read_text() != fit.calibration.to_json():
+        return None
+    return (
+        f"nothing re-tagged: the fit is the same as {path.name}, which the proposals came from "
+        "(no decision since changed it)"
+    )
 
 
 def earlier_stays(
@@ -128,12 +147,12 @@ class Retagger:
         reviewed = store.frames(reviewed_only=True)[["path", "occlusion", "persons"]]
         fit = fit_calibration(self._evidence, reviewed, base, self.unit.many)
         lines = fit.lines(estimate=False)  # the header gives the unreviewed tags' estimate
-        if not fit.used_fit:
-            message = f"nothing re-tagged: {fit.reason}"
-            return {"retagged": 0, "used_fit": False, "message": message, "lines": lines}
-        why = earlier_stays(store, self._evidence, reviewed, fit)
-        if why is not None:
-            return {"retagged": 0, "used_fit": False, "message": why, "lines": lines}
+        if fit.used_fit:
+            why = same_fit(store, fit) or earlier_stays(store, self._evidence, reviewed, fit)
+        else:
+            why = KEPT.format(cause=fit.cause)
+        if why is not None:  # the last line, `occreid calibrate`'s outcome, is this one's
+            return {"retagged": 0, "used_fit": False, "message": why, "lines": [*lines[:-1], why]}
         saved: list[Path] = []
 
         def save(n: int) -> Path:  # N: the proposal set's number (ReviewStore.repropose)

@@ -5,13 +5,16 @@ tree or a dataset built from one, the CSV follows build-dataset's rules (known f
 range, no duplicates, every frame annotated unless ``missing_as_unoccluded``), an existing store
 holds the same frames (by content, wherever SOURCE now lies) and takes a CSV with other tags only
 where no server runs on it (review/lock.py; a server holds its store's lock while it runs), the
-token is long enough and the port is free before the URL is printed.
+token is long enough and the port is free before the URL is printed. What reading the CSV warns
+(its check's rows of another source) is said where the store takes the CSV, not at every start
+on an unchanged one, which takes nothing from it.
 """
 
 from __future__ import annotations
 
 import errno
 import socket
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,12 +36,25 @@ def open_store(opts: ReviewOptions, serving: bool = False) -> tuple[Path, Review
     """(the frames' root, the store, what opening did to its proposals); the store is made
     from the CSV the first time and follows the CSV when it changes, where no server runs on
     it (review/lock.py); ``serving``: for a server, which holds the store's lock from here on."""
+    path = named_store(opts)
+    if not path.parent.is_dir():  # a --store's (the CSV's folder is there): before anything
+        raise OccreidError(f"{path}: no folder {path.parent}; create it or pass another --store")
     root, frames = source_frames(opts.source)
     missing = Missing.UNOCCLUDED if opts.missing_as_unoccluded else Missing.ERROR
-    table = proposals(frames, opts.annotations, missing)
-    path = opts.store or store_path(opts.annotations)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        table = proposals(frames, opts.annotations, missing)
     store, opened = ReviewStore.open(path, root, table, serving)
+    if opened.state != "unchanged":  # what the CSV's check says counts where it is taken
+        for warning in said:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, 0)
     return root, store, opened
+
+
+def named_store(opts: ReviewOptions) -> Path:
+    """The store the reviewer names (--store, else the CSV's): what messages name, also where
+    it is read through a private copy (a store that cannot be written)."""
+    return opts.store or store_path(opts.annotations)
 
 
 def export_store(opts: ReviewOptions, out: Path) -> list[str]:
@@ -48,9 +64,24 @@ def export_store(opts: ReviewOptions, out: Path) -> list[str]:
 
     if not out.parent.is_dir():  # before the store takes a changed CSV: nothing half done
         raise OccreidError(f"{out}: no folder {out.parent}; create it or pass another --export")
+    _not_an_input(opts, out)
     _, store, opened = open_store(opts)
     unit = unit_of(opts.source)
     return [*filter(None, [opened.line()]), *export_lines(export(store, out, unit), unit)]
+
+
+def _not_an_input(opts: ReviewOptions, out: Path) -> None:
+    """--export replaces its file: never the CSV under review (the store would then follow the
+    export) nor the store or a file beside it that it keeps (its decisions and their history
+    would be gone, its lock broken)."""
+    store, at = named_store(opts).resolve(), out.resolve()
+    what = None
+    if at == opts.annotations.resolve():
+        what = "the CSV under review (--annotations)"
+    elif at.parent == store.parent and at.name.startswith(store.name):
+        what = f"the review store {named_store(opts)} or one of its files"
+    if what is not None:
+        raise OccreidError(f"{out}: that is {what}; pass another --export file")
 
 
 def check_options(opts: ReviewOptions) -> None:
@@ -98,7 +129,7 @@ def open_session(opts: ReviewOptions, reviewer: str) -> tuple[ReviewContext, Ope
     root, store, opened = open_store(opts, serving=True)
     if store.read_only:
         raise OccreidError(
-            f"{store.path}: the review store cannot be written here; it can be exported "
+            f"{named_store(opts)}: the review store cannot be written here; it can be exported "
             "(--export), or copied to a writable place and reviewed with --store PATH"
         )
     labels, retag = None, None

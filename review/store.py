@@ -318,7 +318,7 @@ class ReviewStore:
         for a server, which holds the store's lock from before it opens the store on."""
         read_only = path.exists() and not _writable(path)
         store = cls(_private_copy(path) if read_only else path)
-        lock = None if read_only else StoreLock(path)
+        lock = None if read_only else StoreLock(path, serving)
         if lock is not None and serving:
             lock.share()
         try:

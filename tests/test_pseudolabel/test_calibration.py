@@ -429,6 +429,9 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(few)])
     assert r.exit_code == 0 and "fewer than 5" in r.output and "fitted earlier" in r.output
     assert (cache.root / "calibration.json").read_bytes() == fitted
+    # the earlier fit stays: no line says the starting one is kept, nor estimates its tags
+    assert "kept the starting calibration" not in r.output, r.output
+    assert "unreviewed frames' tags" not in r.output and "calibrate again" not in r.output
     start = default_calibration("mediapipe", "mediapipe")
     prior_only = start.with_fit(prior_label=dict.fromkeys(start.prior_label, 3))  # no model
     prior_only.save(cache.root / "calibration.json")  # by hand: the check beside it is stale

@@ -198,3 +198,28 @@ def test_a_check_of_another_source_s_frames_is_said_and_only_this_source_s_rows_
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert proposals(frames, tags).check is not None
+
+
+def test_the_check_s_warning_is_said_when_the_store_takes_the_csv_not_at_every_start(
+    review_source: Path, tags: Path
+) -> None:
+    """A restart (or an export) on an unchanged CSV takes nothing from it: the warning about
+    its check's rows of another source was said when the store took it, and is not repeated
+    (after a re-tag it would wrongly say the reviews are compared with the tags shown)."""
+    from occreid.pseudolabel.calibration import default_calibration, tags_calibration
+    from occreid.pseudolabel.calibration_check import save_check
+    from occreid.review.source import source_frames
+
+    frames = source_frames(review_source)[1]
+    other = frames[["path"]].head(3).assign(occlusion=9, persons=2, confidence=0.5)
+    default_calibration("x", "y").save(tags_calibration(tags))
+    save_check(tags_calibration(tags), other.assign(path="other/" + other["path"]))
+    opts = ReviewOptions(source=review_source, annotations=tags)
+    with pytest.warns(UserWarning, match="not frames of this source"):
+        assert open_session(opts, "ann")[1].state == "created"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert open_session(opts, "ann")[1].state == "unchanged"
+    _tag_again(tags)  # the tagger ran again, with the same check beside: said again
+    with pytest.warns(UserWarning, match="not frames of this source"):
+        assert open_session(opts, "ann")[1].state == "reloaded"

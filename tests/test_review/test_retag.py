@@ -67,6 +67,11 @@ def test_a_fall_back_changes_nothing_and_says_why(
     out = page.write("/api/retag").json()
     assert out["used_fit"] is False and out["retagged"] == 0
     assert "nothing re-tagged" in out["message"] and "fewer than" in out["message"]
+    # a re-tag saves nothing: not `occreid calibrate`'s advice, nor its claim of a new
+    # confidence; the proposals are those shown, not "the starting calibration's"
+    assert "calibrate again" not in out["message"] and "confidence" not in out["message"]
+    assert "starting calibration" not in out["message"] and "re-tag again" in out["message"]
+    assert out["lines"][-1] == out["message"]  # the lines end with what the re-tag did
     assert _proposals(ctx).equals(before) and len(ctx.store.proposal_sets()) == 1
     assert page.get("/api/summary").json()["retag"]["message"] == out["message"]
 
@@ -97,6 +102,11 @@ def test_re_tagging_changes_only_the_proposals_of_frames_nobody_decided(
     assert (undecided["occlusion"] == expected["occlusion"]).all()
     assert undecided["confidence"].to_numpy() == pytest.approx(expected["confidence"].to_numpy())
     assert int(sets["changed"].iloc[-1]) == out["retagged"]
+    same = page.write("/api/retag").json()  # no decision since: the same fit, nothing new
+    assert same["used_fit"] is False and same["retagged"] == 0, same
+    assert "nothing re-tagged" in same["message"] and "retag-2.calibration.json" in same["message"]
+    assert same["lines"][-1] == same["message"] and len(ctx.store.proposal_sets()) == 2
+    assert not list(Path(sets["csv"].iloc[-1]).parent.glob("*.retag-3.*"))
     again, opened = open_session(with_labels, "ann")  # the same CSV: the re-tag stays
     assert opened.state == "unchanged" and _proposals(again).equals(after)
 
@@ -227,6 +237,7 @@ def test_a_re_tag_keeps_an_earlier_re_tag_that_the_new_fit_does_not_beat(
     assert message.startswith("nothing re-tagged: t.csv.review.sqlite.retag-2.calibration.json")
     assert "fitted earlier, stays: on the 6 reviewed tracklets it was not fitted on" in message
     assert "it agrees 1.000 (95 % CI" in message and "the new fit (cross-validated)" in message
+    assert out["lines"][-1] == message  # not the fit's "uses the fitted calibration"
     assert _proposals(ctx).equals(before) and len(ctx.store.proposal_sets()) == 2
     assert not list(tmp_path.glob("*.retag-3.*"))
 

@@ -262,6 +262,38 @@ def test_a_store_that_cannot_be_written_is_one_line_with_its_path(
     assert r.output.strip().count("\n") == 0, r.output
 
 
+def test_an_export_onto_the_csv_or_the_store_is_refused_and_nothing_is_lost(
+    review_source: Path, tags: Path, open_page: type
+) -> None:
+    opts = ReviewOptions(source=review_source, annotations=tags)
+    _decide(opts, open_page)
+    store = store_path(tags)
+    kept = {p: p.read_bytes() for p in (tags, store)}
+    for onto in (tags, store, Path(f"{store}-wal"), Path(f"{store}.lock")):
+        args = ["review", str(review_source), "--annotations", str(tags), "--export", str(onto)]
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 1 and r.output.strip().count("\n") == 0, r.output
+        assert (
+            r.output.startswith(f"Error: {onto}: that is the ") and "another --export" in r.output
+        )
+        assert {p: p.read_bytes() for p in kept} == kept
+    assert open_session(opts, "ann")[1].state == "unchanged"
+
+
+@pytest.mark.parametrize("export", [False, True])
+def test_a_store_in_a_missing_folder_says_to_create_it_and_makes_nothing(
+    review_source: Path, tags: Path, tmp_path: Path, export: bool
+) -> None:
+    where = tmp_path / "no" / "such" / "store.sqlite"
+    args = ["review", str(review_source), "--annotations", str(tags), "--store", str(where)]
+    args += ["--export", str(tmp_path / "o.csv")] if export else ["--reviewer", "ann"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 1 and r.output.strip().count("\n") == 0, r.output
+    said = f"Error: {where}: no folder {where.parent}; create it or pass another --store"
+    assert r.output.strip() == said
+    assert not (tmp_path / "no").exists() and not (tmp_path / "o.csv").exists()
+
+
 @pytest.mark.skipif(not shutil.which("setpriv"), reason="no setpriv")
 def test_a_read_only_store_exports(review_source: Path, tags: Path, open_page: type) -> None:
     """As another user (root drops to nobody), the store and its folder cannot be written."""
@@ -308,5 +340,6 @@ def test_a_read_only_store_exports(review_source: Path, tags: Path, open_page: t
         serve = [*cmd[:-2], "--reviewer", "x"]
         refused = subprocess.run(serve, capture_output=True, text=True, timeout=120)
         assert refused.returncode != 0 and "cannot be written" in refused.stderr
+        assert f"Error: {store_path(csv)}: " in refused.stderr  # not its private copy's path
     finally:
         shutil.rmtree(work, ignore_errors=True)
