@@ -34,8 +34,8 @@ the proposals the reviewers were shown stay the reference)::
 
 Proposals and decisions are kept apart: a new CSV (another content hash) gives its proposals to
 the frames nobody decided (no decision, tracklet not accepted); decided frames keep their value
-and those that now disagree with the new tags are listed. A CSV's ``reviewed`` column is a
-decision (change ``import reviewed``, reviewer ``csv:NAME``).
+and those that now differ from the new tags (label or persons) are listed. A CSV's ``reviewed``
+column is a decision (change ``import reviewed``, reviewer ``csv:NAME``).
 
 What the reviewers did says how good the tags nobody decided are (review/quality.py, the
 export's label-quality columns) only when compared with tags like those: the *reference* tag of a
@@ -73,7 +73,7 @@ import pandas as pd
 
 from occreid.common.atomic import write_text
 from occreid.common.errors import OccreidError
-from occreid.occdata.annotations import file_sha256
+from occreid.occdata.annotations import file_sha256, is_occluded
 from occreid.review.lock import StoreLock
 
 SCHEMA_VERSION = 4
@@ -212,7 +212,8 @@ class Opened:
     state: str
     changed: int = 0
     kept: int = 0
-    disagree: int = 0
+    disagree: int = 0  # decisions whose label (0-10) or persons differ from the new tags
+    disagree_occluded: int = 0  # of those, the ones that differ on occluded yes / no
     listed: Path | None = None
     imported: int = 0
     other_csv: str | None = None  # the CSV the store followed before, where another was given
@@ -227,7 +228,8 @@ class Opened:
             return (
                 f"{what}: {self.changed:,} frames have new "
                 f"proposals, {self.kept:,} of them decided by people keep their decision, "
-                f"{self.disagree:,} decisions now disagree with the new tags{listed}"
+                f"{self.disagree:,} decisions now differ from the new tags' label or persons"
+                f"{listed}, {self.disagree_occluded:,} of them on occluded yes / no"
             )
         if self.imported:
             return f"{self.imported:,} frames reviewed in the CSV kept as decisions"
@@ -1028,9 +1030,13 @@ def _reload(con: sqlite3.Connection, proposals: Proposals, listed: Path | None) 
     if listed is not None:
         write_text(listed, disagree.to_csv(index=False))
     other = followed if followed not in (None, str(proposals.csv.resolve())) else None
+    occluded = is_occluded(disagree["occlusion"].to_numpy(), disagree["persons"].to_numpy())
+    proposed = is_occluded(
+        disagree["proposed_occlusion"].to_numpy(), disagree["proposed_persons"].to_numpy()
+    )
     return Opened(
         state="reloaded", changed=changed, kept=kept, disagree=len(disagree), listed=listed,
-        other_csv=other,
+        disagree_occluded=int((occluded != proposed).sum()), other_csv=other,
     )  # fmt: skip
 
 

@@ -84,7 +84,7 @@ def test_the_start_up_line_says_what_a_changed_csv_did(
         main, ["review", str(review_source), "--annotations", str(tags), "--export", str(out)]
     )
     assert r.exit_code == 0, r.output
-    assert "5 frames have new proposals" in r.output and "0 decisions now disagree" in r.output
+    assert "5 frames have new proposals" in r.output and "0 decisions now differ" in r.output
 
 
 def test_a_store_opened_with_another_csv_names_the_one_it_followed(

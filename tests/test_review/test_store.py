@@ -52,8 +52,11 @@ def test_a_changed_csv_gives_new_proposals_to_frames_nobody_decided(
     decided = 1 + int((tracklet == accepted).sum())
     agrees = int(table.set_index("path").loc[path, "occlusion"] == 7)  # by chance
     assert opened.kept == decided and opened.disagree == decided - agrees
-    assert f"{decided - agrees:,} decisions now disagree" in opened.line()
+    assert f"{decided - agrees:,} decisions now differ from the new tags' label" in opened.line()
     listed = pd.read_csv(disagreement_path(ctx.store.path))
+    yes_no = (listed["occlusion"] >= 1) != (listed["proposed_occlusion"] >= 1)
+    assert opened.disagree_occluded == int(yes_no.sum()) < len(listed)  # a label, not a yes / no
+    assert f"{int(yes_no.sum()):,} of them on occluded yes / no" in opened.line()
     assert set(listed["tracklet"]) == ({accepted} if agrees else {set_key, accepted})
     assert set(listed["reviewer"]) == {"ann"}
     out = pd.read_csv(export(ctx.store, tags.with_name("out.csv"))["csv"]).set_index("path")
