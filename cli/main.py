@@ -526,8 +526,10 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     earlier = fitted_before(labels / FILE_NAME)
     why = None if earlier is None else keeps_earlier(table, answers, fit, *earlier)
     # where the earlier fit stays, the fit's outcome (what it would write) and its estimate of
-    # tags nobody will get are left out: the last line says what stays and why
-    for line in fit.lines() if why is None else fit.lines(estimate=False)[:-1]:
+    # tags nobody will get are left out: the last line says what stays and why; where every
+    # frame was reviewed, no tag is left to estimate
+    unreviewed = not set(cache.index["path"]) <= set(answers["path"])
+    for line in fit.lines(unreviewed) if why is None else fit.lines(estimate=False)[:-1]:
         click.echo(line)
     if (~known).any():
         click.echo(f"{int((~known).sum()):,} reviewed frames are not in the cache: left out")

@@ -398,9 +398,11 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     )
     assert before.exit_code == 0, before.output
     assert "shipped default" in before.output and (tmp_path / "a.calibration.json").is_file()
-    r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(csv)])
+    part = tmp_path / "part.csv"  # 10 of the 12 tracklets reviewed
+    pd.read_csv(csv).head(30).to_csv(part, index=False)
+    r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(part)])
     assert r.exit_code == 0, r.output
-    assert "of 12 tracklets" in r.output and "uses the fitted calibration" in r.output
+    assert "of 10 tracklets" in r.output and "uses the fitted calibration" in r.output
     assert "accuracy of the unreviewed frames' tags: 1.000 (95 % CI" in r.output
     assert f"and its check {cache.root / 'calibration.check.csv'};" in r.output
     assert isinstance(load_calibration(cache.root / "calibration.json"), Calibration)
@@ -440,6 +442,9 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
             main, ["tag-occlusion", str(cache.root), "--out", str(tmp_path / "b.csv")]
         )
     assert r.exit_code == 0 and "fitted on reviewed labels" in r.output, r.output
+    r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(csv)])
+    assert r.exit_code == 0 and "wrote" in r.output, r.output
+    assert "unreviewed frames' tags" not in r.output  # every frame reviewed: none to estimate
 
 
 def test_the_check_travels_with_the_calibration_to_the_tags(tmp_path: Path) -> None:
