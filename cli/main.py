@@ -468,7 +468,7 @@ def tag_occlusion(labels: Path, out: Path, calibration: Path | None) -> None:
     try:
         write_text(out, table.to_csv(index=False))  # a review store never reads half a CSV
         cal.save(tags_calibration(out))
-        copy_check(calibration or labels / FILE_NAME, tags_calibration(out))  # with its check
+        copy_check(calibration or labels / FILE_NAME, tags_calibration(out), set(table["path"]))
     except OSError as err:
         raise OccreidError(
             f"{out}: cannot write ({err.strerror}); pass --out in a writable folder"

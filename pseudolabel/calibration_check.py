@@ -6,7 +6,8 @@ reviews judge the tags nobody reviewed (review/store.py, occdata/label_quality.p
 with the calibration: `occreid calibrate` writes ``LABELS/calibration.check.csv`` beside
 ``LABELS/calibration.json``; `occreid tag-occlusion` (and `occreid pseudolabel`'s tags) copy it
 beside the calibration saved with their CSV (``<CSV>.calibration.check.csv`` beside
-calibration.tags_calibration's ``<CSV>.calibration.json``); `occreid review` keeps it with that
+calibration.tags_calibration's ``<CSV>.calibration.json``; its rows of the frames tagged, with a
+warning where some are not: ``copy_check``); `occreid review` keeps it with that
 CSV's proposals (its rows of the source's frames: review/source.py says where it names others).
 
 Its first line names the calibration file it belongs to by SHA-256: a check left beside another
@@ -80,10 +81,23 @@ def load_check(calibration: Path) -> pd.DataFrame | None:
     return table[COLUMNS].reset_index(drop=True)
 
 
-def copy_check(source: Path, calibration: Path) -> None:
+def copy_check(source: Path, calibration: Path, frames: set[str]) -> None:
     """Beside the calibration file ``calibration`` (a copy of the calibration ``source``, or of
-    a shipped default where there is no such file), the check of ``source``, or none."""
-    save_check(calibration, load_check(source))
+    a shipped default where there is no such file, for tags of ``frames``), the check of
+    ``source``: its rows of these frames, with one warning where some are not (a calibration
+    fitted on another source's reviews: its check says nothing of these tags), or none."""
+    check = load_check(source)
+    if check is not None:
+        ours = check["path"].isin(frames).to_numpy()
+        if not ours.all():
+            kept = "left out" if ours.any() else "no check copied"
+            warnings.warn(
+                f"{check_path(source)}: {int((~ours).sum()):,} of its {len(check):,} rows are "
+                f"not frames of these labels: {kept} beside {calibration}",
+                stacklevel=2,
+            )
+        check = check[ours].reset_index(drop=True) if ours.any() else None
+    save_check(calibration, check)
 
 
 def fitted_before(path: Path) -> tuple[Calibration, set[str] | None] | None:

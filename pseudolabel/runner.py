@@ -489,5 +489,5 @@ def finish(
     cal = calibration_for(out, cache.meta)
     tag_occlusion(cache, cal).to_csv(out / "occlusion.csv", index=False)
     cal.save(tags_calibration(out / "occlusion.csv"))
-    copy_check(out / FILE_NAME, tags_calibration(out / "occlusion.csv"))
+    copy_check(out / FILE_NAME, tags_calibration(out / "occlusion.csv"), set(cache.index["path"]))
     return report

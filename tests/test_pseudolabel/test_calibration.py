@@ -471,6 +471,33 @@ def test_the_check_travels_with_the_calibration_to_the_tags(tmp_path: Path) -> N
     assert not check_path(tags_calibration(out)).exists()
 
 
+def test_tags_take_only_the_rows_of_a_check_that_are_their_own_frames(tmp_path: Path) -> None:
+    """A calibration fitted on another source's reviews, passed with --calibration: its check
+    speaks of other frames; the tags' copy keeps only their own, and says so in one warning."""
+    from occreid.pseudolabel.calibration_check import check_path, load_check, save_check
+
+    cache, csv, _ = _hidden_legs_cache(tmp_path)
+    fitted = cache.root / "calibration.json"
+    runner = CliRunner()
+    assert (
+        runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(csv)]).exit_code == 0
+    )
+    check = load_check(fitted)
+    assert check is not None
+    elsewhere = check.assign(path=check["path"].where(check.index >= 2, "other/" + check["path"]))
+    save_check(fitted, elsewhere)  # two rows of another source's frames
+    out = tmp_path / "tags.csv"
+    args = ["tag-occlusion", str(cache.root), "--out", str(out), "--calibration", str(fitted)]
+    with pytest.warns(UserWarning, match=r"2 of its 36 rows are not frames of these labels: left"):
+        assert runner.invoke(main, args).exit_code == 0
+    beside = load_check(tags_calibration(out))
+    assert beside is not None and beside.equals(check.iloc[2:].reset_index(drop=True))
+    save_check(fitted, check.assign(path="other/" + check["path"]))  # none of them
+    with pytest.warns(UserWarning, match=r"36 of its 36 rows .*: no check copied"):
+        assert runner.invoke(main, args).exit_code == 0
+    assert not check_path(tags_calibration(out)).exists()
+
+
 def _with_unknown(table: pd.DataFrame, answers: pd.DataFrame, tracklets: int, label: int):
     """``table`` and ``answers`` with ``tracklets`` more tracklets of 6 frames where no pose was
     found, which the reviewer labelled ``label``."""
