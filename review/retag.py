@@ -19,7 +19,10 @@ STORE.retag-N.calibration.json, or the CSV's ``<CSV>.calibration.json`` where it
 cache's backends), that one is judged first, as `occreid calibrate` judges LABELS/calibration.json:
 on the reviews it was not fitted on (its check's paths, calibration_check.fitted_before), by
 calibrate.keeps_earlier; where it is worse than the new fit on neither agreement nor balanced
-accuracy, it stays, nothing is re-tagged and the numbers say why.
+accuracy, it stays, nothing is re-tagged and the numbers say why. The fit starts from the
+backends' shipped default (as `occreid calibrate`'s does), and its lines name it so: the
+agreement they give before the fit is the shipped default's, not that of the proposals the
+reviewers were shown.
 
 The header estimates the accuracy of the undecided frames' tags (per confidence bin,
 review/quality.py), so a re-tag claims no second estimate: its message and ``lines`` give the

@@ -131,7 +131,7 @@ def test_a_few_reviewed_tracklets_keep_the_defaults_and_say_so() -> None:
     base = default_calibration("squeezed", "none")
     fit = fit_calibration(table, answers[table["tracklet"].isin(few)], base)
     assert not fit.used_fit and fit.calibration is base
-    assert "kept the starting calibration" in fit.reason and str(MIN_TRACKLETS) in fit.reason
+    assert "kept the shipped default" in fit.reason and str(MIN_TRACKLETS) in fit.reason
     assert fit.check is None  # nothing fitted: the tags shown stay the reference
 
 
@@ -401,6 +401,9 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(csv)])
     assert r.exit_code == 0, r.output
     assert "of 12 tracklets" in r.output and "uses the fitted calibration" in r.output
+    # the fit starts from the shipped default, not from a calibration.json fitted earlier
+    assert "occluded yes / no agreement, shipped default: " in r.output
+    assert "starting" not in r.output
     assert "accuracy of the unreviewed frames' tags: 1.000 (95 % CI" in r.output
     assert f"and its check {cache.root / 'calibration.check.csv'};" in r.output
     assert isinstance(load_calibration(cache.root / "calibration.json"), Calibration)
@@ -429,8 +432,8 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(few)])
     assert r.exit_code == 0 and "fewer than 5" in r.output and "fitted earlier" in r.output
     assert (cache.root / "calibration.json").read_bytes() == fitted
-    # the earlier fit stays: no line says the starting one is kept, nor estimates its tags
-    assert "kept the starting calibration" not in r.output, r.output
+    # the earlier fit stays: no line says the shipped default is kept, nor estimates its tags
+    assert "kept the shipped default" not in r.output, r.output
     assert "unreviewed frames' tags" not in r.output and "calibrate again" not in r.output
     start = default_calibration("mediapipe", "mediapipe")
     prior_only = start.with_fit(prior_label=dict.fromkeys(start.prior_label, 3))  # no model
@@ -509,7 +512,7 @@ def test_a_rejected_mapping_still_learns_the_prior_of_frames_without_evidence(
     assert tags.loc[~unknown, "occlusion"].equals(tag_table(table, base).loc[~unknown, "occlusion"])
     evidence_only = answers[~unknown]  # nothing reviewed to learn a prior from: a plain fall-back
     fit = fit_calibration(table, evidence_only, base)
-    assert not fit.used_fit and "kept the starting calibration" in fit.reason
+    assert not fit.used_fit and "kept the shipped default" in fit.reason
 
 
 def test_calibrate_on_an_image_folder_s_labels_speaks_of_images(
