@@ -48,7 +48,7 @@ it was fitted on them, with its confidence: after a re-tag they, not the tags th
 shown, stand for the new tags in the review header's and the report's estimates).
 ``keeps_earlier``: whether `occreid calibrate` (or a re-tag in the review, review/retag.py) leaves
 a calibration fitted earlier in place (judged on the reviews it was not fitted on: those not in
-its check, calibration_check.fitted_before).
+its check, calibration_check.fitted_before), with the numbers it was judged by, whichever stays.
 Both start from the backends' shipped default, and their lines call it that (``starting``): the
 tags a reviewer was shown may have come from a calibration fitted earlier.
 """
@@ -509,26 +509,35 @@ def fit_calibration(
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Judged:
+    """How a calibration fitted earlier fared against a new fit (keeps_earlier)."""
+
+    stays: bool  # whether it stays in place of the new fit's
+    why: str  # both agreements on the reviews it was not fitted on, or why it stays without
+
+
 def keeps_earlier(
     table: pd.DataFrame,
     reviewed: pd.DataFrame,
     fit: CalibrationFit,
     earlier: Calibration,
     fitted_on: set[str] | None,
-) -> str | None:
-    """Why a calibration fitted earlier, ``earlier``, stays in place of ``fit``'s (None: ``fit``'s
-    replaces it). It is judged on the reviewed frames it was not fitted on (those not in its
-    check, ``fitted_on``) against ``fit``'s check of the same frames (out of fold where fitted):
-    it stays where it is worse on neither agreement nor balanced accuracy. Where those frames
-    come from fewer than MIN_TRACKLETS tracklets, or its check is lost (None), there is nothing
-    to judge it by: it stays only where nothing was fitted now."""
+) -> Judged | None:
+    """Whether a calibration fitted earlier, ``earlier``, stays in place of ``fit``'s, and why:
+    it is judged on the reviewed frames it was not fitted on (those not in its check,
+    ``fitted_on``) against ``fit``'s check of the same frames (out of fold where fitted), and
+    stays where it is worse on neither agreement nor balanced accuracy; either way ``why`` gives
+    both numbers. Where those frames come from fewer than MIN_TRACKLETS tracklets, or its check
+    is lost (None), there is nothing to judge it by: it stays only where nothing was fitted now
+    (None: ``fit``'s replaces it unjudged)."""
     reviewed = reviewed[reviewed["path"].isin(set(table["path"]))]
     fresh = reviewed.iloc[:0] if fitted_on is None else reviewed[~reviewed["path"].isin(fitted_on)]
     tracklet_of = table.set_index("path")["tracklet"]
     groups = tracklet_of.loc[fresh["path"]].to_numpy()
     n = len(set(groups))
     if n < MIN_TRACKLETS or fit.check is None:
-        return None if fit.used_fit else "nothing was fitted now"
+        return None if fit.used_fit else Judged(True, "nothing was fitted now")
     y = occluded(fresh)
     mine = tag_table(table[table["path"].isin(set(fresh["path"]))], earlier)
     mine_tagged = occluded(mine.set_index("path").loc[fresh["path"]])
@@ -537,11 +546,10 @@ def keeps_earlier(
     new_agree = agreement_interval(new_tagged == y, groups)
     mine_balanced = balanced_accuracy(y, mine_tagged)
     new_balanced = balanced_accuracy(y, new_tagged)
-    if not not_worse(new_agree, mine_agree, new_balanced, mine_balanced):
-        return None
     new = "the new fit (cross-validated)" if fit.used_fit else f"the {fit.start}"
-    return (
+    return Judged(
+        not_worse(new_agree, mine_agree, new_balanced, mine_balanced),
         f"on the {counted(n, fit.units, 'reviewed')} it was not fitted on it agrees "
         f"{mine_agree.said(fit.units)}{_balanced(mine_balanced)}, {new} "
-        f"{new_agree.said(fit.units)}{_balanced(new_balanced)}"
+        f"{new_agree.said(fit.units)}{_balanced(new_balanced)}",
     )
