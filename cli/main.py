@@ -524,22 +524,25 @@ def calibrate(labels: Path, reviewed: Path) -> None:
     table = evidence_table(cache, base)
     fit = fit_calibration(table, answers, base, unit_of_labels(cache.meta).many)
     earlier = fitted_before(labels / FILE_NAME)
-    why = None if earlier is None else keeps_earlier(table, answers, fit, *earlier)
+    judged = None if earlier is None else keeps_earlier(table, answers, fit, *earlier)
+    stays = judged is not None and judged.stays
     # where the earlier fit stays, the fit's outcome (what it would write) and its estimate of
     # tags nobody will get are left out: the last line says what stays and why; where every
     # frame was reviewed, no tag is left to estimate
     unreviewed = not set(cache.index["path"]) <= set(answers["path"])
-    for line in fit.lines(unreviewed) if why is None else fit.lines(estimate=False)[:-1]:
+    for line in fit.lines(estimate=False)[:-1] if stays else fit.lines(unreviewed):
         click.echo(line)
     if (~known).any():
         click.echo(f"{int((~known).sum()):,} reviewed frames are not in the cache: left out")
-    if why is not None:
+    if judged is not None and stays:
         cause = "" if fit.used_fit or not fit.cause else f" ({fit.cause})"
         click.echo(
-            f"left {labels / FILE_NAME} as it was (fitted earlier): {why}{cause}; "
+            f"left {labels / FILE_NAME} as it was (fitted earlier): {judged.why}{cause}; "
             "delete it to tag with the shipped default"
         )
         return
+    if judged is not None:
+        click.echo(f"replaced {labels / FILE_NAME} (fitted earlier): {judged.why}")
     fit.calibration.save(labels / FILE_NAME)
     save_check(labels / FILE_NAME, fit.check)  # what stands for its tags in the review's estimate
     tags = shlex.quote(str(labels / "occlusion.calibrated.csv"))

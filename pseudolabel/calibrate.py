@@ -48,7 +48,9 @@ it was fitted on them, with its confidence: after a re-tag they, not the tags th
 shown, stand for the new tags in the review header's and the report's estimates).
 ``keeps_earlier``: whether `occreid calibrate` (or a re-tag in the review, review/retag.py) leaves
 a calibration fitted earlier in place (judged on the reviews it was not fitted on: those not in
-its check, calibration_check.fitted_before).
+its check, calibration_check.fitted_before), with the numbers it was judged by, whichever stays.
+Both start from the backends' shipped default, and their lines call it that (``starting``): the
+tags a reviewer was shown may have come from a calibration fitted earlier.
 """
 
 from __future__ import annotations
@@ -71,22 +73,30 @@ MIN_TRACKLETS = 5  # fewer reviewed tracklets than this: keep the calibration it
 MIN_CLASS_TRACKLETS = 3  # reviewed tracklets with evidence needed of each class to fit a model
 DRAWS = 2000  # bootstrap draws over tracklets for an interval
 # what a fit may change (with_model: the mapping of frames with evidence too), in the order tried
+# ({start}: what the fit starts from, ``starting``)
 CANDIDATES = (
-    (True, "uses the fitted calibration: worse than the starting one on neither measure"),
+    (True, "uses the fitted calibration: worse than the {start} on neither measure"),
     (
         False,
-        "kept the starting mapping of the frames with evidence (the fitted one was worse in "
+        "kept the {start}'s mapping of the frames with evidence (the fitted one was worse in "
         "cross-validation); uses the prior of the frames without evidence fitted on the "
-        "reviewed ones: worse than the starting calibration on neither measure",
+        "reviewed ones: worse than the {start} on neither measure",
     ),
 )
 NO_MODEL = (  # the reason said where the first candidate could fit no mapping
     "uses the fitted prior of the frames without evidence (and the reviewers' confidence); "
-    "the frames with evidence keep the starting mapping: too few reviewed {units} with "
+    "the frames with evidence keep the {start}'s mapping: too few reviewed {units} with "
     "evidence of each class (occluded and not: {need} each) to fit one"
 )
 CONFIDENCE_Z = 1.2816  # normal quantile of the one-sided 90 % lower bound of a confidence level
 NOT_ENOUGH = "not enough reviewed {units} to estimate"  # said in place of a NaN estimate
+
+
+def starting(base: Calibration) -> str:
+    """What a fit starting from ``base`` calls it: "shipped default" where it is one (as
+    `occreid calibrate` and the review's re-tags start), not a calibration fitted earlier that
+    the tags may have come from."""
+    return "starting calibration" if base.fitted else "shipped default"
 
 
 def one(units: str) -> str:
@@ -339,6 +349,7 @@ class CalibrationFit:
     # where it falls back, why, without `occreid calibrate`'s advice that ``reason`` adds (a
     # re-tag in the review, which saves nothing, gives its own: review/retag.py)
     cause: str = ""
+    start: str = "starting calibration"  # what ``before`` is of (``starting``)
 
     @property
     def reviewed(self) -> str:
@@ -359,7 +370,7 @@ class CalibrationFit:
         review's header: the number is the agreement on the reviewed frames given before)."""
         measured = [
             self.reviewed,
-            "occluded yes / no agreement, starting calibration: "
+            f"occluded yes / no agreement, {self.start}: "
             f"{self.before.said(self.units)}{_balanced(self.before_balanced)}",
             f"occluded yes / no agreement, fitted (cross-validated by {one(self.units)}): "
             f"{self.after.said(self.units)}{_balanced(self.after_balanced)}",
@@ -422,9 +433,11 @@ def _candidates(
     (fewer than MIN_CLASS_TRACKLETS tracklets of a class), only the fitted prior is tried."""
     feats = features(table, base)
     fits = {m: fit_on(table, reviewed, base, feats, m, units) for m, _ in CANDIDATES}
+    start = starting(base)
     if fits[True].model is base.model:
-        return [(False, NO_MODEL.format(units=units, need=MIN_CLASS_TRACKLETS), fits[False])]
-    return [(m, reason, fits[m]) for m, reason in CANDIDATES]
+        reason = NO_MODEL.format(units=units, need=MIN_CLASS_TRACKLETS, start=start)
+        return [(False, reason, fits[False])]
+    return [(m, reason.format(start=start), fits[m]) for m, reason in CANDIDATES]
 
 
 def fit_calibration(
@@ -445,12 +458,13 @@ def fit_calibration(
     groups = start["tracklet"].to_numpy()
     before = agreement_interval(start_tagged == y, groups)
     before_balanced = balanced_accuracy(y, start_tagged)
+    name = starting(base)
     if tracklets < max(2, MIN_TRACKLETS):
         cause = f"{counted(tracklets, units, 'reviewed')}, fewer than {MIN_TRACKLETS}"
-        reason = f"kept the starting calibration: {cause}; review more and calibrate again"
+        reason = f"kept the {name}: {cause}; review more and calibrate again"
         return CalibrationFit(
             base, False, reason, tracklets, len(reviewed), before, NAN, before_balanced, np.nan,
-            units, cause=cause,
+            units, cause=cause, start=name,
         )  # fmt: skip
     confidence_source = {
         "confidence": f"isotonic map of certainty to out-of-fold agreement on {len(reviewed)} "
@@ -475,24 +489,32 @@ def fit_calibration(
             return CalibrationFit(
                 fitted, True, reason, tracklets, len(reviewed),
                 before, after, before_balanced, after_balanced, units,
-                checked_tags(checked, fitted),
+                checked_tags(checked, fitted), start=name,
             )  # fmt: skip
     cause = (
-        "the fitted calibration was worse than the starting one in cross-validation (agreement "
-        "or balanced accuracy)"
+        f"the fitted calibration was worse than the {name} in cross-validation (agreement or "
+        "balanced accuracy)"
     )
     reason = (
-        "kept the starting calibration's tags: the fitted one was worse in cross-validation "
-        "(agreement or balanced accuracy); review more and calibrate again (their confidence "
-        "is now the agreement the reviewers found)"
+        f"kept the {name}'s tags: the fitted one was worse in cross-validation (agreement or "
+        "balanced accuracy); review more and calibrate again (their confidence is now the "
+        "agreement the reviewers found)"
     )
     kept = base.with_fit(
         confidence_knots=confidence_knots(start.reset_index(), y), sources=confidence_source
     )
     return CalibrationFit(
         kept, False, reason, tracklets, len(reviewed), before, first_after or NAN, before_balanced,
-        first_balanced, units, checked_tags(start.reset_index(), kept), cause,
+        first_balanced, units, checked_tags(start.reset_index(), kept), cause, name,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Judged:
+    """How a calibration fitted earlier fared against a new fit (keeps_earlier)."""
+
+    stays: bool  # whether it stays in place of the new fit's
+    why: str  # both agreements on the reviews it was not fitted on, or why it stays without
 
 
 def keeps_earlier(
@@ -501,20 +523,21 @@ def keeps_earlier(
     fit: CalibrationFit,
     earlier: Calibration,
     fitted_on: set[str] | None,
-) -> str | None:
-    """Why a calibration fitted earlier, ``earlier``, stays in place of ``fit``'s (None: ``fit``'s
-    replaces it). It is judged on the reviewed frames it was not fitted on (those not in its
-    check, ``fitted_on``) against ``fit``'s check of the same frames (out of fold where fitted):
-    it stays where it is worse on neither agreement nor balanced accuracy. Where those frames
-    come from fewer than MIN_TRACKLETS tracklets, or its check is lost (None), there is nothing
-    to judge it by: it stays only where nothing was fitted now."""
+) -> Judged | None:
+    """Whether a calibration fitted earlier, ``earlier``, stays in place of ``fit``'s, and why:
+    it is judged on the reviewed frames it was not fitted on (those not in its check,
+    ``fitted_on``) against ``fit``'s check of the same frames (out of fold where fitted), and
+    stays where it is worse on neither agreement nor balanced accuracy; either way ``why`` gives
+    both numbers. Where those frames come from fewer than MIN_TRACKLETS tracklets, or its check
+    is lost (None), there is nothing to judge it by: it stays only where nothing was fitted now
+    (None: ``fit``'s replaces it unjudged)."""
     reviewed = reviewed[reviewed["path"].isin(set(table["path"]))]
     fresh = reviewed.iloc[:0] if fitted_on is None else reviewed[~reviewed["path"].isin(fitted_on)]
     tracklet_of = table.set_index("path")["tracklet"]
     groups = tracklet_of.loc[fresh["path"]].to_numpy()
     n = len(set(groups))
     if n < MIN_TRACKLETS or fit.check is None:
-        return None if fit.used_fit else "nothing was fitted now"
+        return None if fit.used_fit else Judged(True, "nothing was fitted now")
     y = occluded(fresh)
     mine = tag_table(table[table["path"].isin(set(fresh["path"]))], earlier)
     mine_tagged = occluded(mine.set_index("path").loc[fresh["path"]])
@@ -523,11 +546,10 @@ def keeps_earlier(
     new_agree = agreement_interval(new_tagged == y, groups)
     mine_balanced = balanced_accuracy(y, mine_tagged)
     new_balanced = balanced_accuracy(y, new_tagged)
-    if not not_worse(new_agree, mine_agree, new_balanced, mine_balanced):
-        return None
-    new = "the new fit (cross-validated)" if fit.used_fit else "the starting calibration"
-    return (
+    new = "the new fit (cross-validated)" if fit.used_fit else f"the {fit.start}"
+    return Judged(
+        not_worse(new_agree, mine_agree, new_balanced, mine_balanced),
         f"on the {counted(n, fit.units, 'reviewed')} it was not fitted on it agrees "
         f"{mine_agree.said(fit.units)}{_balanced(mine_balanced)}, {new} "
-        f"{new_agree.said(fit.units)}{_balanced(new_balanced)}"
+        f"{new_agree.said(fit.units)}{_balanced(new_balanced)}",
     )

@@ -19,7 +19,10 @@ STORE.retag-N.calibration.json, or the CSV's ``<CSV>.calibration.json`` where it
 cache's backends), that one is judged first, as `occreid calibrate` judges LABELS/calibration.json:
 on the reviews it was not fitted on (its check's paths, calibration_check.fitted_before), by
 calibrate.keeps_earlier; where it is worse than the new fit on neither agreement nor balanced
-accuracy, it stays, nothing is re-tagged and the numbers say why.
+accuracy, it stays, nothing is re-tagged and the numbers say why; where it is replaced, the
+message and ``lines`` end with the same numbers. The fit starts from the backends' shipped
+default (as `occreid calibrate`'s does), and its lines name it so: the agreement they give
+before the fit is the shipped default's, not that of the proposals the reviewers were shown.
 
 The header estimates the accuracy of the undecided frames' tags (per confidence bin,
 review/quality.py), so a re-tag claims no second estimate: its message and ``lines`` give the
@@ -83,14 +86,15 @@ def same_fit(store: ReviewStore, fit: CalibrationFit) -> str | None:
     )
 
 
-def earlier_stays(
+def judge_earlier(
     store: ReviewStore, table: pd.DataFrame, reviewed: pd.DataFrame, fit: CalibrationFit
-) -> str | None:
-    """Why the fitted calibration the store's current proposals came from (proposed_by) stays
-    in place of ``fit``'s, judged as `occreid calibrate` judges one (calibrate.keeps_earlier on
-    the evidence ``table`` and the ``reviewed`` frames), or None: ``fit``'s replaces it. One
-    fitted for other backends than ``fit``'s made its tags from another cache's evidence: it
-    cannot be judged on this one's, and is replaced."""
+) -> tuple[bool, str] | None:
+    """(whether it stays, what the re-tag says of it) for the fitted calibration the store's
+    current proposals came from (proposed_by), judged against ``fit``'s as `occreid calibrate`
+    judges one (calibrate.keeps_earlier on the evidence ``table`` and the ``reviewed`` frames,
+    with both numbers whichever stays); None where there is none or nothing judges it (``fit``'s
+    replaces it). One fitted for other backends than ``fit``'s made its tags from another
+    cache's evidence: it cannot be judged on this one's, and is replaced."""
     from occreid.pseudolabel.calibrate import keeps_earlier
     from occreid.pseudolabel.calibration_check import fitted_before
 
@@ -101,10 +105,27 @@ def earlier_stays(
     backends = (fit.calibration.pose, fit.calibration.parsing)
     if (earlier[0].pose, earlier[0].parsing) != backends:
         return None
-    why = keeps_earlier(table, reviewed, fit, *earlier)
-    if why is None:
+    judged = keeps_earlier(table, reviewed, fit, *earlier)
+    if judged is None:
         return None
-    return f"nothing re-tagged: {path.name}, fitted earlier, stays: {why}"
+    if judged.stays:
+        return True, f"nothing re-tagged: {path.name}, fitted earlier, stays: {judged.why}"
+    return False, f"{path.name}, fitted earlier, is replaced: {judged.why}"
+
+
+def _outcome(
+    store: ReviewStore, table: pd.DataFrame, reviewed: pd.DataFrame, fit: CalibrationFit
+) -> tuple[str | None, str | None]:
+    """(why nothing is re-tagged, or None; what is said of the earlier fit that ``fit``'s
+    replaces, where one was judged, or None)."""
+    if not fit.used_fit:
+        return KEPT.format(cause=fit.cause), None
+    same = same_fit(store, fit)
+    judged = None if same is not None else judge_earlier(store, table, reviewed, fit)
+    if judged is None:
+        return same, None
+    stays, said = judged
+    return (said, None) if stays else (None, said)
 
 
 @dataclass
@@ -147,10 +168,7 @@ class Retagger:
         reviewed = store.frames(reviewed_only=True)[["path", "occlusion", "persons"]]
         fit = fit_calibration(self._evidence, reviewed, base, self.unit.many)
         lines = fit.lines(estimate=False)  # the header gives the unreviewed tags' estimate
-        if fit.used_fit:
-            why = same_fit(store, fit) or earlier_stays(store, self._evidence, reviewed, fit)
-        else:
-            why = KEPT.format(cause=fit.cause)
+        why, replaced = _outcome(store, self._evidence, reviewed, fit)
         if why is not None:  # the last line, `occreid calibrate`'s outcome, is this one's
             return {"retagged": 0, "used_fit": False, "message": why, "lines": [*lines[:-1], why]}
         saved: list[Path] = []
@@ -170,9 +188,10 @@ class Retagger:
             "occluded yes / no agreement cross-validated on the reviewed frames: "
             f"{fit.after.said(self.unit.many)}"
         )
+        said = [] if replaced is None else [replaced]  # the earlier fit it replaces, judged
         return {
             "retagged": opened.changed,
             "used_fit": True,
-            "message": message,
-            "lines": lines,
+            "message": "; ".join([message, *said]),
+            "lines": [*lines, *said],
         }

@@ -4,7 +4,8 @@ Everything is checked before the server starts (one-line errors): SOURCE is a Du
 tree or a dataset built from one, the CSV follows build-dataset's rules (known frames, labels in
 range, no duplicates, every frame annotated unless ``missing_as_unoccluded``), an existing store
 holds the same frames (by content, wherever SOURCE now lies) and takes a CSV with other tags only
-where no server runs on it (review/lock.py; a server holds its store's lock while it runs), the
+where no server runs on it (review/lock.py; a server holds its store's lock while it runs), a
+server is refused a store it cannot write (before anything is read or copied), the
 token is long enough and the port is free before the URL is printed. What reading the CSV warns
 (its check's rows of another source) is said where the store takes the CSV, not at every start
 on an unchanged one, which takes nothing from it.
@@ -23,22 +24,30 @@ from occreid.occdata.annotations import Missing
 from occreid.review.app import LOOPBACK_NAMES, ReviewContext
 from occreid.review.options import MIN_TOKEN, ReviewOptions, is_loopback, is_wildcard
 from occreid.review.source import proposals, source_frames
-from occreid.review.store import Opened, ReviewStore, store_path
+from occreid.review.store import Opened, ReviewStore, is_read_only, store_path
 from occreid.review.unit import unit_of
 
 if TYPE_CHECKING:
     from occreid.pseudolabel.cache import LabelCache
 
 SAMPLE = 200  # label-cache frames looked up in the store to tell a cache of other frames
+READ_ONLY = (  # a server is refused a store it cannot write
+    "{store}: the review store cannot be written here; it can be exported (--export), or "
+    "copied to a writable place and reviewed with --store PATH"
+)
 
 
 def open_store(opts: ReviewOptions, serving: bool = False) -> tuple[Path, ReviewStore, Opened]:
     """(the frames' root, the store, what opening did to its proposals); the store is made
-    from the CSV the first time and follows the CSV when it changes, where no server runs on
-    it (review/lock.py); ``serving``: for a server, which holds the store's lock from here on."""
+        from the CSV the first time and follows the CSV when it changes, where no server runs on
+        it (review/lock.py); ``serving``: for a server, which holds the store's lock from here on
+    and is refused a store it cannot write before anything is read or copied (an export reads
+    that store through a private copy: at DukeMTMC's size, seconds of copying)."""
     path = named_store(opts)
     if not path.parent.is_dir():  # a --store's (the CSV's folder is there): before anything
         raise OccreidError(f"{path}: no folder {path.parent}; create it or pass another --store")
+    if serving and is_read_only(path):
+        raise OccreidError(READ_ONLY.format(store=path))
     root, frames = source_frames(opts.source)
     missing = Missing.UNOCCLUDED if opts.missing_as_unoccluded else Missing.ERROR
     with warnings.catch_warnings(record=True) as said:
@@ -127,11 +136,8 @@ def open_session(opts: ReviewOptions, reviewer: str) -> tuple[ReviewContext, Ope
     if not reviewer.strip():
         raise OccreidError("a reviewer name is needed (--reviewer NAME)")
     root, store, opened = open_store(opts, serving=True)
-    if store.read_only:
-        raise OccreidError(
-            f"{named_store(opts)}: the review store cannot be written here; it can be exported "
-            "(--export), or copied to a writable place and reviewed with --store PATH"
-        )
+    if store.read_only:  # where it became so after open_store's check
+        raise OccreidError(READ_ONLY.format(store=named_store(opts)))
     labels, retag = None, None
     if opts.labels is not None:
         from occreid.pseudolabel.cache import LabelCache

@@ -243,6 +243,12 @@ def _writable(path: Path) -> bool:
     return folder.is_dir() and os.access(folder, os.W_OK)
 
 
+def is_read_only(path: Path) -> bool:
+    """Whether the store at ``path`` exists and cannot be written here: ReviewStore.open reads it
+    through a private copy (it exports), and a server is refused before that copy is made."""
+    return path.exists() and not _writable(path)
+
+
 def _private_copy(path: Path) -> Path:
     """A copy of a store that cannot be written, removed when the process ends: of one moment
     of it, with the last decisions its write-ahead log holds, read through SQLite (a backup)
@@ -318,7 +324,7 @@ class ReviewStore:
         copy, read-only (it exports). Proposals are taken (a new store, a changed CSV) only
         where no server runs on the store, else a one-line error (review/lock.py); ``serving``:
         for a server, which holds the store's lock from before it opens the store on."""
-        read_only = path.exists() and not _writable(path)
+        read_only = is_read_only(path)
         store = cls(_private_copy(path) if read_only else path)
         lock = None if read_only else StoreLock(path, serving)
         if lock is not None and serving:

@@ -131,14 +131,14 @@ def test_a_few_reviewed_tracklets_keep_the_defaults_and_say_so() -> None:
     base = default_calibration("squeezed", "none")
     fit = fit_calibration(table, answers[table["tracklet"].isin(few)], base)
     assert not fit.used_fit and fit.calibration is base
-    assert "kept the starting calibration" in fit.reason and str(MIN_TRACKLETS) in fit.reason
+    assert "kept the shipped default" in fit.reason and str(MIN_TRACKLETS) in fit.reason
     assert fit.check is None  # nothing fitted: the tags shown stay the reference
 
 
 def test_an_earlier_fit_is_judged_on_the_reviews_it_was_not_fitted_on() -> None:
     import dataclasses
 
-    from occreid.pseudolabel.calibrate import keeps_earlier
+    from occreid.pseudolabel.calibrate import Judged, keeps_earlier
 
     table, answers = _squeezed_table(40)
     base = default_calibration("squeezed", "none")
@@ -151,16 +151,24 @@ def test_an_earlier_fit_is_judged_on_the_reviews_it_was_not_fitted_on() -> None:
     assert good.used_fit and good.check is not None
     wrong = good.check.assign(occlusion=4 - good.check["occlusion"])  # every yes / no flipped
     bad = dataclasses.replace(good, check=wrong)
-    why = keeps_earlier(table, now, bad, earlier.calibration, fitted_on)
-    assert why is not None and "on the 10 reviewed tracklets it was not fitted on" in why
+    judged = keeps_earlier(table, now, bad, earlier.calibration, fitted_on)
+    assert judged is not None and judged.stays
+    assert "on the 10 reviewed tracklets it was not fitted on" in judged.why
     clear = base.with_fit(prior_label=dict.fromkeys(base.prior_label, 0))  # fitted, and wrong
-    assert clear.fitted and keeps_earlier(table, now, good, clear, fitted_on) is None
+    replaced = keeps_earlier(table, now, good, clear, fitted_on)
+    assert clear.fitted and replaced is not None and not replaced.stays
+    # replaced, it says the numbers it was judged by, as where it stays
+    said = replaced.why.split(", the new fit (cross-validated) ")
+    assert said[0].startswith("on the 10 reviewed tracklets it was not fitted on it agrees ")
+    assert len(said) == 2 and " (95 % CI " in said[0] and " (95 % CI " in said[1]
     # nothing to judge by (no frames it was not fitted on; its check lost): it stays only where
     # nothing was fitted now
     assert keeps_earlier(table, first, good, earlier.calibration, fitted_on) is None
     assert keeps_earlier(table, now, good, earlier.calibration, None) is None
     kept = dataclasses.replace(good, used_fit=False)
-    assert keeps_earlier(table, now, kept, clear, None) == "nothing was fitted now"
+    assert keeps_earlier(table, now, kept, clear, None) == Judged(True, "nothing was fitted now")
+    judged = keeps_earlier(table, now, kept, clear, fitted_on)  # what the fit kept: named so
+    assert judged is not None and ", the shipped default " in judged.why
 
 
 def test_what_was_fitted_before_is_a_fitted_calibration_and_the_paths_of_its_check(
@@ -403,6 +411,9 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(part)])
     assert r.exit_code == 0, r.output
     assert "of 10 tracklets" in r.output and "uses the fitted calibration" in r.output
+    # the fit starts from the shipped default, not from a calibration.json fitted earlier
+    assert "occluded yes / no agreement, shipped default: " in r.output
+    assert "starting" not in r.output and "replaced" not in r.output  # nothing fitted before
     assert "accuracy of the unreviewed frames' tags: 1.000 (95 % CI" in r.output
     assert f"and its check {cache.root / 'calibration.check.csv'};" in r.output
     assert isinstance(load_calibration(cache.root / "calibration.json"), Calibration)
@@ -431,8 +442,8 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(few)])
     assert r.exit_code == 0 and "fewer than 5" in r.output and "fitted earlier" in r.output
     assert (cache.root / "calibration.json").read_bytes() == fitted
-    # the earlier fit stays: no line says the starting one is kept, nor estimates its tags
-    assert "kept the starting calibration" not in r.output, r.output
+    # the earlier fit stays: no line says the shipped default is kept, nor estimates its tags
+    assert "kept the shipped default" not in r.output, r.output
     assert "unreviewed frames' tags" not in r.output and "calibrate again" not in r.output
     start = default_calibration("mediapipe", "mediapipe")
     prior_only = start.with_fit(prior_label=dict.fromkeys(start.prior_label, 3))  # no model
@@ -445,6 +456,28 @@ def test_calibrate_and_tag_occlusion_commands(tmp_path: Path) -> None:
     r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(csv)])
     assert r.exit_code == 0 and "wrote" in r.output, r.output
     assert "unreviewed frames' tags" not in r.output  # every frame reviewed: none to estimate
+
+
+def test_calibrate_says_the_numbers_an_earlier_fit_it_replaces_was_judged_by(
+    tmp_path: Path,
+) -> None:
+    """A first calibrate on a reviewer who called the first 6 tracklets clear; the next, on all
+    12 with their true labels, is judged against it on the 6 it was not fitted on, beats it and
+    says both numbers, as where the earlier one stays."""
+    cache, csv, _ = _hidden_legs_cache(tmp_path)
+    runner = CliRunner()
+    reviewed = pd.read_csv(csv)
+    first = tmp_path / "first.csv"
+    reviewed.head(18).assign(occlusion=0).to_csv(first, index=False)  # 6 tracklets, all clear
+    r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(first)])
+    assert r.exit_code == 0 and "wrote " in r.output, r.output
+    r = runner.invoke(main, ["calibrate", str(cache.root), "--reviewed", str(csv)])
+    assert r.exit_code == 0 and "wrote " in r.output, r.output
+    said = f"replaced {cache.root / 'calibration.json'} (fitted earlier): on the 6 reviewed "
+    line = next(line for line in r.output.splitlines() if line.startswith(said))
+    earlier, new = line.split(" it was not fitted on it agrees ")[1].split(", the new fit ")
+    assert float(earlier.split()[0]) < float(new.split()[1]), line  # "(cross-validated) 1.000"
+    assert r.output.index(said) < r.output.index("wrote ")
 
 
 def test_the_check_travels_with_the_calibration_to_the_tags(tmp_path: Path) -> None:
@@ -541,7 +574,7 @@ def test_a_rejected_mapping_still_learns_the_prior_of_frames_without_evidence(
     assert tags.loc[~unknown, "occlusion"].equals(tag_table(table, base).loc[~unknown, "occlusion"])
     evidence_only = answers[~unknown]  # nothing reviewed to learn a prior from: a plain fall-back
     fit = fit_calibration(table, evidence_only, base)
-    assert not fit.used_fit and "kept the starting calibration" in fit.reason
+    assert not fit.used_fit and "kept the shipped default" in fit.reason
 
 
 def test_calibrate_on_an_image_folder_s_labels_speaks_of_images(

@@ -247,7 +247,8 @@ def test_a_re_tag_replaces_an_earlier_re_tag_that_the_new_fit_beats(
 ) -> None:
     """The first re-tag was fitted on a reviewer who called every frame clear; the tracklets
     reviewed after it get their true labels, which the new fit (cross-validated) matches
-    better."""
+    better: the message says so with both numbers, and the lines name the shipped default the
+    fit starts from, not the first re-tag that the proposals came from."""
     from tests.test_review.test_check import _review
 
     ctx, order, truth = _squeezed_session(squeezed, _tags(squeezed, tmp_path / "t.csv"))
@@ -260,6 +261,17 @@ def test_a_re_tag_replaces_an_earlier_re_tag_that_the_new_fit_beats(
     out = ctx.retag.run(ctx.store, ctx.store.accepted())
     assert out["used_fit"] is True and out["retagged"] > 0, out
     assert ctx.store.proposal_sets()["csv"].iloc[-1].endswith(".retag-3.calibration.json")
+    judged = (
+        "t.csv.review.sqlite.retag-2.calibration.json, fitted earlier, is replaced: on the 8 "
+        "reviewed tracklets it was not fitted on it agrees "
+    )
+    replaced = out["message"].split("; ")[-1]
+    assert replaced.startswith(judged) and out["lines"][-1] == replaced, out
+    earlier, new = replaced.removeprefix(judged).split(", the new fit (cross-validated) ")
+    assert float(earlier.split()[0]) < float(new.split()[0])
+    said = [out["message"], *out["lines"]]
+    assert any(line.startswith("occluded yes / no agreement, shipped default: ") for line in said)
+    assert not any("starting" in line for line in said), said
 
 
 def test_a_re_tag_keeps_the_csv_s_fitted_calibration_that_the_new_fit_does_not_beat(

@@ -265,6 +265,32 @@ def test_a_store_that_cannot_be_written_is_one_line_with_its_path(
     assert r.output.strip().count("\n") == 0, r.output
 
 
+def test_a_server_is_refused_a_store_it_cannot_write_before_any_copy_of_it(
+    review_source: Path, tags: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The private copy a read-only store is read through (an export's) is seconds of copying
+    at DukeMTMC's size: a server, which is refused that store, never makes it."""
+    from occreid.review import store as store_module
+
+    opts = ReviewOptions(source=review_source, annotations=tags)
+    open_store(opts)  # the store exists
+
+    def no_copy(path: Path) -> Path:
+        raise AssertionError(f"copied {path}")
+
+    monkeypatch.setattr(store_module, "_writable", lambda path: False)
+    monkeypatch.setattr(store_module, "_private_copy", no_copy)
+    args = ["review", str(review_source), "--annotations", str(tags), "--reviewer", "ann"]
+    r = CliRunner().invoke(main, args)
+    said = (
+        f"Error: {store_path(tags)}: the review store cannot be written here; it can be "
+        "exported (--export), or copied to a writable place and reviewed with --store PATH"
+    )
+    assert r.exit_code == 1 and r.output.strip() == said, r.output
+    with pytest.raises(AssertionError, match="copied"):  # an export still reads a copy
+        open_store(opts)
+
+
 def test_an_export_onto_the_csv_or_the_store_is_refused_and_nothing_is_lost(
     review_source: Path, tags: Path, open_page: type
 ) -> None:
