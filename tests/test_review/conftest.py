@@ -4,8 +4,7 @@ the app as its page does (Host 127.0.0.1:PORT, the token header)."""
 
 from __future__ import annotations
 
-import json
-import shutil
+import importlib
 import socket
 import threading
 import time
@@ -24,7 +23,6 @@ from occreid.review.options import ReviewOptions
 from occreid.review.session import open_session
 
 SMALL = SynthConfig(ids=4, distractors=1, min_frames=5, max_frames=9, seed=11)
-SQUEEZE = (0.2, 0.9)  # benchmarks/review_loop.py's mis-scaled backend
 
 
 @pytest.fixture(scope="session")
@@ -149,23 +147,15 @@ def image_session(image_tags: tuple[Path, Path]) -> ReviewContext:
 @pytest.fixture(scope="session")
 def squeezed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(a synth source of 49 tracklets, an oracle label cache of it whose key-point scores are
-    squeezed into SQUEEZE under backend names that declare nothing: its default tags are bad,
-    a calibration fitted on a quarter of the tracklets is good)."""
-    from occreid.occdata.synth import SynthConfig, synthesize
-    from occreid.pseudolabel.cache import shard_name
+    squeezed as benchmarks/review_loop.py squeezes them (squeezed_cache: under backend names
+    that declare nothing, its default tags are bad, a calibration fitted on a quarter of the
+    tracklets is good)."""
     from occreid.pseudolabel.runner import RunOptions, run
 
+    with pytest.MonkeyPatch.context() as patch:  # the benchmarks import each other as scripts
+        patch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "benchmarks"))
+        squeezed_cache = importlib.import_module("review_loop").squeezed_cache
     work = tmp_path_factory.mktemp("squeezed")
     synthesize(work / "source", SynthConfig(ids=16, seed=1))
     run(RunOptions(root=work / "source", out=work / "oracle"))
-    labels = work / "labels"
-    shutil.copytree(work / "oracle", labels)
-    meta = json.loads((labels / "meta.json").read_text())
-    meta["backends"] = {"pose": {"name": "squeezed-oracle"}, "parsing": {"name": "undeclared"}}
-    (labels / "meta.json").write_text(json.dumps(meta))
-    for shard in range(meta["shards"]):
-        path = labels / "shards" / shard_name(shard) / "keypoints.npy"
-        kp = np.load(path)
-        kp[..., 2] = SQUEEZE[0] + (SQUEEZE[1] - SQUEEZE[0]) * kp[..., 2]
-        np.save(path, kp)
-    return work / "source", labels
+    return work / "source", squeezed_cache(work / "oracle", work / "labels")
