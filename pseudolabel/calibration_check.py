@@ -7,8 +7,8 @@ with the calibration: `occreid calibrate` writes ``LABELS/calibration.check.csv`
 ``LABELS/calibration.json``; `occreid tag-occlusion` (and `occreid pseudolabel`'s tags) copy it
 beside the calibration saved with their CSV (``<CSV>.calibration.check.csv`` beside
 calibration.tags_calibration's ``<CSV>.calibration.json``; its rows of the frames tagged, with a
-warning where some are not: ``copy_check``); `occreid review` keeps it with that
-CSV's proposals (its rows of the source's frames: review/source.py says where it names others).
+warning where some are not: ``own_rows``); `occreid review` keeps it with that CSV's
+proposals (its rows of the source's frames, the same way).
 
 Its first line names the calibration file it belongs to by SHA-256: a check left beside another
 calibration (one replaced by hand, or by a fit without a check) is not read.
@@ -81,22 +81,31 @@ def load_check(calibration: Path) -> pd.DataFrame | None:
     return table[COLUMNS].reset_index(drop=True)
 
 
+def own_rows(
+    check: pd.DataFrame | None, frames: set[str], calibration: Path, whose: str, none: str
+) -> pd.DataFrame | None:
+    """The rows of ``check`` (the check of the calibration file ``calibration``) that are
+    ``frames``, with one warning where some are not, naming ``whose`` frames they should be (a
+    check made on another source's reviews says nothing of these tags); None where none is
+    (the warning then ends with ``none``)."""
+    if check is None:
+        return None
+    ours = check["path"].isin(frames).to_numpy()
+    if ours.all():
+        return check
+    warnings.warn(
+        f"{check_path(calibration)}: {int((~ours).sum()):,} of its {len(check):,} rows are not "
+        f"frames of {whose}: {'left out' if ours.any() else none}",
+        stacklevel=3,
+    )
+    return check[ours].reset_index(drop=True) if ours.any() else None
+
+
 def copy_check(source: Path, calibration: Path, frames: set[str]) -> None:
     """Beside the calibration file ``calibration`` (a copy of the calibration ``source``, or of
     a shipped default where there is no such file, for tags of ``frames``), the check of
-    ``source``: its rows of these frames, with one warning where some are not (a calibration
-    fitted on another source's reviews: its check says nothing of these tags), or none."""
-    check = load_check(source)
-    if check is not None:
-        ours = check["path"].isin(frames).to_numpy()
-        if not ours.all():
-            kept = "left out" if ours.any() else "no check copied"
-            warnings.warn(
-                f"{check_path(source)}: {int((~ours).sum()):,} of its {len(check):,} rows are "
-                f"not frames of these labels: {kept} beside {calibration}",
-                stacklevel=2,
-            )
-        check = check[ours].reset_index(drop=True) if ours.any() else None
+    ``source``: its rows of these frames (own_rows), or none."""
+    check = own_rows(load_check(source), frames, source, "these labels", "no check copied")
     save_check(calibration, check)
 
 

@@ -5,7 +5,6 @@ build-dataset."""
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +31,10 @@ def proposals(frames: pd.DataFrame, csv: Path, missing: Missing = Missing.ERROR)
     """``frames`` with the CSV's occlusion, persons, confidence (float64 as written; NaN where
     it has none), reviewed and row (the CSV's order; frames it lacks after it, in frame order),
     and the check of the calibration saved beside it (pseudolabel/calibration_check.py), if any:
-    its rows of these frames (own_rows); unknown paths, out-of-range values and (unless
-    ``missing``) unannotated frames are errors."""
+    its rows of these frames (calibration_check.own_rows); unknown paths, out-of-range values
+    and (unless ``missing``) unannotated frames are errors."""
     from occreid.pseudolabel.calibration import tags_calibration
-    from occreid.pseudolabel.calibration_check import load_check
+    from occreid.pseudolabel.calibration_check import load_check, own_rows
 
     table = read_annotations(csv)
     out = attach_annotations(frames, table, csv, missing)
@@ -49,27 +48,6 @@ def proposals(frames: pd.DataFrame, csv: Path, missing: Missing = Missing.ERROR)
     absent = row < 0
     row[absent] = len(table) + np.arange(int(absent.sum()))
     out["row"] = row
-    check = own_rows(load_check(tags_calibration(csv)), frames, tags_calibration(csv))
+    cal = tags_calibration(csv)
+    check = own_rows(load_check(cal), set(frames["path"]), cal, "this source", NO_CHECK)
     return Proposals(csv=csv, sha256=file_sha256(csv), frames=out, check=check)
-
-
-def own_rows(
-    check: pd.DataFrame | None, frames: pd.DataFrame, calibration: Path
-) -> pd.DataFrame | None:
-    """The rows of ``check`` (the check of the calibration file ``calibration``) that are
-    ``frames`` of this source, with one warning where some are not (a check made on another
-    source's reviews says nothing about these tags); None where none is."""
-    from occreid.pseudolabel.calibration_check import check_path
-
-    if check is None:
-        return None
-    ours = check["path"].isin(set(frames["path"])).to_numpy()
-    if ours.all():
-        return check
-    kept = "left out" if ours.any() else NO_CHECK
-    warnings.warn(
-        f"{check_path(calibration)}: {int((~ours).sum()):,} of its {len(check):,} rows are not "
-        f"frames of this source: {kept}",
-        stacklevel=2,
-    )
-    return check[ours].reset_index(drop=True) if ours.any() else None
