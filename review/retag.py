@@ -73,11 +73,10 @@ def proposed_by(store: ReviewStore) -> Path | None:
     return source if RETAG_SET.search(source.name) else tags_calibration(source)
 
 
-def same_fit(store: ReviewStore, fit: CalibrationFit) -> str | None:
+def same_fit(path: Path | None, fit: CalibrationFit) -> str | None:
     """Why nothing is re-tagged where ``fit``'s calibration is the one the current proposals
-    came from (proposed_by), as a re-tag with no decision since fits it; else None (a new
-    proposal set would change nothing and add files)."""
-    path = proposed_by(store)
+    came from (``path``: proposed_by), as a re-tag with no decision since fits it; else None (a
+    new proposal set would change nothing and add files)."""
     if path is None or not path.is_file() or path.read_text() != fit.calibration.to_json():
         return None
     return (
@@ -87,18 +86,17 @@ def same_fit(store: ReviewStore, fit: CalibrationFit) -> str | None:
 
 
 def judge_earlier(
-    store: ReviewStore, table: pd.DataFrame, reviewed: pd.DataFrame, fit: CalibrationFit
+    path: Path | None, table: pd.DataFrame, reviewed: pd.DataFrame, fit: CalibrationFit
 ) -> tuple[bool, str] | None:
     """(whether it stays, what the re-tag says of it) for the fitted calibration the store's
-    current proposals came from (proposed_by), judged against ``fit``'s as `occreid calibrate`
-    judges one (calibrate.keeps_earlier on the evidence ``table`` and the ``reviewed`` frames,
-    with both numbers whichever stays); None where there is none or nothing judges it (``fit``'s
-    replaces it). One fitted for other backends than ``fit``'s made its tags from another
-    cache's evidence: it cannot be judged on this one's, and is replaced."""
+    current proposals came from (``path``: proposed_by), judged against ``fit``'s as `occreid
+    calibrate` judges one (calibrate.keeps_earlier on the evidence ``table`` and the
+    ``reviewed`` frames, with both numbers whichever stays); None where there is none or nothing
+    judges it (``fit``'s replaces it). One fitted for other backends than ``fit``'s made its
+    tags from another cache's evidence: it cannot be judged on this one's, and is replaced."""
     from occreid.pseudolabel.calibrate import keeps_earlier
     from occreid.pseudolabel.calibration_check import fitted_before
 
-    path = proposed_by(store)
     earlier = None if path is None else fitted_before(path)
     if path is None or earlier is None:
         return None
@@ -120,8 +118,9 @@ def _outcome(
     replaces, where one was judged, or None)."""
     if not fit.used_fit:
         return KEPT.format(cause=fit.cause), None
-    same = same_fit(store, fit)
-    judged = None if same is not None else judge_earlier(store, table, reviewed, fit)
+    path = proposed_by(store)  # once: it hashes the CSV the proposals came from
+    same = same_fit(path, fit)
+    judged = None if same is not None else judge_earlier(path, table, reviewed, fit)
     if judged is None:
         return same, None
     stays, said = judged

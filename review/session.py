@@ -39,8 +39,8 @@ READ_ONLY = (  # a server is refused a store it cannot write
 
 def open_store(opts: ReviewOptions, serving: bool = False) -> tuple[Path, ReviewStore, Opened]:
     """(the frames' root, the store, what opening did to its proposals); the store is made
-        from the CSV the first time and follows the CSV when it changes, where no server runs on
-        it (review/lock.py); ``serving``: for a server, which holds the store's lock from here on
+    from the CSV the first time and follows the CSV when it changes, where no server runs on
+    it (review/lock.py); ``serving``: for a server, which holds the store's lock from here on
     and is refused a store it cannot write before anything is read or copied (an export reads
     that store through a private copy: at DukeMTMC's size, seconds of copying)."""
     path = named_store(opts)
